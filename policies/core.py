@@ -1,0 +1,246 @@
+"""The decision core: (profile, time, evidence) -> verdict with reasons.
+
+Pure and fast: no I/O, no network, no global state. Detectors (lists, labels, classifier,
+schedules) produce :class:`Evidence`; :func:`decide` turns it into a :class:`Verdict`.
+Everything is expressed as a minimum age compared with the profile's age.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from policies.categories import (
+    ADULT_AGE,
+    ALWAYS_BLOCKED,
+    CHILD_ALWAYS_BLOCKED,
+    DEFAULT_MIN_AGES,
+    NEVER,
+)
+
+Source = Literal["list", "label", "classifier", "policy", "schedule", "error"]
+Action = Literal["allow", "block"]
+
+SOURCES: tuple[str, ...] = ("list", "label", "classifier", "policy", "schedule", "error")
+
+#: When two reasons block with the same minimum age, the more exact source decides.
+_SOURCE_RANK = {"policy": 0, "list": 1, "label": 2, "schedule": 3, "classifier": 4, "error": 5}
+
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One observation by one detector.
+
+    ``category`` is a vocabulary name or ``None`` for evidence that only carries an age (an
+    age-de.xml label of 16) or that is about the profile's own lists. ``min_age`` overrides the
+    profile's age for the category (labels say their own age). ``score`` is a classifier
+    probability, compared with the profile's threshold. ``allow`` marks allow-list evidence.
+    """
+
+    source: Source
+    category: str | None
+    detail: str
+    min_age: int | None = None
+    score: float | None = None
+    allow: bool = False
+    kind: str = ""
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    source: str
+    category: str | None
+    detail: str
+    min_age: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"source": self.source, "category": self.category, "detail": self.detail,
+                "min_age": None if self.min_age is None or self.min_age >= NEVER else self.min_age}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    action: Action
+    category: str | None = None
+    min_age: int | None = None
+    reasons: tuple[Reason, ...] = ()
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def blocked(self) -> bool:
+        return self.action == "block"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "action": self.action,
+            "category": self.category,
+            "min_age": None if self.min_age is None or self.min_age >= NEVER else self.min_age,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A weekly time window. ``categories`` empty means the whole internet is blocked.
+
+    ``days`` are the weekdays (Monday 0) on which the window *starts*; a window whose end is not
+    after its start crosses midnight into the next day.
+    """
+
+    name: str
+    days: frozenset[int]
+    start: dt.time
+    end: dt.time
+    categories: frozenset[str] = frozenset()
+
+    def active(self, local: dt.datetime) -> bool:
+        t = local.time().replace(tzinfo=None)
+        day = local.weekday()
+        if self.start < self.end:
+            return day in self.days and self.start <= t < self.end
+        # Crosses midnight (or spans a whole day when start == end).
+        if day in self.days and t >= self.start:
+            return True
+        return (day - 1) % 7 in self.days and t < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    age: int
+    language: str = "en"
+    category_ages: Mapping[str, int] = field(default_factory=dict)
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    allow_domains: tuple[str, ...] = ()
+    deny_domains: tuple[str, ...] = ()
+    safe_search: str = "strict"
+    youtube: str = "strict"
+    fail_safe: Literal["block", "allow"] = "block"
+    schedules: tuple[Schedule, ...] = ()
+    timezone: str = "UTC"
+    report_button: bool = False
+
+    @property
+    def is_child(self) -> bool:
+        return self.age < ADULT_AGE
+
+    def min_age(self, category: str) -> int:
+        """The age from which ``category`` is allowed for this profile."""
+        if category in ALWAYS_BLOCKED:
+            return NEVER
+        age = self.category_ages.get(category, DEFAULT_MIN_AGES.get(category, ADULT_AGE))
+        if category in CHILD_ALWAYS_BLOCKED:
+            age = max(age, ADULT_AGE)
+        return age
+
+    def threshold(self, category: str) -> float:
+        return self.thresholds.get(category, self.thresholds.get("default", DEFAULT_THRESHOLD))
+
+
+def _label(min_age: int) -> str:
+    return "never" if min_age >= NEVER else f"{min_age}+"
+
+
+def decide(profile: Profile, evidence: Iterable[Evidence],
+           now: dt.datetime | None = None) -> Verdict:
+    """Decide whether ``profile`` may see the resource described by ``evidence`` at ``now``.
+
+    Precedence, highest first: ``csam``/``malware`` evidence blocks everyone; the profile's own
+    allow entries and approved access requests allow; the profile's own deny entries block;
+    allow-lists beat block-lists; an active schedule blocks; a failed detector blocks a child
+    profile whose fail-safe is ``block``; then each piece of category evidence blocks when the
+    profile is younger than its minimum age.
+    """
+    items = list(evidence)
+    scores = {e.category: e.score for e in items
+              if e.source == "classifier" and e.category and e.score is not None}
+
+    def block(category: str | None, min_age: int, reasons: list[Reason]) -> Verdict:
+        return Verdict("block", category, min_age, tuple(reasons), scores)
+
+    # 1. Hotline and malware entries: no allow-list, age or approval lifts them.
+    hard = [e for e in items if not e.allow and e.category in ALWAYS_BLOCKED
+            and e.source != "error" and _counts(profile, e)]
+    if hard:
+        return block(hard[0].category, NEVER, [_reason(e, NEVER) for e in hard])
+
+    # 2. The profile's own allow entries and approved requests.
+    own_allow = [e for e in items if e.allow and e.source == "policy"]
+    if own_allow:
+        return Verdict("allow", None, None, tuple(_reason(e, None) for e in own_allow), scores)
+
+    # 3. The profile's own deny entries.
+    own_deny = [e for e in items if not e.allow and e.source == "policy"]
+    if own_deny:
+        return block(own_deny[0].category, NEVER, [_reason(e, NEVER) for e in own_deny])
+
+    # 4. Allow-lists beat block-lists and detectors.
+    list_allow = [e for e in items if e.allow and e.source == "list"]
+    if list_allow:
+        return Verdict("allow", None, None, tuple(_reason(e, None) for e in list_allow), scores)
+
+    blocking: list[tuple[int, Evidence]] = []
+
+    # 5. Schedules.
+    if now is not None and profile.schedules:
+        local = now.astimezone(ZoneInfo(profile.timezone)) if now.tzinfo else now
+        for sched in profile.schedules:
+            if not sched.active(local):
+                continue
+            if not sched.categories:
+                return block(None, NEVER, [Reason("schedule", None,
+                             f"schedule '{sched.name}': internet paused "
+                             f"{sched.start:%H:%M}-{sched.end:%H:%M}", NEVER)])
+            for e in items:
+                if e.category in sched.categories and not e.allow and _counts(profile, e):
+                    blocking.append((NEVER, Evidence("schedule", e.category,
+                                    f"schedule '{sched.name}' blocks {e.category} "
+                                    f"{sched.start:%H:%M}-{sched.end:%H:%M} ({e.detail})")))
+
+    # 6. Failed detectors: the profile's fail-safe decides; adults are never broken by a bug.
+    if profile.is_child and profile.fail_safe == "block":
+        for e in items:
+            if e.source == "error":
+                blocking.append((NEVER, e))
+
+    # 7. Category and age evidence.
+    for e in items:
+        if e.allow or e.source in ("error", "policy") or not _counts(profile, e):
+            continue
+        need = e.min_age if e.min_age is not None else (
+            profile.min_age(e.category) if e.category else None)
+        if need is not None and profile.age < need:
+            blocking.append((need, e))
+
+    if not blocking:
+        return Verdict("allow", None, None, (), scores)
+    blocking.sort(key=lambda ne: (-ne[0], _SOURCE_RANK.get(ne[1].source, 9)))
+    top_age, top = blocking[0]
+    return block(top.category, top_age, [_reason(e, a) for a, e in blocking])
+
+
+def _counts(profile: Profile, e: Evidence) -> bool:
+    """Classifier evidence counts only at or above the profile's threshold."""
+    if e.source != "classifier":
+        return True
+    return e.score is not None and e.category is not None and e.score >= profile.threshold(e.category)
+
+
+def _reason(e: Evidence, min_age: int | None) -> Reason:
+    detail = e.detail
+    if e.source == "classifier" and e.score is not None and "score" not in detail:
+        detail = f"{detail} (score {e.score:.2f})" if detail else f"score {e.score:.2f}"
+    if e.features:
+        detail = f"{detail}; features: {', '.join(e.features[:8])}"
+    return Reason(e.source, e.category, detail, min_age)
+
+
+def describe_age(min_age: int | None) -> str:
+    return "" if min_age is None else _label(min_age)
