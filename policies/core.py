@@ -126,6 +126,10 @@ class Profile:
     schedules: tuple[Schedule, ...] = ()
     timezone: str = "UTC"
     report_button: bool = False
+    #: School account restrictions (Google Workspace / Microsoft tenant headers), by setting name.
+    school: Mapping[str, object] = field(default_factory=dict)
+    #: Which age-label kinds count: kind -> "enforce" | "ignore".
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_child(self) -> bool:
