@@ -1,0 +1,192 @@
+"""The ``kidgate`` command: run the proxy, check URLs and pages offline, manage lists, models,
+reports and access requests."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from policies import config as config_mod
+from policies.config import ConfigError
+from policies.core import Profile
+
+ADDON_SCRIPT = Path(__file__).resolve().parent.parent / "proxy_addons" / "addon.py"
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", type=Path, default=None,
+                   help="configuration file (default: the shipped default policy)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kidgate", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start the filtering proxy")
+    _add_config(run)
+    run.add_argument("--port", "-p", type=int, help="listening port (default from config: 8080)")
+    run.add_argument("--listen-host", help="listening address (default from config)")
+    run.add_argument("--data-dir", type=Path, help="database and log directory")
+    run.add_argument("--lists", type=Path, help="compiled list file to use")
+    run.add_argument("--no-classifier", action="store_true", help="do not load the models")
+    run.add_argument("--verbose", "-v", action="store_true", help="print every flow")
+    run.add_argument("mitmproxy_args", nargs=argparse.REMAINDER,
+                     help="further mitmdump options after --")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="decide offline what the proxy would do")
+    _add_config(check)
+    who = check.add_mutually_exclusive_group()
+    who.add_argument("--profile", help="profile name (default: the default profile)")
+    who.add_argument("--age", type=int, help="check for a child of this age")
+    check.add_argument("--jsonl", action="store_true",
+                       help="read JSON records (id, url, text, html, headers) from stdin")
+    check.add_argument("--lists", type=Path, help="compiled list file to use")
+    check.add_argument("--no-classifier", action="store_true", help="lists and labels only")
+    check.add_argument("url", nargs="?", help="the URL to check")
+    check.set_defaults(func=cmd_check)
+
+    validate = sub.add_parser("config", help="validate a configuration file")
+    validate.add_argument("path", type=Path)
+    validate.set_defaults(func=cmd_config)
+
+    for module in ("lists.cli", "classifier.cli", "reporting.cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError as e:
+            logging.getLogger("kidgate").debug("%s not available: %s", module, e)
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as e:
+        print(f"kidgate: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+# -- run --------------------------------------------------------------------------------------
+def mitmdump_args(args: argparse.Namespace, cfg: config_mod.Config) -> list[str]:
+    out = ["-s", str(ADDON_SCRIPT),
+           "--listen-host", args.listen_host or cfg.listen_host,
+           "--listen-port", str(args.port or cfg.listen_port),
+           "--set", "connection_strategy=lazy",
+           "--set", f"block_global={'false' if cfg.allow_public_clients else 'true'}",
+           "--set", f"flow_detail={1 if args.verbose else 0}"]
+    if args.config:
+        out += ["--set", f"kidgate_config={args.config.resolve()}"]
+    if args.data_dir:
+        out += ["--set", f"kidgate_data_dir={args.data_dir.resolve()}"]
+    if args.lists:
+        out += ["--set", f"kidgate_lists={args.lists.resolve()}"]
+    if args.no_classifier:
+        out += ["--set", "kidgate_classifier=false"]
+    extra = list(args.mitmproxy_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    return out + extra
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = config_mod.load(args.config)  # fail before starting mitmproxy, with file:line:key
+    from mitmproxy.tools.main import mitmdump
+    port = args.port or cfg.listen_port
+    print(f"kidgate: filtering proxy on {args.listen_host or cfg.listen_host}:{port} "
+          f"(config: {cfg.source}). Point devices at this machine, port {port}; "
+          f"install the certificate from http://mitm.it", file=sys.stderr)
+    mitmdump(mitmdump_args(args, cfg))
+    return 0
+
+
+# -- check ------------------------------------------------------------------------------------
+def profile_for(cfg: config_mod.Config, name: str | None, age: int | None) -> Profile:
+    if name and name not in cfg.profiles:
+        raise SystemExit(f"kidgate: no profile named {name!r}; profiles: {', '.join(cfg.profiles)}")
+    profile = cfg.profile(name)
+    if age is not None:
+        if not 0 <= age <= 120:
+            raise SystemExit("kidgate: --age must be between 0 and 120")
+        profile = dataclasses.replace(profile, name=f"age-{age}", age=age)
+    return profile
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from kidgate.engine import Engine
+    cfg = config_mod.load(args.config)
+    profile = profile_for(cfg, args.profile, args.age)
+    engine = Engine.from_config(cfg, with_classifier=not args.no_classifier, lists_path=args.lists)
+    if args.jsonl:
+        return check_jsonl(engine, profile, sys.stdin, sys.stdout)
+    if not args.url:
+        raise SystemExit("kidgate check: give a URL, or --jsonl to read records from stdin")
+    verdict = engine.check(profile, url=args.url)
+    print(json.dumps({"url": args.url, "profile": profile.name, **verdict.to_dict()},
+                     ensure_ascii=False, indent=2))
+    return 0
+
+
+_RECORD_KEYS = {"id", "url", "text", "html", "headers"}
+
+
+def check_record(engine: Any, profile: Profile, rec: Any) -> dict[str, Any]:
+    """One ``--jsonl`` record to one result; raises ValueError for a malformed record."""
+    if not isinstance(rec, dict):
+        raise ValueError("expected a JSON object")
+    unknown = set(rec) - _RECORD_KEYS
+    if unknown:
+        raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
+    for key in ("url", "text", "html"):
+        if key in rec and rec[key] is not None and not isinstance(rec[key], str):
+            raise ValueError(f"{key} must be a string")
+    headers = rec.get("headers") or {}
+    if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in headers.items()):
+        raise ValueError("headers must be an object of string values")
+    if not any(rec.get(k) for k in ("url", "text", "html")) and not headers:
+        raise ValueError("a record needs at least one of url, text, html, headers")
+    verdict = engine.check(profile, url=rec.get("url"), text=rec.get("text"),
+                           html=rec.get("html"), headers={k.lower(): v for k, v in headers.items()})
+    return {"id": rec.get("id"), **verdict.to_dict()}
+
+
+def check_jsonl(engine: Any, profile: Profile, inp: TextIO, out: TextIO) -> int:
+    errors = 0
+    for lineno, line in enumerate(inp, 1):
+        if not line.strip():
+            continue
+        rid = None
+        try:
+            rec = json.loads(line)
+            rid = rec.get("id") if isinstance(rec, dict) else None
+            result = check_record(engine, profile, rec)
+        except (ValueError, RecursionError) as e:
+            errors += 1
+            result = {"id": rid, "line": lineno, "error": str(e)[:300]}
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    out.flush()
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    cfg = config_mod.load(args.path)
+    print(f"{args.path}: valid; profiles: {', '.join(f'{p.name} ({p.age})' for p in cfg.profiles.values())}; "
+          f"{len(cfg.devices)} devices")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

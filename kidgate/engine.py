@@ -1,0 +1,222 @@
+"""The one evidence-gathering path, shared by the proxy and ``kidgate check``.
+
+Detectors (profile lists, category lists, age labels, classifier, approvals) each turn a URL,
+headers or a body into :class:`~policies.core.Evidence`; :func:`policies.core.decide` turns it
+into a verdict. A detector that raises becomes ``error`` evidence, so the profile's fail-safe
+decides instead of a crash or a silent allow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from policies.config import Config
+from policies.core import Evidence, Profile, Verdict, decide
+
+log = logging.getLogger("kidgate.engine")
+
+
+class Classifier(Protocol):
+    def classify(self, *, url: str | None = None, text: str | None = None,
+                 html: bytes | str | None = None,
+                 headers: Mapping[str, str] | None = None) -> Any: ...
+
+    def classify_url(self, url: str) -> Any: ...
+
+
+def host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return ""
+
+
+def domain_matches(host: str, domains: Iterable[str]) -> str | None:
+    """The first entry of ``domains`` that is ``host`` or one of its parent domains."""
+    for d in domains:
+        if host == d or host.endswith("." + d):
+            return d
+    return None
+
+
+def profile_evidence(profile: Profile, host: str) -> list[Evidence]:
+    """The profile's own allow and deny entries: they beat every list and detector."""
+    out = []
+    if d := domain_matches(host, profile.allow_domains):
+        out.append(Evidence("policy", None, f"on {profile.name}'s allow list ({d})", allow=True,
+                            kind="profile-allow"))
+    if d := domain_matches(host, profile.deny_domains):
+        out.append(Evidence("policy", None, f"on {profile.name}'s deny list ({d})",
+                            kind="profile-deny"))
+    return out
+
+
+@dataclass
+class Engine:
+    """Everything a decision needs besides the flow: config and loaded detectors."""
+
+    config: Config
+    lists: Any = None            # lists.ListWatcher: .current() -> ListStore
+    classifier: Classifier | None = None
+    site_labels: Any = None      # policies.labels.sitefile.SiteLabelCache
+    approvals: Any = None        # reporting.access.ApprovalIndex
+    load_errors: dict[str, str] = field(default_factory=dict)
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: Config, *, with_classifier: bool = True,
+                    lists_path: Path | None = None) -> "Engine":
+        """Load the detectors the configuration asks for; a detector that cannot load is
+        recorded in ``load_errors`` and reported as ``error`` evidence on child profiles."""
+        engine = cls(config)
+        engine.lists = engine._load("lists", lambda: _load_lists(config, lists_path))
+        if with_classifier and config.classifier.get("enabled", True):
+            engine.classifier = engine._load("classifier", _load_classifier)
+        return engine
+
+    def _load(self, name: str, loader: Callable[[], Any]) -> Any:
+        try:
+            return loader()
+        except Exception as e:  # noqa: BLE001 - any failure becomes fail-safe evidence
+            log.warning("kidgate: %s not loaded: %s", name, e)
+            self.load_errors[name] = f"{type(e).__name__}: {e}"
+            return None
+
+    # -- detectors ----------------------------------------------------------------------
+    def _guard(self, name: str, fn: Callable[[], list[Evidence]]) -> list[Evidence]:
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001
+            log.warning("kidgate: detector %s failed: %s", name, e, exc_info=True)
+            return [Evidence("error", None, f"{name} detector failed ({type(e).__name__})",
+                             kind=name)]
+
+    def _load_error_evidence(self, names: Iterable[str]) -> list[Evidence]:
+        return [Evidence("error", None, f"{n} unavailable: {self.load_errors[n]}", kind=n)
+                for n in names if n in self.load_errors]
+
+    def list_evidence(self, url: str) -> list[Evidence]:
+        if self.lists is None:
+            return []
+        import lists as list_engine
+        store = self.lists.current()
+        return list_engine.to_evidence(store.lookup(url))
+
+    def host_list_evidence(self, host: str) -> list[Evidence]:
+        if self.lists is None:
+            return []
+        import lists as list_engine
+        return list_engine.to_evidence(self.lists.current().lookup_host(host))
+
+    def approval_evidence(self, profile: Profile, url: str) -> list[Evidence]:
+        if self.approvals is None:
+            return []
+        approval = self.approvals.is_approved(profile.name, url)
+        if not approval:
+            return []
+        return [Evidence("policy", None, _approval_detail(approval), allow=True, kind="approval")]
+
+    def request_evidence(self, profile: Profile, url: str) -> list[Evidence]:
+        """Evidence known before contacting the upstream: URL, host, lists, approvals."""
+        host = host_of(url)
+        ev = profile_evidence(profile, host)
+        ev += self._guard("approvals", lambda: self.approval_evidence(profile, url))
+        ev += self._guard("lists", lambda: self.list_evidence(url))
+        ev += self._load_error_evidence(["lists"])
+        if self.site_labels is not None:
+            ev += self._guard("site labels", lambda: _as_list(self.site_labels.lookup(url)))
+        return ev
+
+    def url_model_evidence(self, url: str, known: list[Evidence]) -> list[Evidence]:
+        """The URL/host model and the search query, for hosts no list knows. CPU work:
+        the proxy calls this from a worker thread."""
+        if self.classifier is None or any(e.source == "list" for e in known):
+            return []
+        clf = self.classifier
+
+        def run() -> list[Evidence]:
+            ev = list(clf.classify_url(url).to_evidence())
+            query = _search_query(url)
+            if query:
+                ev += [e for e in clf.classify(text=query).to_evidence()]
+            return ev
+        return self._guard("url model", run)
+
+    def content_evidence(self, profile: Profile, url: str, headers: Mapping[str, str],
+                         body: bytes | str | None = None, text: str | None = None) -> list[Evidence]:
+        """Evidence from a response: age labels in headers and HTML, and the page classifier."""
+        ev: list[Evidence] = []
+        ev += self._guard("labels", lambda: _labels(profile, url, headers, body))
+        if self.classifier is not None and (body or text):
+            clf = self.classifier
+            ev += self._guard("classifier", lambda: list(
+                clf.classify(url=url, text=text, html=body if text is None else None,
+                             headers=headers).to_evidence()))
+        ev += self._load_error_evidence(["classifier"])
+        return ev
+
+    # -- whole decisions ------------------------------------------------------------------
+    def decide(self, profile: Profile, evidence: Iterable[Evidence],
+               now: dt.datetime | None = None) -> Verdict:
+        return decide(profile, evidence, now or dt.datetime.now(dt.timezone.utc))
+
+    def check(self, profile: Profile, *, url: str | None = None, text: str | None = None,
+              html: bytes | str | None = None, headers: Mapping[str, str] | None = None,
+              now: dt.datetime | None = None) -> Verdict:
+        """The whole decision path offline: what the proxy would decide for this record."""
+        ev: list[Evidence] = []
+        if url:
+            ev += self.request_evidence(profile, url)
+            ev += self.url_model_evidence(url, ev)
+        if text is not None or html is not None or headers:
+            ev += self.content_evidence(profile, url or "", headers or {}, html, text)
+        return self.decide(profile, ev, now)
+
+
+def _as_list(x: Any) -> list[Evidence]:
+    if x is None:
+        return []
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _approval_detail(approval: Any) -> str:
+    who = getattr(approval, "decided_by", None) or "a parent"
+    until = getattr(approval, "expires", None)
+    return f"access approved by {who}" + (f" until {until}" if until else "")
+
+
+def _labels(profile: Profile, url: str, headers: Mapping[str, str],
+            body: bytes | str | None) -> list[Evidence]:
+    try:
+        from policies.labels import read_labels
+    except ImportError:
+        return []
+    found = read_labels(url, headers, body)
+    return [e for e in found if profile.labels.get(e.kind, "enforce") == "enforce"]
+
+
+def _search_query(url: str) -> str | None:
+    try:
+        from classifier.extract import search_query
+    except ImportError:
+        return None
+    return search_query(url)
+
+
+def _load_lists(config: Config, override: Path | None) -> Any:
+    import lists as list_engine
+    path = override or config.lists.get("path") or list_engine.default_store_path()
+    watcher = list_engine.ListWatcher(Path(path).expanduser())
+    watcher.current()  # fail now, not on the first request
+    return watcher
+
+
+def _load_classifier() -> Any:
+    import classifier
+    return classifier.load()

@@ -1,0 +1,397 @@
+"""kidgate's one YAML configuration file: load, validate, and explain mistakes.
+
+Errors name the file, the line and the key, and say what was expected: a parent editing the file
+by hand should never see a traceback. Validation builds immutable :class:`Config` objects; the
+proxy swaps a whole new object in on reload and keeps the old one when the new file is invalid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from policies.categories import ALWAYS_BLOCKED, DEFAULT_MIN_AGES, NEVER
+from policies.core import Profile, Schedule
+
+LANGUAGES = ("en", "ro")
+SAFE_LEVELS = ("strict", "moderate", "off")
+LABEL_KINDS = ("rta", "rating", "pics", "age-de", "age-de-meta", "miracle", "og", "schema")
+DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.yaml")
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*"
+                        r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+_MAC_RE = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, located in the file: ``path:line: key: message``."""
+
+    def __init__(self, file: str, line: int | None, key: str, message: str) -> None:
+        self.file, self.line, self.key, self.message = file, line, key, message
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """How a client is recognised: exactly one of ip, cidr, mac or user."""
+
+    profile: str
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+    mac: str | None = None
+    user: str | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    profiles: Mapping[str, Profile]
+    default_profile: str
+    devices: tuple[Device, ...] = ()
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 8080
+    language: str = "en"
+    hotline_country: str = "RO"
+    data_dir: Path | None = None
+    lists: Mapping[str, Any] = field(default_factory=dict)
+    classifier: Mapping[str, Any] = field(default_factory=dict)
+    alerts: Mapping[str, Any] = field(default_factory=dict)
+    passthrough: tuple[str, ...] = ()
+    allow_public_clients: bool = False
+    helpline: str = "116 111"
+    source: str = "<default>"
+
+    def profile(self, name: str | None) -> Profile:
+        return self.profiles.get(name or self.default_profile) or self.profiles[self.default_profile]
+
+
+class _Doc:
+    """A parsed YAML document that remembers the line of every key, for error messages."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines: dict[str, int] = {}
+        self._loader = yaml.SafeLoader("")
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            raise ConfigError(file, mark.line + 1 if mark else None, "",
+                              f"not valid YAML: {e.problem or e.context}") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(file, None, "", f"not valid YAML: {e}") from None
+        self.data = self._convert(node, "") if node is not None else {}
+
+    def _convert(self, node: yaml.Node, path: str) -> Any:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for knode, vnode in node.value:
+                key = str(knode.value)
+                sub = f"{path}.{key}" if path else key
+                self.lines[sub] = knode.start_mark.line + 1
+                if key in out:
+                    raise ConfigError(self.file, knode.start_mark.line + 1, sub, "duplicate key")
+                out[key] = self._convert(vnode, sub)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._convert(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
+        return self._loader.construct_object(node, deep=True)
+
+    def error(self, key: str, message: str) -> ConfigError:
+        line = self.lines.get(key)
+        probe = key
+        while line is None and probe:
+            probe = probe.rsplit(".", 1)[0] if "." in probe else probe.split("[", 1)[0]
+            line = self.lines.get(probe)
+            if probe == key.split(".")[0]:
+                break
+        return ConfigError(self.file, line, key, message)
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Load and validate a configuration file; ``None`` loads the shipped default."""
+    p = Path(path) if path else DEFAULT_CONFIG_PATH
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(p), None, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(str(p), None, "", f"cannot read the file: {e}") from None
+    return parse(text, str(p))
+
+
+def parse(text: str, file: str = "<config>") -> Config:
+    doc = _Doc(file, text)
+    return _Validator(doc).config()
+
+
+class _Validator:
+    def __init__(self, doc: _Doc) -> None:
+        self.doc = doc
+
+    # -- small typed getters ------------------------------------------------------------
+    def _check_keys(self, data: Mapping[str, Any], path: str, allowed: set[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                sub = f"{path}.{key}" if path else key
+                raise self.doc.error(sub, f"unknown key; expected one of: {', '.join(sorted(allowed))}")
+
+    def _map(self, value: Any, path: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.doc.error(path, f"expected a mapping of keys to values, got {_kind(value)}")
+        return value
+
+    def _list(self, value: Any, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.doc.error(path, f"expected a list, got {_kind(value)}")
+        return value
+
+    def _int(self, value: Any, path: str, lo: int, hi: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise self.doc.error(path, f"expected a whole number from {lo} to {hi}, got {value!r}")
+        return value
+
+    def _str(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.doc.error(path, f"expected a text value, got {_kind(value)}")
+        return value.strip()
+
+    def _choice(self, value: Any, path: str, choices: tuple[str, ...]) -> str:
+        if isinstance(value, bool):  # YAML reads a bare off/on as a boolean
+            value = "on" if value else "off"
+        if value not in choices:
+            raise self.doc.error(path, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def _domains(self, value: Any, path: str) -> tuple[str, ...]:
+        out = []
+        for i, item in enumerate(self._list(value, path)):
+            sub = f"{path}[{i}]"
+            d = self._str(item, sub).lower().rstrip(".")
+            try:
+                d = d.encode("idna").decode("ascii") if not d.isascii() else d
+            except UnicodeError:
+                raise self.doc.error(sub, f"not a valid domain name: {item!r}") from None
+            if not _DOMAIN_RE.match(d):
+                raise self.doc.error(sub, f"not a valid domain name: {item!r} "
+                                          "(write example.org, without http:// or a path)")
+            out.append(d.removeprefix("*."))
+        return tuple(out)
+
+    # -- sections -------------------------------------------------------------------------
+    def config(self) -> Config:
+        d = self._map(self.doc.data, "")
+        self._check_keys(d, "", {"listen", "language", "hotline_country", "data_dir",
+                                 "default_profile", "category_ages", "classifier", "labels",
+                                 "profiles", "devices", "lists", "alerts", "passthrough",
+                                 "allow_public_clients", "helpline"})
+        language = self._choice(d.get("language", "en"), "language", LANGUAGES)
+        listen = self._map(d.get("listen"), "listen")
+        self._check_keys(listen, "listen", {"host", "port"})
+        host = self._str(listen.get("host", "0.0.0.0"), "listen.host")
+        port = self._int(listen.get("port", 8080), "listen.port", 1, 65535)
+        country = self._str(d.get("hotline_country", "RO"), "hotline_country").upper()
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            raise self.doc.error("hotline_country", f"expected a two-letter country code such as RO or GB, got {country!r}")
+        ages = self._category_ages(d.get("category_ages"), "category_ages")
+        thresholds = self._thresholds(d.get("classifier"), "classifier")
+        labels = self._labels(d.get("labels"), "labels")
+        profiles_raw = self._map(d.get("profiles"), "profiles")
+        if not profiles_raw:
+            raise self.doc.error("profiles", "at least one profile is needed, e.g. profiles: {child: {age: 10}}")
+        profiles = {name: self._profile(name, p, f"profiles.{name}", ages, thresholds, labels, language)
+                    for name, p in profiles_raw.items()}
+        default = d.get("default_profile", next(iter(profiles)))
+        if default not in profiles:
+            raise self.doc.error("default_profile", f"no profile named {default!r}; "
+                                 f"profiles are: {', '.join(profiles)}")
+        devices = tuple(self._device(dev, f"devices[{i}]", profiles)
+                        for i, dev in enumerate(self._list(d.get("devices"), "devices")))
+        data_dir = d.get("data_dir")
+        if data_dir is not None:
+            data_dir = Path(self._str(data_dir, "data_dir")).expanduser()
+        lists = self._map(d.get("lists"), "lists")
+        self._check_keys(lists, "lists", {"path", "sources", "mapping", "hotline"})
+        alerts = self._map(d.get("alerts"), "alerts")
+        allow_public = d.get("allow_public_clients", False)
+        if not isinstance(allow_public, bool):
+            raise self.doc.error("allow_public_clients", "expected true or false")
+        return Config(
+            profiles=profiles, default_profile=default, devices=devices, listen_host=host,
+            listen_port=port, language=language, hotline_country=country, data_dir=data_dir,
+            lists=lists, classifier=self._map(d.get("classifier"), "classifier"), alerts=alerts,
+            passthrough=self._domains(d.get("passthrough"), "passthrough"),
+            allow_public_clients=allow_public,
+            helpline=str(d.get("helpline", "116 111")), source=self.doc.file)
+
+    def _category_ages(self, value: Any, path: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for cat, v in self._map(value, path).items():
+            sub = f"{path}.{cat}"
+            if cat not in DEFAULT_MIN_AGES:
+                raise self.doc.error(sub, f"unknown category; categories are: {', '.join(DEFAULT_MIN_AGES)}")
+            if isinstance(v, str) and v in ("block", "never"):
+                out[cat] = NEVER
+            elif isinstance(v, str) and v == "allow":
+                out[cat] = 0
+            else:
+                out[cat] = self._int(v, sub, 0, 99)
+            if cat in ALWAYS_BLOCKED and out[cat] < NEVER:
+                raise self.doc.error(sub, f"{cat} is blocked for everyone and cannot be allowed")
+        return out
+
+    def _thresholds(self, value: Any, path: str) -> dict[str, float]:
+        section = self._map(value, path)
+        self._check_keys(section, path, {"thresholds", "timeout_ms", "max_bytes", "enabled"})
+        out: dict[str, float] = {}
+        for cat, v in self._map(section.get("thresholds"), f"{path}.thresholds").items():
+            sub = f"{path}.thresholds.{cat}"
+            if cat != "default" and cat not in DEFAULT_MIN_AGES:
+                raise self.doc.error(sub, "unknown category")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+                raise self.doc.error(sub, f"expected a probability between 0 and 1, got {v!r}")
+            out[cat] = float(v)
+        return out
+
+    def _labels(self, value: Any, path: str) -> dict[str, str]:
+        out = {}
+        for kind, v in self._map(value, path).items():
+            if kind not in LABEL_KINDS:
+                raise self.doc.error(f"{path}.{kind}", f"unknown label kind; kinds are: {', '.join(LABEL_KINDS)}")
+            out[kind] = self._choice(v, f"{path}.{kind}", ("enforce", "ignore"))
+        return out
+
+    def _profile(self, name: str, value: Any, path: str, ages: dict[str, int],
+                 thresholds: dict[str, float], labels: dict[str, str], language: str) -> Profile:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+            raise self.doc.error(path, "profile names use letters, digits, '_', '-' and '.' only")
+        p = self._map(value, path)
+        self._check_keys(p, path, {"age", "language", "allow", "deny", "categories", "safe_search",
+                                   "youtube", "fail_safe", "schedules", "timezone", "report_button",
+                                   "school", "thresholds", "labels"})
+        if "age" not in p:
+            raise self.doc.error(path, "missing key 'age' (the child's age in years, e.g. age: 10)")
+        age = self._int(p["age"], f"{path}.age", 0, 120)
+        cat_ages = {**ages, **self._category_ages(p.get("categories"), f"{path}.categories")}
+        th = {**thresholds, **self._thresholds({"thresholds": p.get("thresholds")}, path)}
+        tz = self._str(p.get("timezone", "UTC"), f"{path}.timezone")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.doc.error(f"{path}.timezone", f"unknown time zone {tz!r} (use a name such as Europe/Bucharest)") from None
+        schedules = tuple(self._schedule(s, f"{path}.schedules[{i}]")
+                          for i, s in enumerate(self._list(p.get("schedules"), f"{path}.schedules")))
+        report_button = p.get("report_button", False)
+        if not isinstance(report_button, bool):
+            raise self.doc.error(f"{path}.report_button", "expected true or false")
+        school = self._school(p.get("school"), f"{path}.school")
+        return Profile(
+            name=name, age=age,
+            language=self._choice(p.get("language", language), f"{path}.language", LANGUAGES),
+            category_ages=cat_ages, thresholds=th,
+            allow_domains=self._domains(p.get("allow"), f"{path}.allow"),
+            deny_domains=self._domains(p.get("deny"), f"{path}.deny"),
+            safe_search=self._choice(p.get("safe_search", "strict" if age < 18 else "off"),
+                                     f"{path}.safe_search", SAFE_LEVELS),
+            youtube=self._choice(p.get("youtube", "strict" if age < 13 else "moderate" if age < 18 else "off"),
+                                 f"{path}.youtube", SAFE_LEVELS),
+            fail_safe=self._choice(p.get("fail_safe", "block"), f"{path}.fail_safe", ("block", "allow")),
+            schedules=schedules, timezone=tz, report_button=report_button, school=school,
+            labels={**labels, **self._labels(p.get("labels"), f"{path}.labels")})
+
+    def _school(self, value: Any, path: str) -> dict[str, object]:
+        s = self._map(value, path)
+        self._check_keys(s, path, {"google_allowed_domains", "microsoft_tenants",
+                                   "microsoft_context", "block_consumer_microsoft"})
+        out: dict[str, object] = {}
+        if "google_allowed_domains" in s:
+            out["google_allowed_domains"] = list(self._domains(s["google_allowed_domains"], f"{path}.google_allowed_domains"))
+        if "microsoft_tenants" in s:
+            out["microsoft_tenants"] = [self._str(t, f"{path}.microsoft_tenants[{i}]")
+                                        for i, t in enumerate(self._list(s["microsoft_tenants"], f"{path}.microsoft_tenants"))]
+        if "microsoft_context" in s:
+            out["microsoft_context"] = self._str(s["microsoft_context"], f"{path}.microsoft_context")
+        if "block_consumer_microsoft" in s:
+            if not isinstance(s["block_consumer_microsoft"], bool):
+                raise self.doc.error(f"{path}.block_consumer_microsoft", "expected true or false")
+            out["block_consumer_microsoft"] = s["block_consumer_microsoft"]
+        return out
+
+    def _schedule(self, value: Any, path: str) -> Schedule:
+        s = self._map(value, path)
+        self._check_keys(s, path, {"name", "days", "start", "end", "categories"})
+        for key in ("start", "end"):
+            if key not in s:
+                raise self.doc.error(path, f"missing key '{key}' (a time such as \"21:00\")")
+        days_raw = s.get("days", list(DAYS))
+        if isinstance(days_raw, str):
+            days_raw = [d.strip() for d in days_raw.split(",")]
+        days = set()
+        for i, d in enumerate(self._list(days_raw, f"{path}.days")):
+            key = str(d).strip().lower()[:3]
+            if key not in DAYS:
+                raise self.doc.error(f"{path}.days[{i}]", f"expected a weekday such as mon or sat, got {d!r}")
+            days.add(DAYS[key])
+        cats = []
+        for i, c in enumerate(self._list(s.get("categories"), f"{path}.categories")):
+            if c not in DEFAULT_MIN_AGES:
+                raise self.doc.error(f"{path}.categories[{i}]", f"unknown category {c!r}")
+            cats.append(c)
+        return Schedule(name=str(s.get("name", "schedule")), days=frozenset(days),
+                        start=self._time(s["start"], f"{path}.start"),
+                        end=self._time(s["end"], f"{path}.end"), categories=frozenset(cats))
+
+    def _time(self, value: Any, path: str) -> dt.time:
+        if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads 21:00 as 1260
+            value = f"{value // 60:02d}:{value % 60:02d}"
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
+        if not m or int(m[1]) > 24 or int(m[2]) > 59 or (int(m[1]) == 24 and int(m[2])):
+            raise self.doc.error(path, f"expected a time of day such as \"21:30\", got {value!r}")
+        h, mnt = int(m[1]), int(m[2])
+        return dt.time(23, 59, 59, 999999) if h == 24 else dt.time(h, mnt)
+
+    def _device(self, value: Any, path: str, profiles: Mapping[str, Profile]) -> Device:
+        d = self._map(value, path)
+        self._check_keys(d, path, {"ip", "cidr", "mac", "user", "profile", "name"})
+        prof = d.get("profile")
+        if prof not in profiles:
+            raise self.doc.error(f"{path}.profile", f"no profile named {prof!r}; profiles are: {', '.join(profiles)}")
+        keys = [k for k in ("ip", "cidr", "mac", "user") if k in d]
+        if len(keys) != 1:
+            raise self.doc.error(path, "give exactly one of ip, cidr, mac or user to recognise the device")
+        k = keys[0]
+        raw = self._str(str(d[k]), f"{path}.{k}")
+        name = str(d.get("name", raw))
+        if k in ("ip", "cidr"):
+            try:
+                net = ipaddress.ip_network(raw, strict=False)
+            except ValueError:
+                raise self.doc.error(f"{path}.{k}", f"not an IP address or network: {raw!r}") from None
+            if k == "ip" and net.num_addresses != 1:
+                raise self.doc.error(f"{path}.ip", "use cidr: for a network; ip: is one address")
+            return Device(profile=prof, network=net, name=name)
+        if k == "mac":
+            mac = raw.lower().replace("-", ":")
+            if not _MAC_RE.match(mac):
+                raise self.doc.error(f"{path}.mac", f"expected a MAC address such as aa:bb:cc:dd:ee:ff, got {raw!r}")
+            return Device(profile=prof, mac=mac, name=name)
+        return Device(profile=prof, user=raw, name=name)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
+            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
