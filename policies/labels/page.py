@@ -1,0 +1,208 @@
+"""Per-page age labels: response headers and the first bytes of the HTML.
+
+Cheap by design: a bounded scan of the first ``SCAN_LIMIT`` bytes with a few regular
+expressions (meta tags, JSON-LD blocks, microdata), no DOM. Wrong case, unquoted or broken
+attribute quotes and junk JSON are tolerated; nothing here raises on page content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Final
+
+from policies.core import Evidence
+from policies.labels import values
+from policies.labels.agede import LabelError, MIRACLE_NS, parse_age_de_xml
+from policies.labels.pics import parse_pics
+
+#: Bytes of the body scanned for labels; meta tags live in the head, well inside this.
+SCAN_LIMIT: Final[int] = 128 * 1024
+MAX_JSON_LD: Final[int] = 64 * 1024
+MAX_ATTR_TAGS: Final[int] = 2000
+
+_META_RE = re.compile(r"<meta\b([^>]{0,4096})>?", re.I)
+_ATTR_RE = re.compile(
+    r"""([a-zA-Z_:][-\w:.]*)\s*(?:=\s*(?:"([^"]*)"?|'([^']*)'?|([^\s"'>]+)))?""")
+_JSONLD_RE = re.compile(
+    r"<script\b[^>]*type\s*=\s*[\"']?application/ld\+json[\"']?[^>]*>(.*?)</script", re.I | re.S)
+_ITEMPROP_RE = re.compile(
+    r"<(\w+)\b([^>]{0,2048}\bitemprop\s*=\s*[\"']?(?:isFamilyFriendly|contentRating)\b[^>]{0,2048})>"
+    r"([^<]{0,200})", re.I)
+_MIRACLE_RE = re.compile(
+    r"<script\b[^>]*type\s*=\s*[\"']?application/(?:miracle|age)\+xml[\"']?[^>]*>(.*?)</script",
+    re.I | re.S)
+_FAMILY_RE = re.compile(r'"isFamilyFriendly"\s*:\s*"?(true|false)"?', re.I)
+_CONTENT_RATING_RE = re.compile(r'"contentRating"\s*:\s*"([^"]{1,64})"', re.I)
+_AGE_META_RE = re.compile(r"(?:^|\s)age\s*=\s*(\d{1,2})\b", re.I)
+
+
+def _text(html: str | bytes | None) -> str:
+    if html is None:
+        return ""
+    if isinstance(html, (bytes, bytearray, memoryview)):
+        return bytes(html[:SCAN_LIMIT]).decode("utf-8", "replace")
+    return html[:SCAN_LIMIT]
+
+
+def _attrs(body: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in _ATTR_RE.finditer(body):
+        name = m.group(1).lower()
+        val = next((g for g in m.group(2, 3, 4) if g is not None), "")
+        out.setdefault(name, val.strip())
+    return out
+
+
+def _metas(text: str) -> Iterator[dict[str, str]]:
+    for n, m in enumerate(_META_RE.finditer(text)):
+        if n >= MAX_ATTR_TAGS:
+            return
+        yield _attrs(m.group(1))
+
+
+def _quote(value: str, limit: int = 120) -> str:
+    v = " ".join(value.split())
+    return v if len(v) <= limit else v[:limit] + "…"
+
+
+def _header(headers: Mapping[str, str] | Iterable[tuple[str, str]], name: str) -> list[str]:
+    get_all = getattr(headers, "get_all", None)  # mitmproxy Headers keep repeated fields
+    if callable(get_all):
+        return [str(v) for v in get_all(name)]
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return [v for k, v in items if k.lower() == name]
+
+
+def _rating(value: str, where: str) -> Evidence | None:
+    r = values.rating_value(value)
+    if r is None:
+        return None
+    age, cat = r
+    if values.RTA.lower() in value.lower():
+        return Evidence("label", "sexual", f"RTA label in {where}", min_age=18, kind="rta")
+    return Evidence("label", cat, f"rating '{_quote(value, 40)}' in {where}", min_age=age,
+                    kind="rating")
+
+
+def _pics(value: str, url: str, where: str) -> list[Evidence]:
+    return [Evidence("label", r.category, f"PICS {r.service} ({_quote(r.text, 60)}) in {where}",
+                     min_age=r.min_age, kind="pics")
+            for r in parse_pics(value, url)]
+
+
+def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
+                html: str | bytes | None) -> list[Evidence]:
+    """Every age label on one response: headers and the first ``SCAN_LIMIT`` bytes of HTML."""
+    out: list[Evidence] = []
+    for v in _header(headers, "rating"):
+        if e := _rating(v, "Rating header"):
+            out.append(e)
+    for v in _header(headers, "pics-label"):
+        out.extend(_pics(v, url, "PICS-Label header"))
+
+    text = _text(html)
+    if not text:
+        return out
+    for a in _metas(text):
+        name = a.get("name", "").lower()
+        prop = a.get("property", "").lower()
+        equiv = a.get("http-equiv", "").lower()
+        content = a.get("content", "")
+        if name == "rating":
+            if e := _rating(content, "<meta name=rating>"):
+                out.append(e)
+        elif name == "age-de-meta-label":
+            m = _AGE_META_RE.search(content)
+            if m and int(m.group(1)) <= 21:
+                out.append(Evidence("label", None, f"age-de-meta-label '{_quote(content, 60)}'",
+                                    min_age=int(m.group(1)), kind="age-de-meta"))
+        elif equiv == "pics-label":
+            out.extend(_pics(content, url, "<meta http-equiv=PICS-Label>"))
+        elif equiv == "rating":
+            if e := _rating(content, "<meta http-equiv=rating>"):
+                out.append(e)
+        elif prop in ("og:restrictions:age", "og:restrictions:age_restriction"):
+            age = values.plain_age(content)
+            if age is not None:
+                out.append(Evidence("label", None, f"Open Graph og:restrictions:age '{_quote(content, 20)}'",
+                                    min_age=age, kind="og"))
+    out.extend(_schema(text))
+    out.extend(_miracle(text, url))
+    return out
+
+
+def _schema_evidence(key: str, value: object) -> Evidence | None:
+    if key == "isfamilyfriendly":
+        v = str(value).strip().lower()
+        if v in ("false", "no", "0"):
+            return Evidence("label", None, "schema.org isFamilyFriendly false",
+                            min_age=values.FAMILY_UNFRIENDLY_AGE, kind="schema")
+        return None
+    if isinstance(value, dict):
+        value = value.get("ratingValue") or value.get("name") or ""
+    if not isinstance(value, (str, int, float)):
+        return None
+    age = values.content_rating(str(value))
+    if age is None:
+        return None
+    return Evidence("label", None, f"schema.org contentRating '{_quote(str(value), 30)}'",
+                    min_age=age, kind="schema")
+
+
+def _walk(obj: object, depth: int = 0) -> Iterator[tuple[str, object]]:
+    if depth > 8:
+        return
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            lk = str(k).lower()
+            if lk in ("isfamilyfriendly", "contentrating"):
+                yield lk, v
+            elif isinstance(v, (dict, list)):
+                yield from _walk(v, depth + 1)
+    elif isinstance(obj, list):
+        for v in obj[:200]:
+            yield from _walk(v, depth + 1)
+
+
+def _schema(text: str) -> list[Evidence]:
+    """schema.org in JSON-LD (parsed, or regex fallback for broken JSON) and microdata."""
+    found: list[Evidence] = []
+    for m in _JSONLD_RE.finditer(text):
+        block = m.group(1)[:MAX_JSON_LD]
+        try:
+            pairs = list(_walk(json.loads(block)))
+        except (ValueError, RecursionError):
+            pairs = [("isfamilyfriendly", x.group(1)) for x in _FAMILY_RE.finditer(block)]
+            pairs += [("contentrating", x.group(1)) for x in _CONTENT_RATING_RE.finditer(block)]
+        for k, v in pairs:
+            if e := _schema_evidence(k, v):
+                found.append(e)
+    for m in _ITEMPROP_RE.finditer(text):
+        a = _attrs(m.group(2))
+        key = a.get("itemprop", "").lower()
+        value = a.get("content") or a.get("href", "").rsplit("/", 1)[-1] or m.group(3)
+        if e := _schema_evidence(key, value):
+            found.append(e)
+    return found
+
+
+def _miracle(text: str, url: str) -> list[Evidence]:
+    """MIRACLE v2 / age declaration XML: as the document itself or embedded in a script."""
+    if MIRACLE_NS not in text and "age-declaration" not in text:
+        return []
+    head = text.lstrip()[:200].lower()
+    if head.startswith("<?xml") or head.startswith("<age-declaration") or head.startswith("<label"):
+        blocks = [text]
+    else:
+        blocks = [m.group(1).strip() for m in _MIRACLE_RE.finditer(text)]
+    out: list[Evidence] = []
+    for block in blocks:
+        try:
+            decl = parse_age_de_xml(block.encode("utf-8"), source="embedded label")
+        except LabelError:
+            continue
+        if (e := decl.evidence(url)) is not None:
+            out.append(e)
+    return out
