@@ -1,0 +1,232 @@
+"""The reporting database: one SQLite file shared by every proxy worker and the CLI.
+
+Why these settings: WAL lets readers run while one worker writes; ``busy_timeout`` makes a
+writer wait for another process instead of failing; ``synchronous=FULL`` plus one
+transaction per write means a report or request is either fully on disk or absent, even if
+the proxy is killed in the middle. Only addresses and metadata are stored, never content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+DEFAULT_DB_NAME = "kidgate.db"
+BUSY_TIMEOUT_MS = 10_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    url TEXT NOT NULL,
+    category TEXT,
+    profile TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    hotline_country TEXT,
+    hotline_name TEXT NOT NULL DEFAULT '',
+    client TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS reports_profile_time ON reports(profile, created);
+
+CREATE TABLE IF NOT EXISTS access_requests (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    profile TEXT NOT NULL,
+    url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    category TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'approved', 'denied')),
+    decided_by TEXT,
+    decided_at REAL,
+    expires REAL,
+    scope TEXT CHECK (scope IS NULL OR scope IN ('url', 'host'))
+);
+CREATE INDEX IF NOT EXISTS access_requests_status ON access_requests(status, created);
+
+CREATE TABLE IF NOT EXISTS approvals (
+    id INTEGER PRIMARY KEY,
+    request_id INTEGER REFERENCES access_requests(id),
+    created REAL NOT NULL,
+    profile TEXT NOT NULL,
+    scope TEXT NOT NULL CHECK (scope IN ('url', 'host')),
+    target TEXT NOT NULL,
+    expires REAL,
+    approved_by TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS approvals_profile ON approvals(profile, revoked);
+
+CREATE TABLE IF NOT EXISTS alert_log (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    rule TEXT NOT NULL,
+    rate_key TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    category TEXT,
+    url TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    event_time REAL NOT NULL,
+    status TEXT NOT NULL
+        CHECK (status IN ('pending', 'sent', 'failed', 'suppressed', 'queued', 'digesting',
+                          'digested')),
+    channel TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS alert_log_key ON alert_log(rate_key, status, created);
+
+CREATE TABLE IF NOT EXISTS used_tokens (
+    nonce TEXT PRIMARY KEY,
+    expires REAL NOT NULL
+);
+"""
+
+
+class Store:
+    """Thread-safe handle on the database; each thread gets its own connection.
+
+    The file and its schema are created on first use. Safe to open from several processes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._init_lock = threading.Lock()
+        self._ready = False
+
+    # -- connections -------------------------------------------------------------------
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection with kidgate's settings (callers that need their own, e.g. an index)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not self._ready:
+            with self._init_lock:
+                if not self._ready:
+                    self._migrate(conn)
+                    self._ready = True
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.connect()
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        with _transaction(conn):
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path}: schema version {version} is newer than this "
+                                   f"kidgate ({SCHEMA_VERSION}); upgrade kidgate")
+            if version < SCHEMA_VERSION:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``: one atomic, serialised write."""
+        with _transaction(self.conn) as conn:
+            yield conn
+
+    def query(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- reports -----------------------------------------------------------------------
+
+    def add_report(self, *, url: str, category: str | None, profile: str, reason: str,
+                   hotline_country: str | None, hotline_name: str = "", client: str = "",
+                   nonce: tuple[str, float] | None = None, now: float | None = None) -> int | None:
+        """Insert a report; with ``nonce`` (nonce, expiry) the token is consumed in the same
+        transaction, and ``None`` is returned (nothing written) when it was already used."""
+        with self.transaction() as conn:
+            if nonce is not None and not use_nonce(conn, *nonce):
+                return None
+            cur = conn.execute(
+                "INSERT INTO reports (created, url, category, profile, reason, hotline_country,"
+                " hotline_name, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (now if now is not None else time.time(), url, category, profile, reason,
+                 hotline_country, hotline_name, client))
+            return int(cur.lastrowid or 0)
+
+    def list_reports(self, limit: int = 100) -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM reports ORDER BY id DESC LIMIT ?", (limit,))
+
+    def count_reports(self, *, profile: str, since: float) -> int:
+        return int(self.query("SELECT count(*) FROM reports WHERE profile = ? AND created >= ?",
+                              (profile, since))[0][0])
+
+    # -- one-shot tokens ---------------------------------------------------------------
+
+    def consume_nonce(self, nonce: str, expires: float, now: float | None = None) -> bool:
+        """Mark a one-shot token as used; False when it was used before (a replay)."""
+        with self.transaction() as conn:
+            return use_nonce(conn, nonce, expires, now)
+
+
+def use_nonce(conn: sqlite3.Connection, nonce: str, expires: float,
+              now: float | None = None) -> bool:
+    """Inside a write transaction: record ``nonce``; False if it was recorded before."""
+    try:
+        conn.execute("INSERT INTO used_tokens (nonce, expires) VALUES (?, ?)", (nonce, expires))
+    except sqlite3.IntegrityError:
+        return False
+    # Expired nonces can never verify again, so they need not be remembered.
+    conn.execute("DELETE FROM used_tokens WHERE expires < ?",
+                 ((time.time() if now is None else now) - 60,))
+    return True
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        _retry_locked(lambda: conn.execute("COMMIT"))
+
+
+def _retry_locked(fn, attempts: int = 50):  # type: ignore[no-untyped-def]
+    """Retry on 'database is locked' beyond busy_timeout (WAL switch, many writers)."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e) or i == attempts - 1:
+                raise
+            time.sleep(0.02 * (i + 1))
+    return None
+
+
+def default_path(data_dir: str | os.PathLike[str]) -> Path:
+    return Path(data_dir) / DEFAULT_DB_NAME

@@ -1,0 +1,49 @@
+"""What kidgate accepts as a reportable or approvable address.
+
+Only absolute http(s) URLs without whitespace or control characters: a ``javascript:`` or
+``data:`` URL is never a page to report, and is never rendered as a link.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+MAX_URL_LENGTH = 4096
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def check_url(url: object) -> str:
+    """Return ``url`` unchanged when acceptable, else raise ``ValueError`` saying why."""
+    if not isinstance(url, str) or not url:
+        raise ValueError("URL is missing")
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"URL is longer than {MAX_URL_LENGTH} characters")
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        raise ValueError("URL contains whitespace or control characters")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        raise ValueError("only http and https URLs are accepted")
+    if not parts.hostname:
+        raise ValueError("URL has no host")
+    return url
+
+
+def host_of(url: str) -> str:
+    return (urllib.parse.urlsplit(url).hostname or "").rstrip(".").lower()
+
+
+def normalize_url(url: str) -> str:
+    """Canonical form used to match approvals: lower-case scheme and host, no default port,
+    no fragment, empty path as ``/``; path and query kept as sent."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = host_of(url)
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    return urllib.parse.urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))

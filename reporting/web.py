@@ -1,0 +1,189 @@
+"""The internal web app served by the proxy on ``kidgate.internal``.
+
+Every action needs a token issued with the block page (see :mod:`reporting.tokens`). The app
+never fetches the reported URL, never redirects, puts no request data in response headers,
+and answers with a strict CSP (scripts and styles only from itself).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from reporting import INTERNAL_HOST, access, hotlines, i18n
+from reporting.store import Store
+from reporting.tokens import Claims, Signer, TokenError
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """``country`` picks the hotline; limits are per client address and per profile."""
+
+    country: str | None = None
+    directory: hotlines.Directory | None = None
+    requests_per_minute: int = 30
+    reports_per_hour_per_profile: int = 20
+    hosts: tuple[str, ...] = (INTERNAL_HOST,)
+
+    @classmethod
+    def from_mapping(cls, m: Mapping[str, object] | None) -> WebConfig:
+        m = dict(m or {})
+        unknown = set(m) - {f for f in cls.__dataclass_fields__}
+        if unknown:
+            raise ValueError(f"reporting web config: unknown key(s) {', '.join(sorted(unknown))}")
+        for key in ("requests_per_minute", "reports_per_hour_per_profile"):
+            if key in m and (not isinstance(m[key], int) or m[key] < 1):  # type: ignore[operator]
+                raise ValueError(f"reporting web config: '{key}' must be a positive integer")
+        if "hosts" in m:
+            m["hosts"] = tuple(m["hosts"])  # type: ignore[arg-type]
+        return cls(**m)  # type: ignore[arg-type]
+
+
+class RateLimiter:
+    """Sliding-window limit per key, in memory (per proxy process); bounded key count."""
+
+    def __init__(self, limit: int, window: float = 60.0, max_keys: int = 10_000) -> None:
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._hits: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits is None:
+                if len(self._hits) >= self.max_keys:
+                    self._hits.clear()
+                hits = self._hits[key] = collections.deque()
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            return True
+
+
+@dataclass
+class _State:
+    store: Store
+    signer: Signer
+    config: WebConfig
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.config.requests_per_minute)
+
+
+def create_app(store: Store, signer: Signer,
+               config: WebConfig | Mapping[str, object] | None = None) -> Flask:
+    cfg = config if isinstance(config, WebConfig) else WebConfig.from_mapping(config)
+    state = _State(store, signer, cfg)
+    app = Flask(__name__, static_folder="static", static_url_path="/static",
+                template_folder="templates")
+    app.config.update(MAX_CONTENT_LENGTH=16 * 1024, MAX_FORM_MEMORY_SIZE=16 * 1024,
+                      TRUSTED_HOSTS=list(cfg.hosts), SEND_FILE_MAX_AGE_DEFAULT=3600)
+    directory = cfg.directory or hotlines.default_directory()
+
+    def page(template: str, status: int, lang: str, **ctx: object) -> Response:
+        t = i18n.texts(lang)
+        title = ctx.pop("title", None) or t.get(f"{template}_title", "kidgate")
+        # A namespace, not a dict: in Jinja ``t.copy`` would otherwise be ``dict.copy``.
+        body = render_template(f"kg_{template}.html", t=SimpleNamespace(**t),
+                               lang=i18n.language(lang),
+                               title=title, **ctx)
+        return Response(body, status, content_type="text/html; charset=utf-8")
+
+    def refused(kind: str, lang: str = "en", status: int = 403) -> Response:
+        t = i18n.texts(lang)
+        key = {"expired": "refused_expired", "replayed": "refused_replayed",
+               "rate": "refused_rate", "url": "refused_url"}.get(kind, "refused_other")
+        return page("refused", status, lang, title=t["refused_title"], message=t[key])
+
+    def client() -> str:
+        return request.remote_addr or "unknown"
+
+    def claims_for(action: str, token: object) -> Claims | Response:
+        if not state.limiter.allow(client()):
+            return refused("rate", status=429)
+        try:
+            return signer.verify(token, action)
+        except TokenError as e:
+            return refused(e.kind)
+
+    @app.get("/report")
+    def report() -> Response:
+        claims = claims_for("report", request.args.get("t"))
+        if isinstance(claims, Response):
+            return claims
+        lang = claims.language
+        hour_ago = time.time() - 3600
+        if store.count_reports(profile=claims.profile, since=hour_ago) >= \
+                cfg.reports_per_hour_per_profile:
+            return refused("rate", lang, 429)
+        hotline = directory.for_country(cfg.country)
+        rid = store.add_report(url=claims.url, category=claims.category, profile=claims.profile,
+                               reason=claims.reason, hotline_country=hotline.country,
+                               hotline_name=hotline.name, client=client(),
+                               nonce=(claims.nonce, claims.expires))
+        if rid is None:
+            return refused("replayed", lang)
+        return page("report", 200, lang, url=claims.url, hotline=hotline)
+
+    @app.get("/ask")
+    def ask_form() -> Response:
+        token = request.args.get("t")
+        claims = claims_for("ask", token)
+        if isinstance(claims, Response):
+            return claims
+        return page("ask", 200, claims.language, url=claims.url, reason=claims.reason,
+                    token=token, sent=False)
+
+    @app.post("/ask")
+    def ask_submit() -> Response:
+        origin = request.headers.get("Origin")
+        if (origin not in (None, "null") and origin not in {f"http://{h}" for h in cfg.hosts}) \
+                or request.headers.get("Sec-Fetch-Site") == "cross-site":
+            return refused("other")
+        claims = claims_for("ask", request.form.get("t"))
+        if isinstance(claims, Response):
+            return claims
+        try:
+            access.request_access(store, profile=claims.profile, url=claims.url,
+                                  category=claims.category, reason=claims.reason,
+                                  message=request.form.get("message", ""),
+                                  nonce=(claims.nonce, claims.expires))
+        except TokenError as e:
+            return refused(e.kind, claims.language)
+        except ValueError:
+            return refused("url", claims.language, 400)
+        return page("ask", 200, claims.language, url=claims.url, sent=True)
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> Response:
+        t = i18n.texts("en")
+        status = e.code or 500
+        message = t["not_found"] if status == 404 else (e.name or "Error")
+        return page("refused", status, "en", title=str(status), message=message)
+
+    @app.after_request
+    def headers(resp: Response) -> Response:
+        resp.headers["Content-Security-Policy"] = CSP
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        if not request.path.startswith("/static/"):
+            resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    app.extensions["kidgate_reporting"] = state
+    return app
