@@ -81,6 +81,8 @@ class _Doc:
         self.file = file
         self.lines: dict[str, int] = {}
         self._loader = yaml.SafeLoader("")
+        self._open: set[int] = set()
+        self._count = 0
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as e:
@@ -93,6 +95,23 @@ class _Doc:
 
     def _convert(self, node: yaml.Node, path: str) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
+        # Aliases may repeat or contain a node: refuse cycles and exponential expansion.
+        self._count += 1
+        if self._count > 200_000:
+            raise ConfigError(self.file, node.start_mark.line + 1, path,
+                              "the file is too large or expands too much (YAML aliases)")
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self._open:
+                raise ConfigError(self.file, node.start_mark.line + 1, path,
+                                  "a YAML alias refers to itself")
+            self._open.add(id(node))
+            try:
+                return self._convert_collection(node, path)
+            finally:
+                self._open.discard(id(node))
+        return self._loader.construct_object(node, deep=True)
+
+    def _convert_collection(self, node: yaml.CollectionNode, path: str) -> Any:
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for knode, vnode in node.value:
@@ -103,9 +122,7 @@ class _Doc:
                     raise ConfigError(self.file, knode.start_mark.line + 1, sub, "duplicate key")
                 out[key] = self._convert(vnode, sub)
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._convert(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
-        return self._loader.construct_object(node, deep=True)
+        return [self._convert(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
 
     def error(self, key: str, message: str) -> ConfigError:
         line = self.lines.get(key)

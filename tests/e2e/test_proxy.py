@@ -1,0 +1,142 @@
+"""End to end: a real mitmproxy with kidgate's addons, a real HTTP client, local sites."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+
+import httpx
+import pytest
+
+from tests.support.proxy import Site, make_tls, run_proxy
+
+pytestmark = pytest.mark.e2e
+
+PAGE = b"<!doctype html><html><head><title>Garden</title></head><body>" + \
+    b"<p>How to grow tomatoes in a small garden. " * 700 + b"</p></body></html>"  # ~30 KB
+
+CONFIG = textwrap.dedent("""\
+    hotline_country: GB
+    profiles:
+      child:
+        age: 10
+        deny: [denied.test]
+      teen: {age: 15, language: ro, deny: [denied.test]}
+      adult: {age: 40}
+    devices:
+      - {user: teen, profile: teen}
+      - {user: mum, profile: adult}
+    default_profile: child
+    """)
+
+
+@pytest.fixture(scope="module")
+def site():
+    s = Site({"/": (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE),
+              "/plain": (200, {"Content-Type": "text/plain"}, b"hello")}).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory, site):
+    tmp = tmp_path_factory.mktemp("proxy")
+    routes = {h: site.port for h in ("garden.test", "denied.test", "www.denied.test")}
+    with run_proxy(tmp, config=CONFIG, routes=routes, classifier=False) as p:
+        yield p
+
+
+def test_allowed_page_passes_through_unchanged(proxy, site):
+    with proxy.client() as c:
+        r = c.get("http://garden.test/")
+    assert r.status_code == 200
+    assert r.content == PAGE
+    assert site.requests and site.requests[-1][2].get("Host") == "garden.test"
+
+
+def test_denied_host_gets_block_page_without_contacting_upstream(proxy, site):
+    before = len(site.requests)
+    with proxy.client() as c:
+        r = c.get("http://www.denied.test/some/page?q=1")
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("text/html")
+    assert "This page is blocked" in r.text
+    assert "deny list (denied.test)" in r.text
+    assert "content-security-policy" in r.headers
+    assert len(site.requests) == before
+
+
+def test_block_page_in_profile_language_via_proxy_auth(proxy):
+    with proxy.client(auth=None, headers={"Proxy-Authorization": "Basic dGVlbjpzZWNyZXQ="}) as c:
+        r = c.get("http://denied.test/")
+    assert r.status_code == 403
+    assert "Această pagină este blocată" in r.text
+
+
+def test_adult_profile_not_blocked_by_childs_list(proxy):
+    with proxy.client(headers={"Proxy-Authorization": "Basic bXVtOng="}) as c:
+        r = c.get("http://garden.test/plain")
+    assert r.status_code == 200 and r.text == "hello"
+
+
+def test_decisions_are_logged_without_bodies(proxy):
+    with proxy.client() as c:
+        c.get("http://denied.test/private/path")
+    deadline = time.monotonic() + 5
+    rows: list[dict] = []
+    while time.monotonic() < deadline:
+        rows = [r for r in proxy.decisions() if r["host"] == "denied.test"]
+        if rows:
+            break
+        time.sleep(0.1)
+    assert rows, "no decision logged"
+    row = rows[-1]
+    assert row["action"] == "block" and row["profile"] == "child" and row["client"] == "127.0.0.1"
+    assert "private/path" not in json.dumps(row)
+
+
+def test_https_is_intercepted_and_blocked_with_a_page(tmp_path, site):
+    ca, ctx = make_tls(tmp_path, ["secure.test", "denied.test", "127.0.0.1"])
+    tls_site = Site({"/": (200, {"Content-Type": "text/plain"}, b"secure hello")}, tls=ctx).start()
+    try:
+        routes = {"secure.test": tls_site.port, "denied.test": tls_site.port}
+        with run_proxy(tmp_path, config=CONFIG, routes=routes, classifier=False,
+                       upstream_ca=ca) as p, p.client() as c:
+            ok = c.get("https://secure.test/")
+            blocked = c.get("https://denied.test/")
+        assert ok.status_code == 200 and ok.text == "secure hello"
+        assert blocked.status_code == 403 and "This page is blocked" in blocked.text
+    finally:
+        tls_site.stop()
+
+
+def test_invalid_config_refuses_to_start_with_located_error(tmp_path):
+    with pytest.raises(RuntimeError) as exc:
+        with run_proxy(tmp_path, config="profiles:\n  kid:\n    age: old\n"):
+            pass
+    assert "kidgate.yaml:3: profiles.kid.age" in str(exc.value)
+
+
+def test_config_reload_keeps_serving_and_rejects_invalid(tmp_path, site):
+    routes = {"garden.test": site.port, "later.test": site.port}
+    with run_proxy(tmp_path, config=CONFIG, routes=routes, classifier=False) as p:
+        cfg = tmp_path / "kidgate.yaml"
+        with p.client() as c:
+            assert c.get("http://later.test/plain").status_code == 200
+            cfg.write_text(CONFIG.replace("deny: [denied.test]", "deny: [denied.test, later.test]", 1))
+            _wait_for(lambda: c.get("http://later.test/plain").status_code == 403)
+            cfg.write_text("profiles: [broken")
+            time.sleep(2.5)
+            assert c.get("http://later.test/plain").status_code == 403  # old config kept
+            assert c.get("http://garden.test/plain").status_code == 200
+        assert "keeping the previous one" in p.log()
+
+
+def _wait_for(cond, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.3)
+    raise AssertionError("condition not met in time")
