@@ -152,6 +152,11 @@ class Engine:
                          body: bytes | str | None = None, text: str | None = None) -> list[Evidence]:
         """Evidence from a response: age labels in headers and HTML, and the page classifier."""
         ev: list[Evidence] = []
+        encoding = headers.get("content-encoding", "").strip().lower()
+        if isinstance(body, bytes) and encoding and encoding != "identity":
+            # Decompress once, capped: a compression bomb stops at the cap.
+            body = _decompress(body, encoding)
+            headers = {k: v for k, v in headers.items() if k != "content-encoding"}
         ev += self._guard("labels", lambda: _labels(profile, url, headers, body))
         if self.classifier is not None and (body or text):
             clf = self.classifier
@@ -199,6 +204,14 @@ def _labels(profile: Profile, url: str, headers: Mapping[str, str],
         return []
     found = read_labels(url, headers, body)
     return [e for e in found if profile.labels.get(e.kind, "enforce") == "enforce"]
+
+
+BODY_CAP = 512 * 1024
+
+
+def _decompress(body: bytes, encoding: str) -> bytes:
+    from classifier.extract import decompress
+    return decompress(body, encoding, BODY_CAP)[0]
 
 
 def _search_query(url: str) -> str | None:
