@@ -56,7 +56,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 
 def _score(service: str, pairs: list[tuple[str, str]]) -> tuple[int, str | None]:
-    best, category = 0, None
+    """The highest age over all dimensions; the category of the most severe named one."""
+    best, category, cat_age = 0, None, -1
     for key, raw in pairs:
         k = key.lower()
         try:
@@ -74,8 +75,9 @@ def _score(service: str, pairs: list[tuple[str, str]]) -> tuple[int, str | None]
             if code in SAFESURF_CATEGORY:
                 age = SAFESURF_AGES[max(0, min(9, level))]
                 cat = SAFESURF_CATEGORY[code] if age >= CATEGORY_FROM_AGE else None
-        if age > best or (age == best and cat and not category):
-            best, category = age, cat
+        best = max(best, age)
+        if cat and age > cat_age:
+            category, cat_age = cat, age
     return best, category
 
 
