@@ -1,0 +1,147 @@
+"""Download list sources, verify them and swap the compiled store atomically.
+
+Nothing replaces the current store until every download is complete, matches its announced size
+and checksum, unpacks, and compiles into a store that opens and verifies. Any failure raises
+:class:`UpdateError` and leaves the last good file untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from lists.build import BuildReport, Source, build_store
+from lists.store import ListStore, StoreError
+
+__all__ = ["UT1_URL", "RemoteSource", "UpdateError", "download", "update"]
+
+#: The UT1 upstream tarball (all categories, including adult/domains).
+UT1_URL = "https://dsi.ut-capitole.fr/blacklists/download/blacklists.tar.gz"
+USER_AGENT = "kidgate-lists/0.1"
+
+
+class UpdateError(Exception):
+    """A download or its verification failed; the previous store is still in place."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSource:
+    """A list to download. ``format``/``category``/``hotline`` as in :class:`lists.Source`.
+
+    ``sha256`` or ``md5`` (hex) is checked when given; ``min_bytes`` rejects truncated or empty
+    answers (error pages, captive portals).
+    """
+
+    name: str
+    url: str
+    format: str = "ut1"
+    category: str | None = None
+    hotline: bool = False
+    sha256: str | None = None
+    md5: str | None = None
+    min_bytes: int = 1
+
+
+def _progress(out: TextIO | None, name: str, done: int, total: int | None) -> None:
+    if out is None:
+        return
+    if total:
+        out.write(f"\r{name}: {done / 1e6:.1f}/{total / 1e6:.1f} MB ({100 * done // total}%)")
+    else:
+        out.write(f"\r{name}: {done / 1e6:.1f} MB")
+    out.flush()
+
+
+def download(source: RemoteSource, dest: Path, progress: TextIO | None = sys.stderr,
+             timeout: float = 60.0) -> Path:
+    """Fetch ``source.url`` into ``dest`` and verify size, length and checksum."""
+    request = urllib.request.Request(source.url, headers={"User-Agent": USER_AGENT})
+    sha, md5 = hashlib.sha256(), hashlib.md5()
+    done = 0
+    last = 0.0
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp, open(dest, "wb") as f:
+            length = resp.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            while True:
+                chunk = resp.read(1 << 16)
+                if not chunk:
+                    break
+                f.write(chunk)
+                sha.update(chunk)
+                md5.update(chunk)
+                done += len(chunk)
+                now = time.monotonic()
+                if now - last > 0.2:
+                    _progress(progress, source.name, done, total)
+                    last = now
+            _progress(progress, source.name, done, total)
+            if progress is not None:
+                progress.write("\n")
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise UpdateError(f"{source.name}: download failed: {e}") from e
+    except Exception as e:  # http.client.IncompleteRead and similar
+        raise UpdateError(f"{source.name}: download failed: {e!r}") from e
+    if total is not None and done != total:
+        raise UpdateError(f"{source.name}: incomplete download ({done} of {total} bytes)")
+    if done < source.min_bytes:
+        raise UpdateError(f"{source.name}: only {done} bytes, expected at least "
+                          f"{source.min_bytes}")
+    if source.sha256 and sha.hexdigest() != source.sha256.lower():
+        raise UpdateError(f"{source.name}: SHA-256 mismatch")
+    if source.md5 and md5.hexdigest() != source.md5.lower():
+        raise UpdateError(f"{source.name}: MD5 mismatch")
+    if source.format == "ut1":
+        _check_tarball(source.name, dest)
+    return dest
+
+
+def _check_tarball(name: str, path: Path) -> None:
+    """Format sanity: a complete gzip tar with at least one category ``domains`` file."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            names = tar.getnames()
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise UpdateError(f"{name}: corrupt or truncated archive ({e})") from e
+    if not any(n.endswith("/domains") for n in names):
+        raise UpdateError(f"{name}: archive has no category 'domains' files")
+
+
+def update(remote: list[RemoteSource], output: str | os.PathLike[str],
+           local: list[Source] = (),  # type: ignore[assignment]
+           mapping: Mapping[str, str] | str | os.PathLike[str] | None = None,
+           progress: TextIO | None = sys.stderr) -> BuildReport:
+    """Download ``remote``, compile it with ``local`` sources, and replace ``output``."""
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".kidgate-update-", dir=out.parent))
+    try:
+        sources = list(local)
+        for i, r in enumerate(remote):
+            path = download(r, work / f"download-{i}", progress)
+            sources.append(Source(r.name, str(path), r.format, r.category, r.hotline,
+                                  origin=r.url))
+        staged = work / out.name
+        try:
+            report = build_store(sources, staged, mapping)
+            ListStore.open(staged, verify=True).close()
+        except (ValueError, StoreError) as e:
+            raise UpdateError(f"compiling the downloaded lists failed: {e}") from e
+        if report.entries == 0:
+            raise UpdateError("the downloaded lists have no entries")
+        os.replace(staged, out)
+        report.output = str(out)
+        return report
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
