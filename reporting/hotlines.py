@@ -82,7 +82,7 @@ def _mapping(value: object, key: str) -> Mapping[str, object]:
 
 def _cc(value: object, key: str) -> str:
     code = str(value).strip().upper()
-    if not _CC.match(code):
+    if not _CC.fullmatch(code):
         raise ValueError(f"hotlines: '{key}': {value!r} is not a two-letter country code")
     return code
 

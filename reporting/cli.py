@@ -1,0 +1,133 @@
+"""``kidgate requests …`` and ``kidgate reports …``: answer access requests from a shell.
+
+The main ``kidgate`` CLI calls :func:`register` with its subparsers; the database is taken
+from ``--db PATH`` on these subcommands, else ``args.db``, else ``args.data_dir/kidgate.db``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from reporting import access
+from reporting.store import Store, default_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    req = subparsers.add_parser("requests", help="list and answer ask-for-access requests")
+    req_sub = req.add_subparsers(dest="requests_command", required=True)
+
+    p = req_sub.add_parser("list", help="list requests")
+    p.add_argument("--status", choices=[*access.STATUSES, "all"], default="pending")
+    _db_option(p)
+    p.set_defaults(func=_requests_list)
+
+    p = req_sub.add_parser("approve", help="approve a pending request")
+    p.add_argument("id", type=int)
+    p.add_argument("--for", dest="duration", choices=list(access.DURATIONS), default="1h",
+                   help="how long the approval lasts (default 1h)")
+    p.add_argument("--scope", choices=["url", "host"], default="url",
+                   help="approve the exact URL (default) or the whole host")
+    p.add_argument("--by", default="cli", help="who approves (shown in the logs)")
+    _db_option(p)
+    p.set_defaults(func=_requests_approve)
+
+    p = req_sub.add_parser("deny", help="deny a pending request")
+    p.add_argument("id", type=int)
+    p.add_argument("--by", default="cli")
+    _db_option(p)
+    p.set_defaults(func=_requests_deny)
+
+    rep = subparsers.add_parser("reports", help="reports made to hotlines")
+    rep_sub = rep.add_subparsers(dest="reports_command", required=True)
+    p = rep_sub.add_parser("list", help="list recorded reports")
+    p.add_argument("--limit", type=int, default=50)
+    _db_option(p)
+    p.set_defaults(func=_reports_list)
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    # SUPPRESS: an absent option must not overwrite a --db given to the main CLI.
+    p.add_argument("--db", dest="reporting_db", metavar="PATH", default=argparse.SUPPRESS,
+                   help="reporting database (default: DATA_DIR/kidgate.db)")
+
+
+def _store(args: argparse.Namespace) -> Store:
+    path = getattr(args, "reporting_db", None) or getattr(args, "db", None)
+    if path is None:
+        data_dir = getattr(args, "data_dir", None)
+        if data_dir is None:
+            raise SystemExit("kidgate: give --db PATH or --data-dir")
+        path = default_path(data_dir)
+    return Store(Path(path))
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _requests_list(args: argparse.Namespace) -> int:
+    status = None if args.status == "all" else args.status
+    rows = access.list_requests(_store(args), status)
+    if not rows:
+        print(f"no {args.status} requests")
+    for r in rows:
+        extra = f" by {r.decided_by}" if r.decided_by else ""
+        if r.status == "approved":
+            extra += f" until {_when(r.expires) if r.expires else 'always'} ({r.scope})"
+        print(f"#{r.id} {_when(r.created)} {r.status}{extra} profile={r.profile} "
+              f"category={r.category or '-'} {r.url}")
+        if r.message:
+            print(f"    message: {r.message}")
+        if r.reason:
+            print(f"    reason: {r.reason}")
+    return 0
+
+
+def _requests_approve(args: argparse.Namespace) -> int:
+    try:
+        a = access.approve(_store(args), args.id, args.duration, args.by, scope=args.scope)
+    except (KeyError, ValueError) as e:
+        print(f"kidgate: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 1
+    print(f"approved #{args.id}: {a.detail()}")
+    return 0
+
+
+def _requests_deny(args: argparse.Namespace) -> int:
+    try:
+        access.deny(_store(args), args.id, args.by)
+    except (KeyError, ValueError) as e:
+        print(f"kidgate: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 1
+    print(f"denied #{args.id}")
+    return 0
+
+
+def _reports_list(args: argparse.Namespace) -> int:
+    rows = _store(args).list_reports(args.limit)
+    if not rows:
+        print("no reports")
+    for r in rows:
+        print(f"#{r['id']} {_when(r['created'])} profile={r['profile']} "
+              f"category={r['category'] or '-'} hotline={r['hotline_country'] or 'INHOPE'} "
+              f"{r['url']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point: ``python -m reporting.cli --db PATH requests list``."""
+    parser = argparse.ArgumentParser(prog="kidgate-reporting")
+    parser.add_argument("--db", help="reporting database")
+    parser.add_argument("--data-dir", dest="data_dir")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

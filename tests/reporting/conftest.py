@@ -1,0 +1,88 @@
+"""Local servers for reporting tests: SMTP (aiosmtpd) and a webhook receiver, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from reporting.store import Store
+from reporting.tokens import Signer
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "kidgate.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def signer() -> Signer:
+    return Signer(b"k" * 32)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.event = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        self.event.set()
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, _Inbox]]:
+    inbox = _Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()
+
+
+class _Hooks:
+    def __init__(self) -> None:
+        self.posts: list[tuple[dict[str, str], object]] = []
+        self.status = 200
+
+
+@pytest.fixture
+def webhook_server() -> Iterator[tuple[str, _Hooks]]:
+    hooks = _Hooks()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            hooks.posts.append((dict(self.headers), json.loads(body)))
+            self.send_response(hooks.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", hooks
+    finally:
+        server.shutdown()
+        server.server_close()
