@@ -11,7 +11,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mitmproxy import ctx, exceptions, http, tls
+from mitmproxy import ctx, http, tls
 
 from kidgate import blockpage
 from kidgate.decisionlog import record
@@ -67,7 +67,9 @@ class Filter:
                 if ctx.options.kidgate_lists else None)
         except ConfigError as e:
             if self.rt.runtime is None:
-                raise exceptions.OptionsError(str(e)) from None
+                # An error logged during start-up makes mitmdump exit: no filter, no proxy.
+                log.error("kidgate: %s", e)
+                return
             log.warning("kidgate: keeping the previous configuration: %s", e)
             return
         old, self.rt.runtime = self.rt.runtime, rt

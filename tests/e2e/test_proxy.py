@@ -9,7 +9,10 @@ import time
 import httpx
 import pytest
 
-from tests.support.proxy import Site, make_tls, run_proxy
+import subprocess
+import sys
+
+from tests.support.proxy import ADDON, Site, build_test_lists, free_port, make_tls, run_proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -39,12 +42,47 @@ def site():
     s.stop()
 
 
+LISTS = {"sexual": ["adult.test"], "gambling": ["casino.test"], "social": ["chat.test"],
+         "allow": ["edu.casino.test"]}
+
+
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory, site):
+def test_lists(tmp_path_factory):
+    return build_test_lists(tmp_path_factory.mktemp("lists"), LISTS)
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory, site, test_lists):
     tmp = tmp_path_factory.mktemp("proxy")
-    routes = {h: site.port for h in ("garden.test", "denied.test", "www.denied.test")}
-    with run_proxy(tmp, config=CONFIG, routes=routes, classifier=False) as p:
+    routes = {h: site.port for h in ("garden.test", "denied.test", "www.denied.test",
+                                     "chat.test", "edu.casino.test")}
+    with run_proxy(tmp, config=CONFIG, routes=routes, classifier=False, lists=test_lists) as p:
         yield p
+
+
+@pytest.mark.parametrize("url,category", [
+    ("http://adult.test/", "sexual"), ("http://www.casino.test/play", "gambling"),
+    ("http://chat.test/room", "social"), ("http://ADULT.test./", "sexual"),
+    ("http://garden.test@adult.test/", "sexual"),
+])
+def test_listed_category_gets_block_page(proxy, url, category):
+    with proxy.client() as c:
+        r = c.get(url)
+    assert r.status_code == 403, r.text[:300]
+    assert r.headers["x-kidgate-category"] == category
+    assert f'data-category="{category}"' in r.text
+
+
+def test_allow_list_beats_category_list(proxy):
+    with proxy.client() as c:
+        r = c.get("http://edu.casino.test/plain")
+    assert r.status_code == 200 and r.text == "hello"
+
+
+def test_teen_may_use_social_but_not_gambling(proxy):
+    with proxy.client(headers={"Proxy-Authorization": "Basic dGVlbjpzZWNyZXQ="}) as c:
+        assert c.get("http://chat.test/plain").status_code == 200
+        assert c.get("http://casino.test/").status_code == 403
 
 
 def test_allowed_page_passes_through_unchanged(proxy, site):
@@ -102,7 +140,7 @@ def test_https_is_intercepted_and_blocked_with_a_page(tmp_path, site):
     try:
         routes = {"secure.test": tls_site.port, "denied.test": tls_site.port}
         with run_proxy(tmp_path, config=CONFIG, routes=routes, classifier=False,
-                       upstream_ca=ca) as p, p.client() as c:
+                       upstream_ca=ca, lists=build_test_lists(tmp_path, LISTS)) as p, p.client() as c:
             ok = c.get("https://secure.test/")
             blocked = c.get("https://denied.test/")
         assert ok.status_code == 200 and ok.text == "secure hello"
@@ -112,15 +150,26 @@ def test_https_is_intercepted_and_blocked_with_a_page(tmp_path, site):
 
 
 def test_invalid_config_refuses_to_start_with_located_error(tmp_path):
-    with pytest.raises(RuntimeError) as exc:
-        with run_proxy(tmp_path, config="profiles:\n  kid:\n    age: old\n"):
-            pass
-    assert "kidgate.yaml:3: profiles.kid.age" in str(exc.value)
+    cfg = tmp_path / "kidgate.yaml"
+    cfg.write_text("profiles:\n  kid:\n    age: old\n")
+    proc = subprocess.run([sys.executable, "-m", "kidgate.cli", "run", "--config", str(cfg),
+                           "--port", str(free_port())], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert f"{cfg}:3: profiles.kid.age: expected a whole number" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # The same file given to mitmdump directly: the proxy exits instead of running unfiltered.
+    proc = subprocess.run([sys.executable, "-c", "from mitmproxy.tools.main import mitmdump; mitmdump()",
+                           "-s", str(ADDON), "--listen-port", str(free_port()),
+                           "--set", f"kidgate_config={cfg}", "--set", f"confdir={tmp_path}"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "profiles.kid.age" in proc.stdout + proc.stderr
 
 
 def test_config_reload_keeps_serving_and_rejects_invalid(tmp_path, site):
     routes = {"garden.test": site.port, "later.test": site.port}
-    with run_proxy(tmp_path, config=CONFIG, routes=routes, classifier=False) as p:
+    with run_proxy(tmp_path, config=CONFIG, routes=routes, classifier=False,
+                   lists=build_test_lists(tmp_path, LISTS)) as p:
         cfg = tmp_path / "kidgate.yaml"
         with p.client() as c:
             assert c.get("http://later.test/plain").status_code == 200

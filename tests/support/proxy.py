@@ -119,7 +119,7 @@ class Proxy:
 @contextmanager
 def run_proxy(tmp: Path, *, config: str | None = None, routes: dict[str, int] | None = None,
               options: list[str] | None = None, classifier: bool = True,
-              upstream_ca: Path | None = None, env: dict[str, str] | None = None) -> Iterator[Proxy]:
+              upstream_ca: Path | None = None, lists: Path | None = None, env: dict[str, str] | None = None) -> Iterator[Proxy]:
     """Start ``mitmdump`` with kidgate's addons; ``routes`` maps test host names to local
     ports. Waits until the proxy answers, and stops it afterwards."""
     port = free_port()
@@ -138,6 +138,8 @@ def run_proxy(tmp: Path, *, config: str | None = None, routes: dict[str, int] | 
         args += ["--set", f"kidgate_config={cfg}"]
     if not classifier:
         args += ["--set", "kidgate_classifier=false"]
+    if lists:
+        args += ["--set", f"kidgate_lists={lists}"]
     if upstream_ca:
         args += ["--set", f"ssl_verify_upstream_trusted_ca={upstream_ca}"]
     args += options or []
@@ -169,6 +171,20 @@ def run_proxy(tmp: Path, *, config: str | None = None, routes: dict[str, int] | 
         except subprocess.TimeoutExpired:
             proc.kill()
         logf.close()
+
+
+def build_test_lists(tmp: Path, categories: dict[str, list[str]]) -> Path:
+    """A compiled list with the given category → domains, built by kidgate's list engine."""
+    from lists import Source, build_store
+    sources = []
+    for category, domains in categories.items():
+        src = tmp / f"{category}.txt"
+        src.write_text("\n".join(domains) + "\n")
+        sources.append(Source(f"test-{category}", str(src), "domains",
+                              "allow" if category == "allow" else category))
+    out = tmp / "test.kglist"
+    build_store(sources, out)
+    return out
 
 
 def make_tls(tmp: Path, hosts: list[str]) -> tuple[Path, ssl.SSLContext]:
