@@ -137,12 +137,17 @@ def _domains(lines: Iterator[str], stats: ParseStats) -> Iterator[Entry]:
         if line[0] in "#;!":
             stats.blank += 1
             continue
-        token = line.split("#", 1)[0].split()[0] if line.split("#", 1)[0].split() else ""
-        if not token:
+        tokens = line.split("#", 1)[0].split()
+        if not tokens:
             stats.blank += 1
             continue
+        if len(tokens) == 2 and _ip_text(tokens[0]) is not None:
+            tokens = tokens[1:]  # a hosts-style line in a domain list
+        if len(tokens) != 1:
+            stats.skip("invalid", line)
+            continue
         try:
-            yield parse_token(token)
+            yield parse_token(tokens[0])
         except InvalidURL:
             stats.skip("invalid", line)
 
