@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from policies.config import Config
 from policies.core import Evidence, Profile, Verdict, decide
+from policies.labels import enforced
 
 log = logging.getLogger("kidgate.engine")
 
@@ -130,7 +131,8 @@ class Engine:
         ev += self._guard("lists", lambda: self.list_evidence(url))
         ev += self._load_error_evidence(["lists"])
         if self.site_labels is not None:
-            ev += self._guard("site labels", lambda: _as_list(self.site_labels.lookup(url)))
+            ev += self._guard("site labels", lambda: enforced(
+                profile, _as_list(self.site_labels.lookup(url))))
         return ev
 
     def url_model_evidence(self, url: str, known: list[Evidence]) -> list[Evidence]:
@@ -198,12 +200,8 @@ def _approval_detail(approval: Any) -> str:
 
 def _labels(profile: Profile, url: str, headers: Mapping[str, str],
             body: bytes | str | None) -> list[Evidence]:
-    try:
-        from policies.labels import read_labels
-    except ImportError:
-        return []
-    found = read_labels(url, headers, body)
-    return [e for e in found if profile.labels.get(e.kind, "enforce") == "enforce"]
+    from policies.labels import read_labels
+    return enforced(profile, read_labels(url, headers, body))
 
 
 BODY_CAP = 512 * 1024

@@ -20,10 +20,10 @@ import yaml
 
 from policies.categories import ALWAYS_BLOCKED, DEFAULT_MIN_AGES, NEVER
 from policies.core import Profile, Schedule
+from policies.labels import LABEL_KINDS
 
 LANGUAGES = ("en", "ro")
 SAFE_LEVELS = ("strict", "moderate", "off")
-LABEL_KINDS = ("rta", "rating", "pics", "age-de", "age-de-meta", "miracle", "og", "schema")
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.yaml")
 

@@ -48,12 +48,17 @@ class Filter:
                           "Compiled list file; empty uses the configured or shipped lists.")
         loader.add_option("kidgate_classifier", bool, True,
                           "Classify page text and unknown hosts with the shipped models.")
+        loader.add_option("kidgate_site_labels", bool, True,
+                          "Fetch sites' age-de.xml label files in the background.")
+        loader.add_option("kidgate_site_labels_ca", str, "",
+                          "CA bundle for verifying label-file fetches (default: the system's).")
         loader.add_option("kidgate_timeout_ms", int, 1500,
                           "Longest wait for the classifier before the fail-safe applies.")
 
     def configure(self, updated: set[str]) -> None:
         if not updated & {"kidgate_config", "kidgate_data_dir", "kidgate_lists",
-                          "kidgate_classifier"} and self.rt.runtime is not None:
+                          "kidgate_classifier", "kidgate_site_labels",
+                          "kidgate_site_labels_ca"} and self.rt.runtime is not None:
             return
         from policies.config import ConfigError
         path = Path(ctx.options.kidgate_config).expanduser() if ctx.options.kidgate_config else None
@@ -63,6 +68,8 @@ class Filter:
                 data_dir=Path(ctx.options.kidgate_data_dir).expanduser()
                 if ctx.options.kidgate_data_dir else None,
                 with_classifier=ctx.options.kidgate_classifier,
+                site_labels=ctx.options.kidgate_site_labels,
+                site_labels_ca=ctx.options.kidgate_site_labels_ca or None,
                 lists_path=Path(ctx.options.kidgate_lists).expanduser()
                 if ctx.options.kidgate_lists else None)
         except ConfigError as e:
@@ -128,6 +135,9 @@ class Filter:
             return
         profile: Profile = flow.metadata.get(PROFILE) or rt.config.profile(None)
         url = flow.request.pretty_url
+        labels = rt.engine.site_labels
+        if labels is not None and _may_block(profile) and profile.labels.get("age-de") != "ignore":
+            await labels.evidence(url)  # starts a background fetch; waits a few ms at most
         evidence = rt.engine.request_evidence(profile, url)
         if rt.engine.classifier is not None and _may_block(profile):
             evidence += await self._off_loop(

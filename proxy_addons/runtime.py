@@ -42,11 +42,15 @@ class Runtime:
 
     @classmethod
     def start(cls, config_path: Path | None, *, data_dir: Path | None = None,
-              with_classifier: bool = True, lists_path: Path | None = None) -> "Runtime":
+              with_classifier: bool = True, lists_path: Path | None = None,
+              site_labels: bool = True, site_labels_ca: str | None = None) -> "Runtime":
         cfg = config_mod.load(config_path)  # raises ConfigError with file:line:key
         ddir = data_dir or cfg.data_dir or default_data_dir()
         ddir.mkdir(parents=True, exist_ok=True)
         engine = Engine.from_config(cfg, with_classifier=with_classifier, lists_path=lists_path)
+        if site_labels:
+            from policies.labels.sitefile import SiteLabelCache
+            engine.site_labels = SiteLabelCache(verify=site_labels_ca or True)
         rt = cls(config_path, cfg, engine, ddir, DecisionLog(ddir / "decisions.jsonl"))
         rt._mtime = _mtime(config_path)
         return rt
