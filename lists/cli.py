@@ -85,7 +85,7 @@ def _cmd_update(args: argparse.Namespace) -> int:
         remote.append(RemoteSource(f"fetch{len(remote)}", url, fmt, category))
     try:
         report = update(remote, args.output or _default_path(), _local_sources(args),
-                        args.mapping)
+                        args.mapping, progress=sys.stderr)
     except (UpdateError, ValueError) as e:
         print(f"lists update: {e}; the previous lists are kept", file=sys.stderr)
         return 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import time
@@ -63,9 +62,10 @@ def _progress(out: TextIO | None, name: str, done: int, total: int | None) -> No
     out.flush()
 
 
-def download(source: RemoteSource, dest: Path, progress: TextIO | None = sys.stderr,
+def download(source: RemoteSource, dest: Path, progress: TextIO | None = None,
              timeout: float = 60.0) -> Path:
-    """Fetch ``source.url`` into ``dest`` and verify size, length and checksum."""
+    """Fetch ``source.url`` into ``dest`` and verify size, length and checksum.
+    Progress goes to ``progress`` (the CLI passes stderr); None is silent."""
     request = urllib.request.Request(source.url, headers={"User-Agent": USER_AGENT})
     sha, md5 = hashlib.sha256(), hashlib.md5()
     done = 0
@@ -121,7 +121,7 @@ def _check_tarball(name: str, path: Path) -> None:
 def update(remote: list[RemoteSource], output: str | os.PathLike[str],
            local: list[Source] = (),  # type: ignore[assignment]
            mapping: Mapping[str, str] | str | os.PathLike[str] | None = None,
-           progress: TextIO | None = sys.stderr) -> BuildReport:
+           progress: TextIO | None = None) -> BuildReport:
     """Download ``remote``, compile it with ``local`` sources, and replace ``output``."""
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,139 @@
+"""``lists update`` against a real local HTTP server, and the argparse integration."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+
+from lists import ListStore, Source, build_store
+from lists.cli import register
+from lists.update import RemoteSource, UpdateError, update
+from tests.lists.conftest import make_tarball, make_ut1, write
+
+
+@pytest.fixture
+def served_tarball(http_dir: tuple[str, Path], tmp_path: Path) -> tuple[str, Path, bytes]:
+    base, www = http_dir
+    tree = make_ut1(tmp_path / "upstream")
+    data = make_tarball(tree, www / "blacklists.tar.gz").read_bytes()
+    return base, www, data
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> Path:
+    out = tmp_path / "live" / "lists.kglist"
+    build_store([Source("old", str(write(tmp_path / "old.txt", "old.test\n")), "domains",
+                        "gambling")], out)
+    return out
+
+
+def _still_old(path: Path) -> None:
+    with ListStore.open(path, verify=True) as s:
+        assert s.lookup("http://old.test/") and not s.lookup("http://porn.example/")
+    leftovers = [p.name for p in path.parent.iterdir() if p.name != path.name]
+    assert leftovers == []
+
+
+def test_update_downloads_verifies_and_swaps(served_tarball: tuple[str, Path, bytes],
+                                             old_store: Path) -> None:
+    base, _, data = served_tarball
+    progress = io.StringIO()
+    report = update([RemoteSource("ut1", f"{base}/blacklists.tar.gz",
+                                  sha256=hashlib.sha256(data).hexdigest(), min_bytes=100)],
+                    old_store, progress=progress)
+    assert report.entries > 5
+    assert "ut1:" in progress.getvalue() and "100%" in progress.getvalue()
+    with ListStore.open(old_store, verify=True) as s:
+        assert s.lookup("http://porn.example/")[0].category == "sexual"
+        assert not s.lookup("http://old.test/")
+        assert s.info()["lists"][0]["source"].startswith(base)
+
+
+@pytest.mark.parametrize("case", ["truncated", "corrupt", "lying", "checksum", "missing",
+                                  "too_small", "not_ut1", "refused"])
+def test_failed_update_keeps_last_good(case: str, served_tarball: tuple[str, Path, bytes],
+                                       old_store: Path) -> None:
+    base, www, data = served_tarball
+    url, sha, min_bytes = f"{base}/blacklists.tar.gz", None, 100
+    if case == "truncated":
+        write(www / "t.tar.gz", data[: len(data) // 2])
+        url = f"{base}/t.tar.gz"
+    elif case == "corrupt":
+        write(www / "c.tar.gz", data[:200] + bytes(b ^ 0x5A for b in data[200:]))
+        url = f"{base}/c.tar.gz"
+    elif case == "lying":
+        url = f"{base}/lying/blacklists.tar.gz"
+    elif case == "checksum":
+        sha = "0" * 64
+    elif case == "missing":
+        url = f"{base}/nope.tar.gz"
+    elif case == "too_small":
+        min_bytes = len(data) + 1
+    elif case == "not_ut1":
+        import tarfile
+        write(www / "x.txt", "hello")
+        with tarfile.open(www / "n.tar.gz", "w:gz") as tar:
+            tar.add(www / "x.txt", arcname="x.txt")
+        url = f"{base}/n.tar.gz"
+    elif case == "refused":
+        url = "http://127.0.0.1:9/blacklists.tar.gz"
+    with pytest.raises(UpdateError):
+        update([RemoteSource("ut1", url, sha256=sha, min_bytes=min_bytes)], old_store,
+               progress=None)
+    _still_old(old_store)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kidgate")
+    register(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    args = _parser().parse_args(argv)
+    rc = args.func(args)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_cli_build_info_update(tmp_path: Path, ut1_tree: Path,
+                               served_tarball: tuple[str, Path, bytes],
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cli.kglist"
+    extra = write(tmp_path / "porn.txt", "extra.test\nnot valid!\n")
+    hot = write(tmp_path / "hot.txt", "secret.test\n")
+    rc, text, _ = _run(["lists", "build", "--ut1", str(ut1_tree), "--add",
+                        f"domains:sexual:{extra}", "--hotline", f"domains:{hot}",
+                        "-o", str(out)], capsys)
+    assert rc == 0 and "ut1/adult" in text and "porn" in text and "invalid" in text
+    assert "secret" not in text
+    rc, text, _ = _run(["lists", "info", str(out), "--verify"], capsys)
+    assert rc == 0 and "ut1/gambling" in text and "hotline" in text and "csam" in text
+    assert "gambling 2" in text
+    rc, text, _ = _run(["lists", "info", str(out), "--json"], capsys)
+    assert rc == 0 and '"entries"' in text
+
+    base = served_tarball[0]
+    rc, text, err = _run(["lists", "update", "--url", f"{base}/blacklists.tar.gz",
+                          "--min-bytes", "100", "--add", f"domains:sexual:{extra}",
+                          "-o", str(out)], capsys)
+    assert rc == 0 and "MB" in err
+    with ListStore.open(out) as s:
+        assert s.lookup("http://extra.test/") and not s.lookup("http://secret.test/")
+    rc, _, err = _run(["lists", "update", "--url", f"{base}/missing.tar.gz", "-o", str(out)],
+                      capsys)
+    assert rc == 1 and "previous lists are kept" in err
+    with ListStore.open(out) as s:
+        assert s.lookup("http://extra.test/")
+
+
+def test_cli_rejects_bad_specs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["lists", "build", "--add", "csv:sexual:x"])
+    assert "FORMAT:CATEGORY:PATH" in capsys.readouterr().err
+    rc, _, err = _run(["lists", "build", "-o", "/tmp/x.kglist"], capsys)
+    assert rc == 2 and "at least one source" in err
