@@ -72,7 +72,8 @@ class SiteLabelCache:
         self.clock = clock
         self._entries: OrderedDict[SiteKey, _Entry] = OrderedDict()
         self._inflight: dict[SiteKey, asyncio.Task[AgeDeclaration | None]] = {}
-        self._ssl: ssl.SSLContext | bool | None = None
+        self._client_ready: asyncio.Task[httpx.AsyncClient] | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
         self.fetches = 0  # number of site fetches started, for statistics and tests
 
     # --- answers, never blocking ------------------------------------------------------
@@ -151,15 +152,35 @@ class SiteLabelCache:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def _ssl_context(self) -> ssl.SSLContext | bool:
-        if self._ssl is None:
-            if self.verify is False:
-                self._ssl = False
-            elif isinstance(self.verify, str):
-                self._ssl = ssl.create_default_context(cafile=self.verify)
-            else:
-                self._ssl = ssl.create_default_context()
-        return self._ssl
+    def _make_client(self) -> httpx.AsyncClient:
+        """Built off the event loop: loading CA certificates takes tens of milliseconds."""
+        if self.verify is False:
+            verify: ssl.SSLContext | bool = False
+        elif isinstance(self.verify, str):
+            verify = ssl.create_default_context(cafile=self.verify)
+        else:
+            verify = ssl.create_default_context()
+        return httpx.AsyncClient(
+            verify=verify, trust_env=False, follow_redirects=False, timeout=self.timeout,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=0),
+            headers={"User-Agent": "kidgate-label-check/1", "Accept-Encoding": "identity"})
+
+    async def _get_client(self) -> httpx.AsyncClient:
+        """One shared client per event loop, so no fetch pays for loading CA certificates."""
+        loop = asyncio.get_running_loop()
+        if self._client_loop is not loop or self._client_ready is None:
+            self._client_loop = loop
+            self._client_ready = loop.create_task(asyncio.to_thread(self._make_client))
+        return await asyncio.shield(self._client_ready)
+
+    async def aclose(self) -> None:
+        """Cancel running fetches and close the shared client (on proxy shutdown)."""
+        for task in list(self._inflight.values()):
+            task.cancel()
+        ready, self._client_ready = self._client_ready, None
+        if ready is not None and ready.done() and not ready.cancelled() \
+                and ready.exception() is None:
+            await ready.result().aclose()
 
     async def _fetch(self, key: SiteKey) -> AgeDeclaration | None:
         scheme, host, port = key
@@ -168,28 +189,25 @@ class SiteLabelCache:
         notes: list[str] = []
         errored = False
         try:
-            async with httpx.AsyncClient(verify=self._ssl_context(), trust_env=False,
-                                         follow_redirects=False, timeout=self.timeout,
-                                         headers={"User-Agent": "kidgate-label-check/1",
-                                                  "Accept-Encoding": "identity"}) as client:
-                for path in self.paths:
-                    try:
-                        data = await asyncio.wait_for(self._get(client, base + path), self.timeout)
-                        if data is None:
-                            notes.append(f"{path}: absent")
-                            continue
-                        decl = parse_age_de_xml(data, source=path.lstrip("/"))
-                    except (httpx.HTTPError, OSError, TimeoutError, asyncio.TimeoutError) as e:
-                        notes.append(f"{path}: {type(e).__name__}")
-                        errored = True
-                        break
-                    except LabelError as e:
-                        notes.append(str(e))
-                        log.info("kidgate: %s%s refused: %s", base, path, e)
+            client = await self._get_client()
+            for path in self.paths:
+                try:
+                    data = await asyncio.wait_for(self._get(client, base + path), self.timeout)
+                    if data is None:
+                        notes.append(f"{path}: absent")
                         continue
-                    ttl = decl.revisit_after or self.default_ttl
-                    self._store(key, decl, min(max(ttl, self.min_ttl), self.max_ttl), path)
-                    return decl
+                    decl = parse_age_de_xml(data, source=path.lstrip("/"))
+                except (httpx.HTTPError, OSError, TimeoutError, asyncio.TimeoutError) as e:
+                    notes.append(f"{path}: {type(e).__name__}")
+                    errored = True
+                    break
+                except LabelError as e:
+                    notes.append(str(e))
+                    log.info("kidgate: %s%s refused: %s", base, path, e)
+                    continue
+                ttl = decl.revisit_after or self.default_ttl
+                self._store(key, decl, min(max(ttl, self.min_ttl), self.max_ttl), path)
+                return decl
         except Exception as e:  # a label file must never break the proxy
             log.warning("kidgate: label fetch for %s failed: %r", base, e)
             notes.append(repr(e))
