@@ -1,0 +1,125 @@
+"""``kidgate check``: the proxy's decision path, offline, for one URL or JSON lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from kidgate.cli import check_jsonl, main
+from kidgate.engine import Engine
+from policies import config
+from tests.support.proxy import build_test_lists
+
+CONFIG = textwrap.dedent("""\
+    profiles:
+      kid: {age: 9, deny: [mine.test], allow: [good.adult.test]}
+      teen: {age: 16}
+    """)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("check")
+    lists = build_test_lists(tmp, {"sexual": ["adult.test"], "social": ["chat.test"]})
+    cfg = tmp / "k.yaml"
+    cfg.write_text(CONFIG)
+    return cfg, lists
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kidgate.cli", *args], input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_single_url_json(setup):
+    cfg, lists = setup
+    p = run("check", "--config", str(cfg), "--lists", str(lists), "--no-classifier",
+            "http://www.adult.test/x")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["action"] == "block" and out["category"] == "sexual" and out["min_age"] == 18
+    assert out["reasons"][0]["source"] == "list" and "adult.test" in out["reasons"][0]["detail"]
+
+
+@pytest.mark.parametrize("who,url,action", [
+    (["--profile", "kid"], "http://chat.test/", "block"),
+    (["--profile", "teen"], "http://chat.test/", "allow"),
+    (["--age", "18"], "http://adult.test/", "allow"),
+    (["--profile", "kid"], "http://good.adult.test/", "allow"),
+    (["--profile", "kid"], "http://mine.test/", "block"),
+])
+def test_profiles_and_ages(setup, who, url, action):
+    cfg, lists = setup
+    p = run("check", "--config", str(cfg), "--lists", str(lists), "--no-classifier", *who, url)
+    assert json.loads(p.stdout)["action"] == action, p.stdout
+
+
+def test_unknown_profile_and_bad_config_are_clear(setup, tmp_path):
+    cfg, lists = setup
+    p = run("check", "--config", str(cfg), "--profile", "nobody", "http://x.test/")
+    assert p.returncode != 0 and "no profile named 'nobody'" in p.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("profiles:\n  kid: {age: -3}\n")
+    p = run("check", "--config", str(bad), "http://x.test/")
+    assert p.returncode == 2 and f"{bad}:2: profiles.kid.age" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_jsonl_records_and_errors_keep_going(setup):
+    cfg, lists = setup
+    records = [
+        json.dumps({"id": 1, "url": "http://adult.test/"}),
+        "not json at all",
+        json.dumps({"id": "b", "url": "http://garden.test/",
+                    "headers": {"Rating": "RTA-5042-1996-1400-1577-RTA"}}),
+        json.dumps([1, 2]),
+        json.dumps({"id": 3, "html": "<meta name='rating' content='adult'><p>hi</p>"}),
+        json.dumps({"id": 4, "url": 5}),
+        json.dumps({"id": 5, "colour": "red"}),
+        "",
+        json.dumps({"id": 6, "text": "the weather is nice today"}),
+        json.dumps({"id": 7}),
+    ]
+    p = run("check", "--config", str(cfg), "--lists", str(lists), "--no-classifier", "--jsonl",
+            stdin="\n".join(records) + "\n")
+    assert p.returncode == 0, p.stderr
+    out = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [o.get("id") for o in out] == [1, None, "b", None, 3, 4, 5, 6, 7]
+    assert out[0]["action"] == "block" and out[0]["category"] == "sexual"
+    assert out[1]["line"] == 2 and "error" in out[1]
+    assert out[2]["action"] == "block" and out[2]["reasons"][0]["source"] == "label"
+    assert out[3]["line"] == 4
+    assert out[4]["action"] == "block" and out[4]["min_age"] == 18
+    assert out[5]["line"] == 6 and "url must be a string" in out[5]["error"]
+    assert out[6]["line"] == 7 and "unknown keys" in out[6]["error"]
+    assert out[7]["action"] == "allow"
+    assert out[8]["line"] == 10 and "at least one of" in out[8]["error"]
+    for o in out:
+        if "error" not in o:
+            assert set(o) == {"id", "action", "category", "min_age", "reasons", "scores"}
+
+
+def test_jsonl_hostile_lines(setup):
+    cfg, lists = setup
+    engine = Engine.from_config(config.load(cfg), with_classifier=False, lists_path=lists)
+    profile = config.load(cfg).profile("kid")
+    lines = ["[" * 100_000, '{"url": "http://' + "a" * 100_000 + '.test/"}',
+             '{"html": "\\u0000\\udc80 binary"}', '{"url": "http://[::1/"}',
+             '{"headers": {"Rating": 5}}', '{"url": "javascript:alert(1)"}']
+    out = io.StringIO()
+    check_jsonl(engine, profile, io.StringIO("\n".join(lines) + "\n"), out)
+    results = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(results) == len(lines)
+    assert "error" in results[0] and "error" in results[4]
+    assert all("error" in r or r["action"] in ("allow", "block") for r in results)
+
+
+def test_config_command(setup, capsys):
+    cfg, _ = setup
+    assert main(["config", str(cfg)]) == 0
+    assert "valid" in capsys.readouterr().out

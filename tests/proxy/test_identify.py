@@ -1,0 +1,68 @@
+"""Client identification: proxy-auth user, MAC, most specific network, default."""
+
+import base64
+import textwrap
+
+import pytest
+from mitmproxy.test import tflow
+
+from policies import config
+from proxy_addons.identify import ArpTable, proxy_user, resolve
+
+CFG = config.parse(textwrap.dedent("""\
+    profiles:
+      guest: {age: 8}
+      class5: {age: 11}
+      anna: {age: 9}
+      teacher: {age: 40}
+    default_profile: guest
+    devices:
+      - {cidr: 10.0.0.0/16, profile: class5}
+      - {cidr: 10.0.5.0/24, profile: anna, name: anna-room}
+      - {ip: 10.0.5.7, profile: teacher, name: teacher-laptop}
+      - {cidr: "fd00::/64", profile: class5}
+      - {mac: "aa:bb:cc:dd:ee:ff", profile: teacher}
+      - {user: mrs.pop, profile: teacher}
+    """))
+
+
+@pytest.mark.parametrize("ip,profile,client", [
+    ("10.0.9.9", "class5", "10.0.0.0/16"),
+    ("10.0.5.1", "anna", "anna-room"),
+    ("10.0.5.7", "teacher", "teacher-laptop"),
+    ("::ffff:10.0.5.7", "teacher", "teacher-laptop"),
+    ("fd00::1234", "class5", "fd00::/64"),
+    ("192.168.1.2", "guest", "192.168.1.2"),
+    ("not-an-ip", "guest", "not-an-ip"),
+])
+def test_most_specific_network_wins(ip, profile, client):
+    p, name = resolve(CFG, ip)
+    assert p.name == profile and name == client
+
+
+def test_user_beats_mac_beats_ip():
+    assert resolve(CFG, "10.0.9.9", user="mrs.pop")[0].name == "teacher"
+    assert resolve(CFG, "10.0.9.9", mac="aa:bb:cc:dd:ee:ff")[0].name == "teacher"
+    assert resolve(CFG, "10.0.9.9", user="unknown")[0].name == "class5"
+
+
+def test_proxy_user_from_header_and_garbage():
+    f = tflow.tflow()
+    f.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(b"mrs.pop:pw").decode()
+    assert proxy_user(f) == "mrs.pop"
+    for bad in ["Basic !!!", "Bearer abc", "Basic " + base64.b64encode(b"\xff\xfe").decode(), ""]:
+        f.request.headers["Proxy-Authorization"] = bad
+        assert proxy_user(f) is None
+    f.metadata["proxyauth"] = ("checked", "pw")
+    assert proxy_user(f) == "checked"
+
+
+def test_arp_table(tmp_path):
+    arp = tmp_path / "arp"
+    arp.write_text("IP address HW type Flags HW address Mask Device\n"
+                   "10.0.0.2 0x1 0x2 AA:BB:CC:DD:EE:FF * eth0\n"
+                   "10.0.0.3 0x1 0x0 00:00:00:00:00:00 * eth0\ngarbage\n")
+    t = ArpTable(arp)
+    assert t.mac("10.0.0.2") == "aa:bb:cc:dd:ee:ff"
+    assert t.mac("10.0.0.3") is None and t.mac("10.9.9.9") is None
+    assert ArpTable(tmp_path / "missing").mac("10.0.0.2") is None
