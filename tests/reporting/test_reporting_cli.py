@@ -1,0 +1,58 @@
+"""``requests list|approve|deny`` and ``reports list`` from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from reporting import access, cli
+from reporting.access import ApprovalIndex
+from reporting.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "reporting.cli", *args], cwd=ROOT, text=True,
+                          capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          timeout=60)
+
+
+def test_list_approve_deny_in_a_real_process(tmp_path):
+    db = tmp_path / "kidgate.db"
+    store = Store(db)
+    a = access.request_access(store, profile="ana", url="https://games.example/", category="gambling",
+                              message="homework")
+    b = access.request_access(store, profile="ben", url="https://chat.example/", category="social")
+    out = _run("--db", str(db), "requests", "list")
+    assert out.returncode == 0 and f"#{a.id}" in out.stdout and "homework" in out.stdout
+    index = ApprovalIndex(store, check_interval=0)
+    assert _run("--db", str(db), "requests", "approve", str(a.id), "--for", "1d",
+                "--scope", "host", "--by", "mum").returncode == 0
+    assert index.is_approved("ana", "https://games.example/x").approved_by == "mum"  # type: ignore[union-attr]
+    assert _run("--db", str(db), "requests", "deny", str(b.id)).returncode == 0
+    again = _run("--db", str(db), "requests", "deny", str(b.id))
+    assert again.returncode == 1 and "already denied" in again.stderr
+    bad = _run("--db", str(db), "requests", "approve", str(a.id), "--for", "2h")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    assert "no pending requests" in _run("--db", str(db), "requests", "list").stdout
+    listed = _run("--db", str(db), "requests", "list", "--status", "all").stdout
+    assert "approved by mum" in listed and "denied by cli" in listed
+
+
+def test_register_into_the_main_cli_with_its_own_db_option(tmp_path, capsys):
+    db = tmp_path / "kidgate.db"
+    Store(db).add_report(url="https://bad.example/", category="hate", profile="ana", reason="",
+                         hotline_country="RO")
+    parser = argparse.ArgumentParser(prog="kidgate")
+    parser.add_argument("--db")
+    parser.add_argument("--data-dir", dest="data_dir")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["--db", str(db), "reports", "list"])
+    assert args.func(args) == 0
+    assert "https://bad.example/" in capsys.readouterr().out
+    args = parser.parse_args(["--data-dir", str(tmp_path), "reports", "list"])
+    assert args.func(args) == 0 and "hotline=RO" in capsys.readouterr().out
