@@ -18,7 +18,7 @@ from kidgate.decisionlog import record
 from kidgate.engine import host_of
 from policies.categories import ALWAYS_BLOCKED, CATEGORIES
 from policies.core import Evidence, Profile, Verdict
-from proxy_addons.identify import CLIENT, PROFILE, RuntimeRef, resolve
+from proxy_addons.identify import CLIENT, PROFILE, RuntimeRef, is_local_client, resolve
 from proxy_addons.runtime import Runtime
 
 log = logging.getLogger("kidgate")
@@ -129,6 +129,15 @@ class Filter:
             hook(flow, profile, verdict)
 
     # -- hooks ---------------------------------------------------------------------------
+    def client_connected(self, client) -> None:
+        """Never an open proxy: refuse clients from the internet unless the config allows."""
+        rt = self.rt.get()
+        if rt is None or rt.config.allow_public_clients or not client.peername:
+            return
+        if not is_local_client(client.peername[0]):
+            log.warning("kidgate: refused client %s (not a local address)", client.peername[0])
+            client.error = "kidgate serves local clients only"
+
     async def request(self, flow: http.HTTPFlow) -> None:
         rt = self.rt.get()
         if rt is None or flow.response is not None or flow.request.pretty_host == INTERNAL_HOST:

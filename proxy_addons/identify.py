@@ -54,6 +54,18 @@ def proxy_user(flow: http.HTTPFlow) -> str | None:
     return user or None
 
 
+def is_local_client(ip: str) -> bool:
+    """Loopback, private, link-local and shared (CGNAT) addresses: the clients a home or
+    school proxy serves. Anything else would make kidgate an open proxy for the internet."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return not addr.is_global and not addr.is_multicast and not addr.is_unspecified
+
+
 def resolve(config: Config, ip: str, *, user: str | None = None,
             mac: str | None = None) -> tuple[Profile, str]:
     """The profile for a client and a short name for logs. A device may be in several groups:

@@ -123,3 +123,15 @@ def test_config_command(setup, capsys):
     cfg, _ = setup
     assert main(["config", str(cfg)]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_run_never_opens_the_proxy_to_the_internet(setup):
+    from kidgate.cli import build_parser, mitmdump_args
+    cfg, _ = setup
+    args = build_parser().parse_args(["run", "--config", str(cfg), "--", "--mode", "regular"])
+    out = mitmdump_args(args, config.load(cfg))
+    assert out[out.index("--listen-port") + 1] == "8080"
+    assert "block_global=true" in out and "connection_strategy=lazy" in out
+    assert out[-2:] == ["--mode", "regular"]
+    open_cfg = config.parse("allow_public_clients: true\nprofiles: {a: {age: 5}}\n")
+    assert "block_global=false" in mitmdump_args(args, open_cfg)

@@ -189,3 +189,38 @@ def _wait_for(cond, timeout: float = 10.0) -> None:
             return
         time.sleep(0.3)
     raise AssertionError("condition not met in time")
+
+
+def _tls_through_proxy(proxy, host: str, cafiles: list) -> tuple[str, int]:
+    """CONNECT through the proxy, TLS with SNI ``host``; returns (certificate issuer, status)."""
+    import socket
+    import ssl
+    ctx = ssl.create_default_context()
+    for f in cafiles:
+        ctx.load_verify_locations(str(f))
+    raw = socket.create_connection(("127.0.0.1", proxy.port), timeout=15)
+    raw.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+    assert raw.recv(4096).startswith(b"HTTP/1.1 200")
+    with ctx.wrap_socket(raw, server_hostname=host) as tls:
+        issuer = dict(x[0] for x in tls.getpeercert()["issuer"])["commonName"]
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := tls.recv(65536):
+            data += chunk
+    return issuer, int(data.split(b" ", 2)[1])
+
+
+def test_passthrough_hosts_are_not_decrypted_unless_blocked(tmp_path):
+    ca, ctx = make_tls(tmp_path, ["bank.test", "adult.test"])
+    tls_site = Site({"/": (200, {"Content-Type": "text/plain"}, b"bank")}, tls=ctx).start()
+    cfg = CONFIG + "passthrough: [bank.test, adult.test]\n"
+    try:
+        routes = {"bank.test": tls_site.port, "adult.test": tls_site.port}
+        with run_proxy(tmp_path, config=cfg, routes=routes, classifier=False, upstream_ca=ca,
+                       lists=build_test_lists(tmp_path, LISTS)) as p:
+            issuer, status = _tls_through_proxy(p, "bank.test", [ca, p.ca_cert])
+            assert issuer == "kidgate test CA" and status == 200  # the bank's own certificate
+            issuer, status = _tls_through_proxy(p, "adult.test", [ca, p.ca_cert])
+            assert issuer == "mitmproxy" and status == 403  # intercepted to show the block page
+    finally:
+        tls_site.stop()

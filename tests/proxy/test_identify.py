@@ -66,3 +66,15 @@ def test_arp_table(tmp_path):
     assert t.mac("10.0.0.2") == "aa:bb:cc:dd:ee:ff"
     assert t.mac("10.0.0.3") is None and t.mac("10.9.9.9") is None
     assert ArpTable(tmp_path / "missing").mac("10.0.0.2") is None
+
+
+@pytest.mark.parametrize("ip,local", [
+    ("127.0.0.1", True), ("10.1.2.3", True), ("192.168.0.9", True), ("172.20.0.1", True),
+    ("100.64.1.1", True), ("169.254.3.3", True), ("::1", True), ("fd12::1", True),
+    ("fe80::1%eth0", True), ("::ffff:192.168.1.1", True),
+    ("8.8.8.8", False), ("2001:4860::8888", False), ("::ffff:1.1.1.1", False),
+    ("0.0.0.0", False), ("224.0.0.1", False), ("garbage", False),
+])
+def test_only_local_clients_are_served(ip, local):
+    from proxy_addons.identify import is_local_client
+    assert is_local_client(ip) is local

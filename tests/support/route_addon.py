@@ -7,6 +7,7 @@ goes to 127.0.0.1. Options: ``test_routes`` = "host=port,host=port".
 from __future__ import annotations
 
 from mitmproxy import ctx, http
+from mitmproxy.proxy import server_hooks
 
 
 class Route:
@@ -30,6 +31,14 @@ class Route:
         flow.request.host = "127.0.0.1"
         flow.request.port = port
         flow.request.host_header = host_header
+
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """Connections that are not intercepted (pass-through TLS) are routed here."""
+        if data.server.address is None:
+            return
+        port = self._routes().get(data.server.address[0])
+        if port is not None:
+            data.server.address = ("127.0.0.1", port)
 
 
 addons = [Route()]
