@@ -25,17 +25,20 @@ MAX_ATTR_TAGS: Final[int] = 2000
 _META_RE = re.compile(r"<meta\b([^>]{0,4096})>?", re.I)
 _ATTR_RE = re.compile(
     r"""([a-zA-Z_:][-\w:.]*)\s*(?:=\s*(?:"([^"]*)"?|'([^']*)'?|([^\s"'>]+)))?""")
-_JSONLD_RE = re.compile(
-    r"<script\b[^>]*type\s*=\s*[\"']?application/ld\+json[\"']?[^>]*>(.*?)</script", re.I | re.S)
-_ITEMPROP_RE = re.compile(
-    r"<(\w+)\b([^>]{0,2048}\bitemprop\s*=\s*[\"']?(?:isFamilyFriendly|contentRating)\b[^>]{0,2048})>"
-    r"([^<]{0,200})", re.I)
-_MIRACLE_RE = re.compile(
-    r"<script\b[^>]*type\s*=\s*[\"']?application/(?:miracle|age)\+xml[\"']?[^>]*>(.*?)</script",
-    re.I | re.S)
+_ITEMPROP_RE = re.compile(r"itemprop\s*=\s*[\"']?(?:isFamilyFriendly|contentRating)\b", re.I)
+MIRACLE_TYPES: Final[frozenset[str]] = frozenset({"application/miracle+xml", "application/age+xml"})
 _FAMILY_RE = re.compile(r'"isFamilyFriendly"\s*:\s*"?(true|false)"?', re.I)
 _CONTENT_RATING_RE = re.compile(r'"contentRating"\s*:\s*"([^"]{1,64})"', re.I)
 _AGE_META_RE = re.compile(r"(?:^|\s)age\s*=\s*(\d{1,2})\b", re.I)
+
+
+_ASCII_LOWER: Final[dict[int, int]] = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def _lower(text: str) -> str:
+    """Lower case with the same length as ``text``, so indices stay valid."""
+    low = text.lower()
+    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
 
 
 def _text(html: str | bytes | None) -> str:
@@ -128,8 +131,9 @@ def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]]
             if age is not None:
                 out.append(Evidence("label", None, f"Open Graph og:restrictions:age '{_quote(content, 20)}'",
                                     min_age=age, kind="og"))
-    out.extend(_schema(text))
-    out.extend(_miracle(text, url))
+    lower = _lower(text)
+    out.extend(_schema(text, lower))
+    out.extend(_miracle(text, lower, url))
     return out
 
 
@@ -166,29 +170,56 @@ def _walk(obj: object, depth: int = 0) -> Iterator[tuple[str, object]]:
             yield from _walk(v, depth + 1)
 
 
-def _schema(text: str) -> list[Evidence]:
+def _scripts(text: str, lower: str, types: frozenset[str]) -> Iterator[str]:
+    """Bodies of ``<script type=...>`` blocks of the given types. Linear: forward ``find`` only."""
+    pos = 0
+    while (start := lower.find("<script", pos)) >= 0:
+        start += 7
+        end = lower.find(">", start, start + 1024)
+        if end < 0:
+            pos = start
+            continue
+        close = lower.find("</script", end)
+        if close < 0:
+            return  # no closing tag anywhere after: no more complete scripts
+        pos = close + 8
+        if _attrs(text[start:end]).get("type", "").lower() in types:
+            yield text[end + 1:close]
+
+
+def _schema(text: str, lower: str) -> list[Evidence]:
     """schema.org in JSON-LD (parsed, or regex fallback for broken JSON) and microdata."""
     found: list[Evidence] = []
-    for m in _JSONLD_RE.finditer(text):
-        block = m.group(1)[:MAX_JSON_LD]
-        try:
-            pairs = list(_walk(json.loads(block)))
-        except (ValueError, RecursionError):
-            pairs = [("isfamilyfriendly", x.group(1)) for x in _FAMILY_RE.finditer(block)]
-            pairs += [("contentrating", x.group(1)) for x in _CONTENT_RATING_RE.finditer(block)]
-        for k, v in pairs:
-            if e := _schema_evidence(k, v):
+    if "application/ld+json" in lower:
+        for block in _scripts(text, lower, frozenset({"application/ld+json"})):
+            block = block[:MAX_JSON_LD]
+            try:
+                pairs = list(_walk(json.loads(block)))
+            except (ValueError, RecursionError):
+                pairs = [("isfamilyfriendly", x.group(1)) for x in _FAMILY_RE.finditer(block)]
+                pairs += [("contentrating", x.group(1)) for x in _CONTENT_RATING_RE.finditer(block)]
+            for k, v in pairs:
+                if e := _schema_evidence(k, v):
+                    found.append(e)
+    if "itemprop" in lower:
+        for n, m in enumerate(_ITEMPROP_RE.finditer(text)):
+            if n >= MAX_ATTR_TAGS:
+                break
+            start = text.rfind("<", max(0, m.start() - 2048), m.start())
+            end = text.find(">", m.end(), m.end() + 2048)
+            if start < 0 or end < 0:
+                continue
+            a = _attrs(text[start + 1:end])
+            inner_end = text.find("<", end + 1, end + 200)
+            inner = text[end + 1:inner_end if inner_end >= 0 else end + 200]
+            key = a.get("itemprop", "").lower()
+            value = a.get("content") or a.get("href", "").rsplit("/", 1)[-1] or inner
+            if e := _schema_evidence(key, value):
                 found.append(e)
-    for m in _ITEMPROP_RE.finditer(text):
-        a = _attrs(m.group(2))
-        key = a.get("itemprop", "").lower()
-        value = a.get("content") or a.get("href", "").rsplit("/", 1)[-1] or m.group(3)
-        if e := _schema_evidence(key, value):
-            found.append(e)
     return found
 
 
-def _miracle(text: str, url: str) -> list[Evidence]:
+def _miracle(text: str, lower: str, url: str) -> list[Evidence]:
     """MIRACLE v2 / age declaration XML: as the document itself or embedded in a script."""
     if MIRACLE_NS not in text and "age-declaration" not in text:
         return []
@@ -196,7 +227,7 @@ def _miracle(text: str, url: str) -> list[Evidence]:
     if head.startswith("<?xml") or head.startswith("<age-declaration") or head.startswith("<label"):
         blocks = [text]
     else:
-        blocks = [m.group(1).strip() for m in _MIRACLE_RE.finditer(text)]
+        blocks = [b.strip() for b in _scripts(text, lower, MIRACLE_TYPES)]
     out: list[Evidence] = []
     for block in blocks:
         try:

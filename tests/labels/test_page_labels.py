@@ -141,3 +141,17 @@ def test_scan_is_bounded():
 def test_junk_never_raises(junk):
     ev = read_labels("https://a.example/", {}, junk)
     assert all(e.min_age is None or 0 <= e.min_age <= 21 for e in ev)
+
+
+@pytest.mark.parametrize("hostile", [
+    b"<script" * 20_000,
+    b'<script type="application/ld+json">' * 4000,
+    b"<a " + b"x" * 3000 + b" itemprop=contentRating " * 3000,
+    b"<meta" * 25_000,
+    b'<meta name="rating" content="' + b"a" * 130_000,
+    b"<" + b'a itemprop="isFamilyFriendly"' * 4000,
+])
+def test_hostile_markup_is_read_in_linear_time(hostile):
+    t = time.perf_counter()
+    read_labels("https://a.example/", {}, hostile)
+    assert time.perf_counter() - t < 0.5
