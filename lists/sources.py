@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -26,6 +27,11 @@ _HOSTS_IGNORED = frozenset({
 })
 _ADBLOCK_OK_OPTIONS = frozenset({"important", "all", "document", "doc", "popup", "first-party",
                                  "1p", "third-party", "3p"})
+
+_CTRL_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_PLAIN_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+                              r"(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*"
+                              r"\.[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 FORMATS = ("domains", "hosts", "adblock", "urls", "expressions")
 
@@ -91,7 +97,7 @@ def iter_lines(f: BinaryIO, stats: ParseStats) -> Iterator[str]:
         if not raw:
             stats.blank += 1
             continue
-        if b"\0" in raw or any(b < 0x20 and b != 9 for b in raw):
+        if _CTRL_RE.search(raw):
             stats.skip("binary", raw[:40].decode("latin-1"))
             continue
         try:
@@ -115,6 +121,8 @@ def parse_token(token: str) -> Entry:
     ``*.example.com`` and ``.example.com`` mean the domain and its subdomains, as every domain
     entry does. A token with a path is a URL entry; a URL with an empty path is a domain entry.
     """
+    if _PLAIN_DOMAIN_RE.match(token):
+        return ("domain", token, "")  # the common case: already canonical
     token = token.strip()
     if token.startswith("*."):
         token = token[2:]
@@ -137,7 +145,10 @@ def _domains(lines: Iterator[str], stats: ParseStats) -> Iterator[Entry]:
         if line[0] in "#;!":
             stats.blank += 1
             continue
-        tokens = line.split("#", 1)[0].split()
+        if "#" not in line and " " not in line and "\t" not in line:
+            tokens = [line]
+        else:
+            tokens = line.split("#", 1)[0].split()
         if not tokens:
             stats.blank += 1
             continue
