@@ -109,9 +109,10 @@ class SafeSearch:
         if not ctx.options.kidgate_safe_address or data.server.address is None:
             return
         host, port = data.server.address[0], data.server.address[1]
-        name = host if not _is_ip(host) else (data.server.sni or "")
+        # Transparent mode dials an IP: the name is the SNI (lazy connection strategy only).
+        name = host if not _is_ip(host) else (data.server.sni or data.client.sni or "")
         if not name:
-            return  # transparent mode before the ClientHello: no name to map
+            return  # eager transparent connection before the ClientHello: no name to map
         profile = self._profile_for(data.client)
         if profile is None:
             return

@@ -119,8 +119,13 @@ def test_server_connect_maps_to_safe_address_keeping_the_name():
         assert s.address == ("restrictmoderate.youtube.com", 443)
         s = _connect(addon, ("142.250.1.1", 443), sni="www.bing.com")  # transparent mode
         assert s.address == ("strict.bing.com", 443)
-        s = _connect(addon, ("142.250.1.1", 443))  # no name yet: nothing to map
+        client = tflow.tclient_conn()
+        client.sni = None
+        s = _connect(addon, ("142.250.1.1", 443), client=client)  # no name yet: nothing to map
         assert s.address == ("142.250.1.1", 443)
+        client.sni = "www.youtube.com"  # transparent, lazy: the ClientHello named the host
+        s = _connect(addon, ("142.250.1.1", 443), client=client)
+        assert s.address == ("restrictmoderate.youtube.com", 443)
         s = _connect(addon, ("www.example.com", 443))
         assert s.address == ("www.example.com", 443)
 
