@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from policies.categories import CATEGORIES
 from reporting.links import DEFAULT_HELPLINE
 from reporting.store import Store
+from reporting.urls import without_content
 
 log = logging.getLogger(__name__)
 
@@ -265,8 +266,23 @@ class AlertEvent:
         elif isinstance(when, dt.datetime):
             when = when.timestamp()
         return cls(str(get(event, "profile", "profile_name") or "?"), str(get(event, "url") or ""),
-                   None if category is None else str(category), str(reason or ""),
+                   None if category is None else str(category), without_content(str(reason or "")),
                    float(when) if isinstance(when, (int, float)) else time.time())
+
+    @classmethod
+    def from_verdict(cls, verdict: object, *, url: str, profile: str, client: str = "",
+                     now: float | None = None) -> AlertEvent:
+        """From a :class:`policies.core.Verdict`. ``client`` is accepted and dropped: an
+        alert names the profile, not the device."""
+        del client
+        reasons = getattr(verdict, "reasons", ()) or ()
+        reason = getattr(reasons[0], "detail", "") if reasons else ""
+        return cls(profile, url, getattr(verdict, "category", None), without_content(reason),
+                   time.time() if now is None else now)
+
+
+#: The name the proxy uses for an alert's input.
+DecisionEvent = AlertEvent
 
 
 def _clean(text: str, limit: int) -> str:
@@ -334,6 +350,11 @@ class Alerter:
         self._clock = clock  # decides when the daily digest is due
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: AlertConfig | Mapping[str, object] | None, *, store: Store,
+                    **kw: object) -> Alerter:
+        return cls(config, store, **kw)  # type: ignore[arg-type]
 
     # -- caller side: cheap, never blocks --
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from policies.categories import ALWAYS_BLOCKED, REPORTABLE
 from reporting import INTERNAL_ORIGIN
 from reporting.tokens import Signer
-from reporting.urls import check_url
+from reporting.urls import check_url, without_content
 
 DEFAULT_HELPLINE = "116 111"
 MARKER = "data-kidgate-report"
@@ -73,8 +73,8 @@ def block_links(*, url: str, category: str | None, profile_name: str, reason: st
         check_url(url)
     except ValueError:
         return BlockLinks(None, None, line)
-    fields = dict(url=url, category=category, profile=profile_name, reason=reason,
-                  language=language)
+    fields = dict(url=url, category=category, profile=profile_name,
+                  reason=without_content(reason), language=language)
     report = _url("report", s.issue("report", **fields)) if category in REPORTABLE else None
     ask = None if category in ALWAYS_BLOCKED else _url("ask", s.issue("ask", **fields))
     return BlockLinks(report, ask, line)

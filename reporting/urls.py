@@ -47,3 +47,10 @@ def normalize_url(url: str) -> str:
         port = None
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
     return urllib.parse.urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def without_content(reason: str) -> str:
+    """A decision reason without the classifier's ``features:`` list (words taken from the
+    page): reports and alerts carry the reason, never page content."""
+    head, sep, _ = reason.partition("; features:")
+    return head.strip()[:300] if sep else reason[:300]

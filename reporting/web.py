@@ -151,7 +151,8 @@ def create_app(store: Store, signer: Signer,
     @app.post("/ask")
     def ask_submit() -> Response:
         origin = request.headers.get("Origin")
-        if (origin not in (None, "null") and origin not in {f"http://{h}" for h in cfg.hosts}) \
+        allowed = {f"{scheme}://{h}" for h in cfg.hosts for scheme in ("http", "https")}
+        if (origin not in (None, "null") and origin not in allowed) \
                 or request.headers.get("Sec-Fetch-Site") == "cross-site":
             return refused("other")
         claims = claims_for("ask", request.form.get("t"))

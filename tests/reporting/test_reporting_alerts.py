@@ -201,3 +201,19 @@ def test_event_from_decision_log_shapes():
                                   "ts": "2026-01-02T03:04:05Z"})
     assert (e.profile, e.category, e.reason) == ("ana", "self_harm", "list ut1")
     assert e.time == 1767323045.0
+
+
+def test_from_verdict_and_from_config_as_the_proxy_calls_them(store, webhook_server):
+    from policies.core import Reason, Verdict
+    from reporting.alerts import DecisionEvent
+    hook, hooks = webhook_server
+    verdict = Verdict("block", "self_harm", 18, (Reason(
+        "classifier", "self_harm", "self_harm (score 0.93); features: sad, alone, goodbye"),))
+    alerter = Alerter.from_config(_config(None, hook), store=store)
+    alerter.notify(DecisionEvent.from_verdict(verdict, url="https://x.example/", profile="ana",
+                                              client="10.0.0.5"))
+    assert alerter.wait_idle(10)
+    [(_, payload)] = hooks.posts
+    assert payload["reason"] == "self_harm (score 0.93)"  # page words never leave
+    assert "10.0.0.5" not in str(payload)
+    alerter.close()

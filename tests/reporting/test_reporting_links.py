@@ -150,3 +150,9 @@ def test_utf16_with_bom_round_trips():
 def test_utf16_without_bom_is_left_alone():
     page = "<html><body>x</body></html>".encode("utf-16-le")
     assert inject_report_button(page, "utf-16", SNIPPET) == page
+
+
+def test_classifier_features_never_reach_the_token(signer):
+    links = block_links(url="https://x.example/", category="hate", profile_name="a",
+                        reason="hate (score 0.88); features: word1, word2", signer=signer)
+    assert _token(links.report_url, signer).reason == "hate (score 0.88)"

@@ -157,6 +157,12 @@ def test_ask_form_then_post_creates_a_request(client, store, signer):
     assert (req["profile"], req["url"], req["category"], req["status"]) == (
         "ana", URL, "gambling", "pending")
     assert req["message"].startswith("for homework") and len(req["message"]) == 500
+    # Served on port 443 too (the proxy hosts the app for https://kidgate.internal).
+    ask2 = _links(signer, category="gambling").ask_url
+    https = client.get(_path(ask2), base_url="https://kidgate.internal").get_data(as_text=True)
+    token2 = re.search(r'name="t" value="([^"]+)"', https)[1]
+    assert client.post("/ask", data={"t": token2}, base_url="https://kidgate.internal",
+                       headers={"Origin": "https://kidgate.internal"}).status_code == 200
     again = client.post("/ask", data={"t": token}, base_url=BASE)
     assert again.status_code == 403 and "deja folosit" in again.get_data(as_text=True)
 
