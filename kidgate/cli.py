@@ -67,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.func is not cmd_run:  # mitmproxy sets up its own logging
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
     try:
         return int(args.func(args) or 0)
     except ConfigError as e:

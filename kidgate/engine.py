@@ -130,10 +130,11 @@ class Engine:
         ev += self._guard("approvals", lambda: self.approval_evidence(profile, url))
         ev += self._guard("lists", lambda: self.list_evidence(url))
         ev += self._load_error_evidence(["lists"])
-        if self.site_labels is not None:
-            ev += self._guard("site labels", lambda: enforced(
-                profile, _as_list(self.site_labels.lookup(url))))
         return ev
+
+    def site_label_evidence(self, profile: Profile, found: list[Evidence]) -> list[Evidence]:
+        """A site's label file (fetched in the background by the proxy), if the policy counts it."""
+        return enforced(profile, found)
 
     def url_model_evidence(self, url: str, known: list[Evidence]) -> list[Evidence]:
         """The URL/host model and the search query, for hosts no list knows. CPU work:
@@ -184,12 +185,6 @@ class Engine:
         if text is not None or html is not None or headers:
             ev += self.content_evidence(profile, url or "", headers or {}, html, text)
         return self.decide(profile, ev, now)
-
-
-def _as_list(x: Any) -> list[Evidence]:
-    if x is None:
-        return []
-    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 def _approval_detail(approval: Any) -> str:

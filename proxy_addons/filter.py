@@ -144,17 +144,23 @@ class Filter:
             return
         profile: Profile = flow.metadata.get(PROFILE) or rt.config.profile(None)
         url = flow.request.pretty_url
-        labels = rt.engine.site_labels
-        if labels is not None and _may_block(profile) and profile.labels.get("age-de") != "ignore":
-            await labels.evidence(url)  # starts a background fetch; waits a few ms at most
         evidence = rt.engine.request_evidence(profile, url)
-        if rt.engine.classifier is not None and _may_block(profile):
-            evidence += await self._off_loop(
-                "url model", lambda: rt.engine.url_model_evidence(url, evidence),
-                ctx.options.kidgate_timeout_ms / 1000)
         if not profile.is_child:
             evidence = _adult_safe(evidence)
         verdict = rt.engine.decide(profile, evidence)
+        if not verdict.blocked and _may_block(profile):
+            labels = rt.engine.site_labels
+            if labels is not None and profile.labels.get("age-de") != "ignore":
+                # Starts a background fetch of the site's label file; waits a few ms at most.
+                if found := await labels.evidence(url):
+                    evidence += rt.engine.site_label_evidence(profile, [found])
+            if rt.engine.classifier is not None:
+                evidence += await self._off_loop(
+                    "url model", lambda: rt.engine.url_model_evidence(url, evidence),
+                    ctx.options.kidgate_timeout_ms / 1000)
+            if not profile.is_child:
+                evidence = _adult_safe(evidence)
+            verdict = rt.engine.decide(profile, evidence)
         flow.metadata[VERDICT] = verdict
         flow.metadata[EVIDENCE] = evidence
         if verdict.blocked:
