@@ -33,7 +33,9 @@ PATHS: tuple[str, ...] = ("/age-de.xml", "/age.xml")
 
 
 @dataclass(slots=True)
-class _Entry:
+class SiteEntry:
+    """What is known about one site's label file, and until when."""
+
     declaration: AgeDeclaration | None  # None: the site has no usable label file
     expires: float
     note: str = ""
@@ -70,7 +72,7 @@ class SiteLabelCache:
         self.max_entries = max_entries
         self.paths = paths
         self.clock = clock
-        self._entries: OrderedDict[SiteKey, _Entry] = OrderedDict()
+        self._entries: OrderedDict[SiteKey, SiteEntry] = OrderedDict()
         self._inflight: dict[SiteKey, asyncio.Task[AgeDeclaration | None]] = {}
         self._client_ready: asyncio.Task[httpx.AsyncClient] | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
@@ -78,7 +80,7 @@ class SiteLabelCache:
 
     # --- answers, never blocking ------------------------------------------------------
 
-    def entry(self, key: SiteKey) -> _Entry | None:
+    def entry(self, key: SiteKey) -> SiteEntry | None:
         e = self._entries.get(key)
         if e is None:
             return None
@@ -147,7 +149,7 @@ class SiteLabelCache:
         return self.lookup(url)
 
     def _store(self, key: SiteKey, decl: AgeDeclaration | None, ttl: float, note: str) -> None:
-        self._entries[key] = _Entry(decl, self.clock() + ttl, note)
+        self._entries[key] = SiteEntry(decl, self.clock() + ttl, note)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
