@@ -1,7 +1,8 @@
 """``kidgate requests …`` and ``kidgate reports …``: answer access requests from a shell.
 
 The main ``kidgate`` CLI calls :func:`register` with its subparsers; the database is taken
-from ``--db PATH`` on these subcommands, else ``args.db``, else ``args.data_dir/kidgate.db``.
+from ``--db PATH`` on these subcommands, else ``args.db``, else ``DATA_DIR/kidgate.db`` with
+``--data-dir`` or the proxy's default data directory.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 from reporting import access
-from reporting.store import Store, default_path
+from reporting.store import Store, default_data_dir, default_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,18 +50,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
-    # SUPPRESS: an absent option must not overwrite a --db given to the main CLI.
+    # SUPPRESS: an absent option must not overwrite a --db / --data-dir given to the main CLI.
     p.add_argument("--db", dest="reporting_db", metavar="PATH", default=argparse.SUPPRESS,
                    help="reporting database (default: DATA_DIR/kidgate.db)")
+    p.add_argument("--data-dir", dest="data_dir", metavar="DIR", type=Path,
+                   default=argparse.SUPPRESS,
+                   help="kidgate's data directory (default: $KIDGATE_HOME, else "
+                        "$XDG_DATA_HOME/kidgate or ~/.local/share/kidgate, as the proxy)")
 
 
 def _store(args: argparse.Namespace) -> Store:
     path = getattr(args, "reporting_db", None) or getattr(args, "db", None)
     if path is None:
-        data_dir = getattr(args, "data_dir", None)
-        if data_dir is None:
-            raise SystemExit("kidgate: give --db PATH or --data-dir")
-        path = default_path(data_dir)
+        path = default_path(getattr(args, "data_dir", None) or default_data_dir())
+    if not Path(path).exists():
+        raise SystemExit(f"kidgate: no database at {path} (has the proxy run? use --db PATH)")
     return Store(Path(path))
 
 

@@ -56,3 +56,16 @@ def test_register_into_the_main_cli_with_its_own_db_option(tmp_path, capsys):
     assert "https://bad.example/" in capsys.readouterr().out
     args = parser.parse_args(["--data-dir", str(tmp_path), "reports", "list"])
     assert args.func(args) == 0 and "hotline=RO" in capsys.readouterr().out
+
+
+def test_default_data_dir_follows_kidgate_home(tmp_path):
+    db = tmp_path / "kidgate.db"
+    access.request_access(Store(db), profile="ana", url="https://a.example/", category="social")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KIDGATE_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "reporting.cli", "requests", "list"], cwd=ROOT,
+                         text=True, capture_output=True, env=env, timeout=60)
+    assert out.returncode == 0 and "https://a.example/" in out.stdout
+    missing = subprocess.run([sys.executable, "-m", "reporting.cli", "requests", "list",
+                              "--data-dir", str(tmp_path / "nowhere")], cwd=ROOT, text=True,
+                             capture_output=True, env=env, timeout=60)
+    assert missing.returncode == 1 and "no database" in missing.stderr
