@@ -350,6 +350,8 @@ class Alerter:
         self._clock = clock  # decides when the daily digest is due
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        if any(r.digest for r in self.config.rules):
+            self._ensure_worker()  # digests are due at a time of day, even without new events
 
     @classmethod
     def from_config(cls, config: AlertConfig | Mapping[str, object] | None, *, store: Store,

@@ -217,3 +217,19 @@ def test_from_verdict_and_from_config_as_the_proxy_calls_them(store, webhook_ser
     assert payload["reason"] == "self_harm (score 0.93)"  # page words never leave
     assert "10.0.0.5" not in str(payload)
     alerter.close()
+
+
+def test_worker_sends_a_due_digest_without_new_events(store, smtp_server):
+    import datetime as dt
+    day = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    port, inbox = smtp_server
+    cfg = {**_config(port, None, digest=True), "digest_time": "18:00"}
+    before = Alerter(cfg, store, clock=lambda: (day + dt.timedelta(hours=9)).timestamp())
+    before.notify(_event())
+    assert before.wait_idle(10)
+    before.close()
+    assert inbox.messages == []
+    after = Alerter(cfg, store, tick=0.05,
+                    clock=lambda: (day + dt.timedelta(hours=18, minutes=1)).timestamp())
+    assert inbox.event.wait(10) and len(inbox.messages) == 1
+    after.close()
