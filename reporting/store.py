@@ -213,7 +213,12 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
         raise
     else:
-        _retry_locked(lambda: conn.execute("COMMIT"))
+        try:
+            _retry_locked(lambda: conn.execute("COMMIT"))
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 def _retry_locked(fn, attempts: int = 50):  # type: ignore[no-untyped-def]

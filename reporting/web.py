@@ -8,6 +8,7 @@ and answers with a strict CSP (scripts and styles only from itself).
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -27,7 +28,8 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 
 @dataclass(frozen=True)
 class WebConfig:
-    """``country`` picks the hotline; limits are per client address and per profile."""
+    """``country`` picks the hotline; ``directory`` is a :class:`hotlines.Directory` or the
+    path of a user's hotline file; limits are per client address and per profile."""
 
     country: str | None = None
     directory: hotlines.Directory | None = None
@@ -46,6 +48,8 @@ class WebConfig:
                 raise ValueError(f"reporting web config: '{key}' must be a positive integer")
         if "hosts" in m:
             m["hosts"] = tuple(m["hosts"])  # type: ignore[arg-type]
+        if isinstance(m.get("directory"), (str, os.PathLike)):
+            m["directory"] = hotlines.load(m["directory"])  # type: ignore[arg-type]
         return cls(**m)  # type: ignore[arg-type]
 
 

@@ -260,3 +260,16 @@ def test_real_server_crlf_in_header_values_is_harmless(server, signer):
                 b"X-Forwarded-For: 1.2.3.4\rSet-Cookie: x=y\r\nConnection: close\r\n\r\n")
     head = resp.split(b"\r\n\r\n", 1)[0].lower()
     assert b"set-cookie" not in head
+
+
+def test_config_errors_and_user_hotline_file(store, signer, tmp_path):
+    with pytest.raises(ValueError, match="colour"):
+        create_app(store, signer, {"colour": "red"})
+    with pytest.raises(ValueError, match="requests_per_minute"):
+        create_app(store, signer, {"requests_per_minute": 0})
+    path = tmp_path / "hotlines.yaml"
+    path.write_text("hotlines:\n  MD:\n    name: Siguronline\n    report_url: https://siguronline.md/\n"
+                    "directory:\n  name: INHOPE\n  report_url: https://www.inhope.org/EN/our-members\n")
+    c = create_app(store, signer, {"country": "MD", "directory": str(path)}).test_client()
+    body = c.get(_path(_links(signer).report_url), base_url=BASE).get_data(as_text=True)
+    assert "Siguronline" in body and "https://siguronline.md/" in body
