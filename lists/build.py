@@ -19,8 +19,8 @@ from policies.categories import CATEGORIES
 from lists.sources import FORMATS, ParseStats, read_entries
 from lists.store import ListInfo, StoreBuilder
 
-__all__ = ["Source", "BuildReport", "build_store", "load_mapping", "UT1_FILES",
-           "MAX_TAR_BYTES"]
+__all__ = ["Source", "BuildReport", "build_store", "load_mapping", "parse_global_usage",
+           "extract_tarball", "UT1_FILES", "MAX_TAR_BYTES"]
 
 log = logging.getLogger("kidgate.lists")
 
@@ -132,6 +132,27 @@ def _read_usage(path: Path) -> set[str]:
     return {w.lower() for w in words if w.lower() in ("black", "white")}
 
 
+def parse_global_usage(path: Path) -> dict[str, dict[str, str]]:
+    """UT1's ``global_usage`` catalogue: per category its ``DEFAULT_TYPE`` (black/white) and
+    English name and description. Unknown or malformed lines are ignored."""
+    out: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    try:
+        text = path.read_text("utf-8", "replace")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        if line.startswith("#") or ":" not in line:
+            continue
+        key, _, value = line.partition(":")
+        key, value = key.strip().upper(), value.strip()
+        if key == "NAME":
+            current = out.setdefault(value, {})
+        elif current is not None and key in ("DEFAULT_TYPE", "NAME EN", "DESC EN"):
+            current[key.lower().replace(" ", "_")] = value
+    return out
+
+
 def _ut1_root(path: Path) -> Path:
     """The folder holding the category folders (``blacklists/`` inside a tarball)."""
     if (path / "blacklists").is_dir():
@@ -212,6 +233,7 @@ class _Compiler:
     def load_ut1(self, source: Source, root: Path) -> None:
         cats = self.mapping["categories"]
         date = _mtime(root)
+        catalogue = parse_global_usage(root / "global_usage")
         for entry in sorted(root.iterdir()):
             target = _alias_target(entry, root)
             if target is not None:
@@ -221,6 +243,9 @@ class _Compiler:
                 continue
             ut1 = entry.name
             usage = _read_usage(entry / "usage")
+            described = catalogue.get(ut1, {})
+            if not usage and described.get("default_type") in ("black", "white"):
+                usage = {described["default_type"]}
             value = cats.get(ut1)
             if value is None:
                 value = self.mapping["default_white"] if usage == {"white"} else \
@@ -231,6 +256,7 @@ class _Compiler:
             allow = value == "allow"
             index = self.new_list(f"{source.name}/{ut1}", None if allow else value, allow,
                                   False, source.origin or source.path, date)
+            self.builder.lists[index].description = described.get("desc_en", "")
             found = False
             for fname, fmt in UT1_FILES.items():
                 if (entry / fname).is_file():

@@ -23,6 +23,7 @@ _DOMAIN_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 _STRIP_RE = re.compile(r"[\t\n\r]")
 _PCT_RE = re.compile(rb"%([0-9A-Fa-f]{2})")
 #: Bytes kept percent-encoded in a normalised path: delimiters, '%', controls, space, non-ASCII.
+_NEEDS_ENCODING_RE = re.compile(rb"[\x00-\x20\x7f-\xff]")
 _KEEP_ENCODED = frozenset(b"/?#%") | frozenset(range(0x21)) | frozenset(range(0x7F, 0x100))
 
 
@@ -163,6 +164,8 @@ def _decode_pct(data: bytes) -> bytes:
 
 
 def _encode_bytes(data: bytes) -> str:
+    if not _NEEDS_ENCODING_RE.search(data):
+        return data.decode("ascii")
     out = []
     for b in data:
         if b in _KEEP_ENCODED and b not in b"/?#%":
@@ -175,9 +178,13 @@ def _encode_bytes(data: bytes) -> str:
 def normalize_path(path: str) -> str:
     """Canonical path: percent-escapes decoded except for delimiters, non-ASCII and controls
     percent-encoded (upper-case hex), dot segments resolved, repeated slashes collapsed."""
-    # One decoding pass, as a server does: %2562 stays "%2562" (a literal "%62").
-    raw = _decode_pct(path.encode("utf-8", "surrogateescape"))
+    raw = path.encode("utf-8", "surrogateescape")
+    if b"%" in raw:
+        # One decoding pass, as a server does: %2562 stays "%2562" (a literal "%62").
+        raw = _decode_pct(raw)
     text = _encode_bytes(raw)
+    if text.startswith("/") and "//" not in text and "/." not in text:
+        return text
     segments: list[str] = []
     for seg in text.split("/"):
         if seg in ("", "."):

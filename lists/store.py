@@ -91,11 +91,12 @@ class ListInfo:
     source: str = ""
     date: str = ""
     counts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in (*KINDS, "expression")})
+    description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "category": self.category, "allow": self.allow,
                 "hotline": self.hotline, "source": self.source, "date": self.date,
-                "counts": dict(self.counts)}
+                "counts": dict(self.counts), "description": self.description}
 
 
 def mask_entry(text: str) -> str:
@@ -249,7 +250,8 @@ class ListStore:
         self._lids = view[lids_off:lids_off + 2 * n].cast("H")
         self._dir = view[dir_off:dir_off + 4 * ((1 << bits) + 1)].cast("I")
         self._lists = [ListInfo(d["name"], d["category"], d["allow"], d["hotline"],
-                                d.get("source", ""), d.get("date", ""), d["counts"])
+                                d.get("source", ""), d.get("date", ""), d["counts"],
+                                d.get("description", ""))
                        for d in meta["lists"]]
         self._expressions: list[tuple[re.Pattern[str], int, str]] = []
         for index, pattern in meta.get("expressions", []):

@@ -258,3 +258,18 @@ def test_default_store_ships_and_works() -> None:
         assert {"sexual", "gambling", "drugs", "bypass", "malware", "allow"} <= set(
             info["categories"])
         assert dt.date.fromisoformat(info["created"][:10])
+
+
+def test_global_usage_describes_and_types_categories(tmp_path: Path) -> None:
+    bl = tmp_path / "blacklists"
+    write(bl / "global_usage", "NAME:\tkids\nDEFAULT_TYPE: white\nDESC EN: For kids.\n\n"
+                               "NAME:\tnasty\nDEFAULT_TYPE: black\nDESC EN: Nasty.\n")
+    write(bl / "kids" / "domains", "kids.test\n")     # no usage file: global_usage decides
+    write(bl / "nasty" / "domains", "nasty.test\n")
+    out = tmp_path / "g.kglist"
+    build_store([Source("ut1", str(bl), "ut1")], out, mapping={"nasty": "violence"})
+    with ListStore.open(out) as s:
+        assert _cats(s.lookup("http://kids.test/")) == {(None, True)}
+        assert _cats(s.lookup("http://nasty.test/")) == {("violence", False)}
+        desc = {d["name"]: d["description"] for d in s.info()["lists"]}
+        assert desc == {"ut1/kids": "For kids.", "ut1/nasty": "Nasty."}
