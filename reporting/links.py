@@ -7,7 +7,9 @@ forbids inline styles the browser drops only the style, and the link degrades to
 text link at the end of the body: still visible, still working, the page untouched. No
 external stylesheet or image is loaded (CSP ``style-src``/``img-src`` would block them, and
 they would tell the site a filter is present). Navigation to ``kidgate.internal`` is not
-subject to CSP. ``rel=noopener noreferrer`` keeps the page from seeing or steering the tab.
+subject to CSP. ``target=_top`` leaves the reported page in the same tab (a new tab would be
+refused by a CSP ``sandbox`` without ``allow-popups``, and the internal pages refuse to be
+framed); ``rel``/``referrerpolicy`` keep the page from learning where the child went.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def report_link_snippet(*, url: str, profile_name: str, secret: bytes | None = N
     # ASCII only (non-ASCII as character references): the bytes are valid in any
     # ASCII-compatible charset the page may use.
     label = html.escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")
-    return (f'<a {MARKER}="1" href="{html.escape(_url("report", token))}" target="_blank" '
+    return (f'<a {MARKER}="1" href="{html.escape(_url("report", token))}" target="_top" '
             f'rel="noopener noreferrer nofollow" referrerpolicy="no-referrer" '
             f'style="{_BUTTON_STYLE}">{label}</a>')
 

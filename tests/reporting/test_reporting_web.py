@@ -273,3 +273,30 @@ def test_config_errors_and_user_hotline_file(store, signer, tmp_path):
     c = create_app(store, signer, {"country": "MD", "directory": str(path)}).test_client()
     body = c.get(_path(_links(signer).report_url), base_url=BASE).get_data(as_text=True)
     assert "Siguronline" in body and "https://siguronline.md/" in body
+
+
+def test_the_reported_url_is_never_fetched(client, store, signer):
+    """Report a URL served by a local server: the server must see no request at all."""
+    import http.server
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/abuse.html"
+        r = client.get(_path(_links(signer, url=url).report_url), base_url=BASE)
+        assert r.status_code == 200 and url in r.get_data(as_text=True)
+        time.sleep(0.2)
+        assert hits == [] and _reports(store)[0]["url"] == url
+    finally:
+        srv.shutdown()
+        srv.server_close()
