@@ -14,7 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from lists.build import Source, build_store
+from lists.config import ListsConfig, parse_lists_config
 from lists.sources import FORMATS
 from lists.store import ListStore, StoreError
 
@@ -60,14 +63,30 @@ def _unique(sources: list[Source], name: str) -> str:
     return candidate
 
 
+def _config(args: argparse.Namespace) -> ListsConfig:
+    if not getattr(args, "config", None):
+        return ListsConfig()
+    data = yaml.safe_load(Path(args.config).read_text("utf-8")) or {}
+    return parse_lists_config(data.get("lists") if isinstance(data, dict) else None)
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
-    sources = _local_sources(args)
+    try:
+        cfg = _config(args)
+    except (OSError, ValueError, yaml.YAMLError) as e:
+        print(f"lists build: {args.config}: {e}", file=sys.stderr)
+        return 1
+    if cfg.remote:
+        print("lists build: ignoring configured downloads (use 'lists update'): "
+              + ", ".join(r.name for r in cfg.remote), file=sys.stderr)
+    sources = cfg.local + _local_sources(args)
     if not sources:
         print("lists build: give at least one source (--ut1, --add or --hotline)",
               file=sys.stderr)
         return 2
     try:
-        report = build_store(sources, args.output or _default_path(), args.mapping)
+        report = build_store(sources, args.output or cfg.path or _default_path(),
+                             args.mapping or cfg.mapping)
     except ValueError as e:
         print(f"lists build: {e}", file=sys.stderr)
         return 1
@@ -77,15 +96,23 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_update(args: argparse.Namespace) -> int:
     from lists.update import UT1_URL, RemoteSource, UpdateError, update
+    try:
+        cfg = _config(args)
+    except (OSError, ValueError, yaml.YAMLError) as e:
+        print(f"lists update: {args.config}: {e}", file=sys.stderr)
+        return 1
     remote: list[RemoteSource] = []
-    if not args.no_ut1:
+    if args.config and not args.url:
+        remote.extend(cfg.remote)
+    elif not args.no_ut1:
         remote.append(RemoteSource("ut1", args.url or UT1_URL, "ut1", sha256=args.sha256,
                                    md5=args.md5, min_bytes=args.min_bytes))
     for fmt, category, url in args.fetch or []:
         remote.append(RemoteSource(f"fetch{len(remote)}", url, fmt, category))
     try:
-        report = update(remote, args.output or _default_path(), _local_sources(args),
-                        args.mapping, progress=sys.stderr)
+        report = update(remote, args.output or cfg.path or _default_path(),
+                        cfg.local + _local_sources(args), args.mapping or cfg.mapping,
+                        progress=sys.stderr)
     except (UpdateError, ValueError) as e:
         print(f"lists update: {e}; the previous lists are kept", file=sys.stderr)
         return 1
@@ -127,8 +154,12 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
                    help="a hotline (csam) list: always blocks, never shown in full")
     p.add_argument("--mapping", metavar="YAML",
                    help="UT1 category mapping overrides (see lists/ut1_mapping.yaml)")
+    p.add_argument("--config", metavar="YAML",
+                   help="a kidgate configuration file: its 'lists:' section gives sources, "
+                        "mapping and output path (see lists/config.py)")
     p.add_argument("-o", "--output", default=None, metavar="FILE",
-                   help="store file to write (default: the shipped default store)")
+                   help="store file to write (default: the configured path, else the shipped "
+                        "default store)")
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:

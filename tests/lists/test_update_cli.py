@@ -137,3 +137,31 @@ def test_cli_rejects_bad_specs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "FORMAT:CATEGORY:PATH" in capsys.readouterr().err
     rc, _, err = _run(["lists", "build", "-o", "/tmp/x.kglist"], capsys)
     assert rc == 2 and "at least one source" in err
+
+
+def test_update_from_configuration_file(tmp_path: Path, served_tarball: tuple[str, Path, bytes],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    base = served_tarball[0]
+    hot = write(tmp_path / "hot.txt", "bad.test/x\n")
+    mine = write(tmp_path / "mine.txt", "mine.test\n")
+    out = tmp_path / "var" / "lists.kglist"
+    cfg = write(tmp_path / "kidgate.yaml", f"""
+lists:
+  path: {out}
+  mapping: {{gambling: ignore}}
+  sources:
+    - {{name: upstream, url: "{base}/blacklists.tar.gz", format: ut1, min_bytes: 100}}
+    - {{name: mine, path: "{mine}", format: domains, category: weapons}}
+  hotline:
+    - {{path: "{hot}", format: urls}}
+""")
+    rc, text, err = _run(["lists", "update", "--config", str(cfg)], capsys)
+    assert rc == 0, err
+    with ListStore.open(out) as s:
+        assert s.lookup("http://porn.example/")[0].list_name == "upstream/adult"
+        assert s.lookup("http://casino.example/") == []
+        assert s.lookup("http://mine.test/")[0].category == "weapons"
+        assert s.lookup("http://bad.test/x/y")[0].category == "csam"
+    bad = write(tmp_path / "bad.yaml", "lists:\n  sources:\n    - {path: x, format: domains}\n")
+    rc, _, err = _run(["lists", "build", "--config", str(bad), "-o", str(out)], capsys)
+    assert rc == 1 and "category" in err
