@@ -29,8 +29,7 @@ CREATE TABLE IF NOT EXISTS reports (
     profile TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
     hotline_country TEXT,
-    hotline_name TEXT NOT NULL DEFAULT '',
-    client TEXT NOT NULL DEFAULT ''
+    hotline_name TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS reports_profile_time ON reports(profile, created);
 
@@ -161,7 +160,7 @@ class Store:
     # -- reports -----------------------------------------------------------------------
 
     def add_report(self, *, url: str, category: str | None, profile: str, reason: str,
-                   hotline_country: str | None, hotline_name: str = "", client: str = "",
+                   hotline_country: str | None, hotline_name: str = "",
                    nonce: tuple[str, float] | None = None, now: float | None = None) -> int | None:
         """Insert a report; with ``nonce`` (nonce, expiry) the token is consumed in the same
         transaction, and ``None`` is returned (nothing written) when it was already used."""
@@ -170,9 +169,9 @@ class Store:
                 return None
             cur = conn.execute(
                 "INSERT INTO reports (created, url, category, profile, reason, hotline_country,"
-                " hotline_name, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " hotline_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (now if now is not None else time.time(), url, category, profile, reason,
-                 hotline_country, hotline_name, client))
+                 hotline_country, hotline_name))
             return int(cur.lastrowid or 0)
 
     def list_reports(self, limit: int = 100) -> list[sqlite3.Row]:

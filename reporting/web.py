@@ -137,7 +137,7 @@ def create_app(store: Store, signer: Signer,
         hotline = directory.for_country(cfg.country)
         rid = store.add_report(url=claims.url, category=claims.category, profile=claims.profile,
                                reason=claims.reason, hotline_country=hotline.country,
-                               hotline_name=hotline.name, client=client(),
+                               hotline_name=hotline.name,
                                nonce=(claims.nonce, claims.expires))
         if rid is None:
             return refused("replayed", lang)

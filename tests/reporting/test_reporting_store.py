@@ -134,3 +134,9 @@ def test_newer_schema_is_refused(tmp_path):
     conn.close()
     with pytest.raises(RuntimeError, match="newer"):
         Store(path).schema_version()
+
+
+def test_report_rows_hold_only_the_agreed_facts(store):
+    cols = [r[1] for r in store.query("PRAGMA table_info(reports)")]
+    assert cols == ["id", "created", "url", "category", "profile", "reason", "hotline_country",
+                    "hotline_name"]
