@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-__all__ = ["InvalidURL", "NormalizedURL", "normalize_url", "normalize_host", "path_prefixes"]
+__all__ = ["InvalidURL", "NormalizedURL", "PLAIN_DOMAIN_RE", "normalize_url", "normalize_host", "path_prefixes"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 MAX_HOST_LENGTH = 253
@@ -21,6 +21,11 @@ MAX_URL_LENGTH = 8192
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _DOMAIN_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 _STRIP_RE = re.compile(r"[\t\n\r]")
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+#: Already-canonical domains (the common case): lower-case ASCII, last label starts with a letter.
+PLAIN_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+                             r"(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*"
+                             r"\.[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _PCT_RE = re.compile(rb"%([0-9A-Fa-f]{2})")
 #: Bytes kept percent-encoded in a normalised path: delimiters, '%', controls, space, non-ASCII.
 _NEEDS_ENCODING_RE = re.compile(rb"[\x00-\x20\x7f-\xff]")
@@ -127,6 +132,8 @@ def normalize_host(host: str) -> tuple[str, bool]:
     Handles case, one trailing dot, percent-escapes, IDN (to punycode), IPv4 in any WHATWG form,
     IPv6 literals with or without brackets (IPv4-mapped IPv6 becomes IPv4).
     """
+    if PLAIN_DOMAIN_RE.match(host):
+        return host, False
     host = host.strip()
     if "%" in host and not host.startswith("["):
         host = _PCT_RE.sub(lambda m: bytes([int(m.group(1), 16)]),
@@ -210,11 +217,15 @@ def normalize_url(url: str) -> NormalizedURL:
     if len(url) > MAX_URL_LENGTH:
         url = url[:MAX_URL_LENGTH]
     url = _STRIP_RE.sub("", url.strip())
-    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):(//|\\\\)", url)
-    if m:
-        scheme = m.group(1).lower()
-        rest = url[m.end():]
-    else:
+    m = _SCHEME_RE.match(url)
+    scheme = m.group(1).lower() if m else ""
+    after = url[m.end():] if m else ""
+    if scheme in DEFAULT_PORTS:
+        # Browsers accept any run of slashes or backslashes (even none) after these schemes.
+        rest = after.lstrip("/\\")
+    elif m and after.startswith("//"):
+        rest = after[2:]
+    else:  # no scheme, or "host:port/..." read as one
         scheme = "http"
         rest = url.lstrip("/\\")
     rest = rest.replace("\\", "/")

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from lists.normalize import InvalidURL, normalize_host, normalize_url, path_prefixes
+from lists.normalize import (PLAIN_DOMAIN_RE, InvalidURL, normalize_host, normalize_url,
+                             path_prefixes)
 from lists.regexguard import UnsafePattern, compile_safe
 
 __all__ = ["ParseStats", "Entry", "FORMATS", "read_entries", "parse_token"]
@@ -29,9 +30,6 @@ _ADBLOCK_OK_OPTIONS = frozenset({"important", "all", "document", "doc", "popup",
                                  "1p", "third-party", "3p"})
 
 _CTRL_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_PLAIN_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
-                              r"(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*"
-                              r"\.[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 FORMATS = ("domains", "hosts", "adblock", "urls", "expressions")
 
@@ -121,7 +119,7 @@ def parse_token(token: str) -> Entry:
     ``*.example.com`` and ``.example.com`` mean the domain and its subdomains, as every domain
     entry does. A token with a path is a URL entry; a URL with an empty path is a domain entry.
     """
-    if _PLAIN_DOMAIN_RE.match(token):
+    if PLAIN_DOMAIN_RE.match(token):
         return ("domain", token, "")  # the common case: already canonical
     token = token.strip()
     if token.startswith("*."):

@@ -28,6 +28,11 @@ from lists.normalize import InvalidURL, normalize_host, normalize_url, path_pref
     ("example.com/page", "example.com"),                            # no scheme
     ("  http://exa\tmple.com/\n", "example.com"),                   # tabs and newlines removed
     ("http:\\\\example.com\\path", "example.com"),                  # backslashes
+    ("http:example.com/a", "example.com"),                          # no slashes (WHATWG)
+    ("https:/x.com", "x.com"),
+    ("https:///\\x.com", "x.com"),
+    ("example.com:8080/p", "example.com"),                          # host:port, no scheme
+    ("//x.com/y", "x.com"),                                         # scheme-relative
 ])
 def test_host(url: str, host: str | None) -> None:
     if host is None:
