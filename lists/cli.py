@@ -106,7 +106,8 @@ def _cmd_update(args: argparse.Namespace) -> int:
         remote.extend(cfg.remote)
     elif not args.no_ut1:
         remote.append(RemoteSource("ut1", args.url or UT1_URL, "ut1", sha256=args.sha256,
-                                   md5=args.md5, min_bytes=args.min_bytes))
+                                   md5=args.md5, min_bytes=args.min_bytes,
+                                   checksum_url=args.checksum_url))
     for fmt, category, url in args.fetch or []:
         remote.append(RemoteSource(f"fetch{len(remote)}", url, fmt, category))
     try:
@@ -177,6 +178,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     u.add_argument("--url", help="UT1 tarball URL (default: the UT1 upstream)")
     u.add_argument("--sha256", help="expected SHA-256 of the tarball")
     u.add_argument("--md5", help="expected MD5 of the tarball")
+    u.add_argument("--checksum-url", help="a published MD5/SHA-256 file for the tarball")
     u.add_argument("--min-bytes", type=int, default=1024, help="reject smaller downloads")
     u.add_argument("--no-ut1", action="store_true", help="do not download UT1")
     u.add_argument("--fetch", action="append", type=_spec, metavar="FORMAT:CATEGORY:URL",

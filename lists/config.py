@@ -26,7 +26,8 @@ from lists.update import UT1_URL, RemoteSource
 
 __all__ = ["ListsConfig", "parse_lists_config"]
 
-_KEYS = {"name", "url", "path", "format", "category", "sha256", "md5", "min_bytes"}
+_KEYS = {"name", "url", "path", "format", "category", "sha256", "md5", "min_bytes",
+         "checksum_url"}
 
 
 @dataclass(slots=True)
@@ -57,6 +58,7 @@ def _entry(d: Any, where: str, hotline: bool, names: set[str]) -> RemoteSource |
     if "url" in d:
         return RemoteSource(name, str(d["url"]), fmt, category, hotline,
                             sha256=d.get("sha256"), md5=d.get("md5"),
+                            checksum_url=d.get("checksum_url"),
                             min_bytes=int(d.get("min_bytes", 1024 if fmt == "ut1" else 1)))
     return Source(name, str(Path(str(d["path"])).expanduser()), fmt, category, hotline)
 

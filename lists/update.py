@@ -7,6 +7,7 @@ and checksum, unpacks, and compiles into a store that opens and verifies. Any fa
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -23,7 +24,7 @@ from typing import TextIO
 from lists.build import BuildReport, Source, build_store
 from lists.store import ListStore, StoreError
 
-__all__ = ["UT1_URL", "RemoteSource", "UpdateError", "download", "update"]
+__all__ = ["UT1_URL", "RemoteSource", "UpdateError", "download", "fetch_checksum", "update"]
 
 #: The UT1 upstream tarball (all categories, including adult/domains).
 UT1_URL = "https://dsi.ut-capitole.fr/blacklists/download/blacklists.tar.gz"
@@ -50,6 +51,8 @@ class RemoteSource:
     sha256: str | None = None
     md5: str | None = None
     min_bytes: int = 1
+    #: A published checksum file (``<hex>  <file name>`` lines, MD5 or SHA-256) to check against.
+    checksum_url: str | None = None
 
 
 def _progress(out: TextIO | None, name: str, done: int, total: int | None) -> None:
@@ -62,10 +65,39 @@ def _progress(out: TextIO | None, name: str, done: int, total: int | None) -> No
     out.flush()
 
 
+def fetch_checksum(source: RemoteSource, timeout: float = 30.0) -> RemoteSource:
+    """``source`` with ``md5``/``sha256`` filled in from its ``checksum_url``."""
+    if not source.checksum_url:
+        return source
+    request = urllib.request.Request(source.checksum_url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            text = resp.read(1 << 20).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise UpdateError(f"{source.name}: cannot fetch checksum: {e}") from e
+    filename = source.url.rstrip("/").rsplit("/", 1)[-1]
+    candidates = []
+    for line in text.splitlines():
+        fields = line.split()
+        if fields and all(c in "0123456789abcdefABCDEF" for c in fields[0]) \
+                and len(fields[0]) in (32, 64):
+            named = len(fields) > 1 and fields[-1].lstrip("*").rsplit("/", 1)[-1] == filename
+            candidates.append((named, fields[0].lower()))
+    chosen = [h for named, h in candidates if named] or (
+        [candidates[0][1]] if len(candidates) == 1 else [])
+    if not chosen:
+        raise UpdateError(f"{source.name}: no checksum for {filename} in {source.checksum_url}")
+    digest = chosen[0]
+    if len(digest) == 32:
+        return dataclasses.replace(source, md5=digest)
+    return dataclasses.replace(source, sha256=digest)
+
+
 def download(source: RemoteSource, dest: Path, progress: TextIO | None = None,
              timeout: float = 60.0) -> Path:
     """Fetch ``source.url`` into ``dest`` and verify size, length and checksum.
     Progress goes to ``progress`` (the CLI passes stderr); None is silent."""
+    source = fetch_checksum(source, timeout)
     request = urllib.request.Request(source.url, headers={"User-Agent": USER_AGENT})
     sha, md5 = hashlib.sha256(), hashlib.md5()
     done = 0

@@ -273,3 +273,16 @@ def test_global_usage_describes_and_types_categories(tmp_path: Path) -> None:
         assert _cats(s.lookup("http://nasty.test/")) == {("violence", False)}
         desc = {d["name"]: d["description"] for d in s.info()["lists"]}
         assert desc == {"ut1/kids": "For kids.", "ut1/nasty": "Nasty."}
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://www.lemonde.fr/", set()),                        # UT1 press: not blocked
+    ("https://www.citibank.co.uk/", set()),                    # UT1 bank
+    ("https://en.wikipedia.org/wiki/Sex_education", set()),
+    ("https://masexualite.ca/", {(None, True)}),               # UT1 sexual_education: allow
+    ("https://www.sexinfoonline.com/", {(None, True)}),
+    ("https://lumni.fr/", {(None, True)}),                     # UT1 child: allow
+])
+def test_default_store_does_not_over_block(url: str, expected: set) -> None:
+    with ListStore.open(lists.default_store_path()) as s:
+        assert _cats(s.lookup(url)) == expected

@@ -165,3 +165,20 @@ lists:
     bad = write(tmp_path / "bad.yaml", "lists:\n  sources:\n    - {path: x, format: domains}\n")
     rc, _, err = _run(["lists", "build", "--config", str(bad), "-o", str(out)], capsys)
     assert rc == 1 and "category" in err
+
+
+def test_published_checksum_file(served_tarball: tuple[str, Path, bytes], old_store: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    base, www, data = served_tarball
+    write(www / "MD5SUM.LST", f"{'0' * 32}  other.tar.gz\n"
+                              f"{hashlib.md5(data).hexdigest()}  blacklists.tar.gz\n")
+    write(www / "bad.md5", f"{'f' * 32}  blacklists.tar.gz\n")
+    rc, _, err = _run(["lists", "update", "--url", f"{base}/blacklists.tar.gz", "--checksum-url",
+                       f"{base}/bad.md5", "-o", str(old_store)], capsys)
+    assert rc == 1 and "MD5 mismatch" in err
+    _still_old(old_store)
+    rc, _, err = _run(["lists", "update", "--url", f"{base}/blacklists.tar.gz", "--checksum-url",
+                       f"{base}/MD5SUM.LST", "-o", str(old_store)], capsys)
+    assert rc == 0, err
+    with ListStore.open(old_store) as s:
+        assert s.lookup("http://porn.example/")
