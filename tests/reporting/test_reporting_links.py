@@ -156,3 +156,12 @@ def test_classifier_features_never_reach_the_token(signer):
     links = block_links(url="https://x.example/", category="hate", profile_name="a",
                         reason="hate (score 0.88); features: word1, word2", signer=signer)
     assert _token(links.report_url, signer).reason == "hate (score 0.88)"
+
+
+@pytest.mark.parametrize("tail", [b"<script>w('</body>')</script></html>",
+                                  b"<!-- old </body> --></html>",
+                                  b"<template></body></template></html>"])
+def test_body_end_inside_a_later_script_comment_or_template_is_skipped(tail):
+    page = b"<html><body><p>x</p></body>" + tail
+    out = inject_report_button(page, "utf-8", SNIPPET)
+    assert out == b"<html><body><p>x</p>" + SNIPPET.encode() + b"</body>" + tail
