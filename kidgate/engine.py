@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from policies.config import Config
 from policies.core import Evidence, Profile, Verdict, decide
 from policies.labels import enforced
+from policies.safesearch import bypass_evidence
 
 log = logging.getLogger("kidgate.engine")
 
@@ -129,6 +130,8 @@ class Engine:
         ev = profile_evidence(profile, host)
         ev += self._guard("approvals", lambda: self.approval_evidence(profile, url))
         ev += self._guard("lists", lambda: self.list_evidence(url))
+        if (unlockable := bypass_evidence(host, profile.safe_search)) is not None:
+            ev.append(unlockable)
         ev += self._load_error_evidence(["lists"])
         return ev
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from proxy_addons.identify import Identify, RuntimeRef  # noqa: E402
+from proxy_addons.identify import Identify, RuntimeRef, resolve  # noqa: E402
 from proxy_addons.filter import Filter  # noqa: E402
 
 
@@ -28,10 +28,18 @@ def make_addons() -> list[object]:
     chain.append(filt)
     try:
         from proxy_addons.safesearch import SafeSearch
-        chain.append(SafeSearch())
+        chain.append(SafeSearch(resolve_profile=lambda client: _profile_of(ref, client)))
     except ImportError as e:
         logging.getLogger("kidgate").warning("kidgate: safe search unavailable: %s", e)
     return chain
+
+
+def _profile_of(ref: RuntimeRef, client):  # -> Profile | None
+    """The profile of a connection that carries no request yet (pass-through TLS)."""
+    rt = ref.get()
+    if rt is None:
+        return None
+    return resolve(rt.config, client.peername[0] if client.peername else "")[0]
 
 
 addons = make_addons()

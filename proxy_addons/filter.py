@@ -85,10 +85,12 @@ class Filter:
         for name, err in rt.engine.load_errors.items():
             log.warning("kidgate: %s unavailable (%s); child profiles fail safe", name, err)
 
-    def done(self) -> None:
+    async def done(self) -> None:
         rt = self.rt.get()
         if rt and rt.decisions:
             rt.decisions.close()
+        if rt and rt.engine.site_labels is not None:
+            await rt.engine.site_labels.aclose()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     # -- helpers -------------------------------------------------------------------------
@@ -150,7 +152,8 @@ class Filter:
         verdict = rt.engine.decide(profile, evidence)
         if not verdict.blocked and _may_block(profile):
             labels = rt.engine.site_labels
-            if labels is not None and profile.labels.get("age-de") != "ignore":
+            if labels is not None and profile.labels.get("age-de") != "ignore" \
+                    and _is_page_load(flow.request):
                 # Starts a background fetch of the site's label file; waits a few ms at most.
                 if found := await labels.evidence(url):
                     evidence += rt.engine.site_label_evidence(profile, [found])
@@ -235,6 +238,16 @@ def _may_block(profile: Profile) -> bool:
 def _adult_safe(evidence: list[Evidence]) -> list[Evidence]:
     """An adult's browsing is never broken by a detector bug: drop error evidence."""
     return [e for e in evidence if e.source != "error"]
+
+
+def _is_page_load(request: http.Request) -> bool:
+    """Site label files are fetched for pages people open, not for every image or script."""
+    dest = request.headers.get("sec-fetch-dest")
+    if dest is not None:
+        return dest in ("document", "iframe", "frame")
+    # Older browsers and other clients: anything that would take an HTML page.
+    accept = request.headers.get("accept", "*/*")
+    return request.method == "GET" and ("text/html" in accept or "*/*" in accept)
 
 
 def _is_text(response: http.Response) -> bool:
