@@ -20,7 +20,7 @@ from lists.store import ListHit, ListInfo, ListStore, StoreError
 from lists.watch import ListWatcher
 
 __all__ = [
-    "BuildReport", "Evidence", "InvalidURL", "ListHit", "ListInfo", "ListStore", "ListWatcher",
+    "BuildReport", "InvalidURL", "ListHit", "ListInfo", "ListStore", "ListWatcher",
     "NormalizedURL", "Source", "StoreError", "build_store", "default_store_path",
     "load_mapping", "normalize_host", "normalize_url", "to_evidence",
 ]

@@ -106,9 +106,12 @@ def load_mapping(override: Mapping[str, str] | str | os.PathLike[str] | None = N
         extra = override
     else:
         extra = yaml.safe_load(Path(override).read_text("utf-8")) or {}
+    if extra and not isinstance(extra, Mapping):
+        raise ValueError("UT1 mapping override: expected a mapping of category names")
     if extra:
-        cats = extra.get("categories", extra) if isinstance(extra.get("categories"), Mapping) \
-            else extra
+        # Either the shipped file's shape ({categories: {...}}) or a flat {ut1: value} dict.
+        nested = extra.get("categories")
+        cats = nested if isinstance(nested, Mapping) else extra
         for key in ("default_black", "default_white"):
             if key in extra and isinstance(extra[key], str):
                 mapping[key] = extra[key]
