@@ -171,9 +171,8 @@ class StoreBuilder:
         for info, d in zip(self.lists, dup_counts.tolist()):
             info.counts["duplicates"] = int(d)
         # Counts are of unique entries.
-        per_list_kind = np.zeros((max(len(self.lists), 1), 4), dtype=np.int64)
-        real = lids[lids != MARKER]
-        np.add.at(per_list_kind, ((real >> 2).astype(np.int64), (real & 3).astype(np.int64)), 1)
+        real = lids[lids != MARKER].astype(np.int64)  # list index * 4 + kind code
+        per_list_kind = np.bincount(real, minlength=4 * len(self.lists)).reshape(-1, 4)
         for i, info in enumerate(self.lists):
             for kind in KINDS:
                 info.counts[kind] = int(per_list_kind[i, _KIND_CODE[kind]])
