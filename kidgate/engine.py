@@ -122,7 +122,7 @@ class Engine:
         approval = self.approvals.is_approved(profile.name, url)
         if not approval:
             return []
-        return [Evidence("policy", None, _approval_detail(approval), allow=True, kind="approval")]
+        return [approval.evidence()]
 
     def request_evidence(self, profile: Profile, url: str) -> list[Evidence]:
         """Evidence known before contacting the upstream: URL, host, lists, approvals."""
@@ -188,12 +188,6 @@ class Engine:
         if text is not None or html is not None or headers:
             ev += self.content_evidence(profile, url or "", headers or {}, html, text)
         return self.decide(profile, ev, now)
-
-
-def _approval_detail(approval: Any) -> str:
-    who = getattr(approval, "decided_by", None) or "a parent"
-    until = getattr(approval, "expires", None)
-    return f"access approved by {who}" + (f" until {until}" if until else "")
 
 
 def _labels(profile: Profile, url: str, headers: Mapping[str, str],

@@ -244,6 +244,12 @@ class _Validator:
         lists = self._map(d.get("lists"), "lists")
         self._check_keys(lists, "lists", {"path", "sources", "mapping", "hotline"})
         alerts = self._map(d.get("alerts"), "alerts")
+        if alerts:
+            from reporting.alerts import AlertConfig
+            try:
+                AlertConfig.from_mapping(alerts)
+            except ValueError as e:
+                raise self.doc.error("alerts", str(e)) from None
         allow_public = d.get("allow_public_clients", False)
         if not isinstance(allow_public, bool):
             raise self.doc.error("allow_public_clients", "expected true or false")

@@ -99,6 +99,8 @@ class Internal:
             return
         if "text/html" not in resp.headers.get("content-type", ""):
             return
+        if flow.request.headers.get("sec-fetch-dest", "document") != "document":
+            return  # one button per page, not one per frame
         snippet = links.report_link_snippet(url=flow.request.pretty_url, profile_name=profile.name,
                                             signer=self.signer, language=profile.language)
         if not snippet:
