@@ -39,7 +39,8 @@ class Internal:
         data_dir: Path = rt.data_dir
         self.store = Store(default_path(data_dir))
         self.signer = tokens.Signer(tokens.load_or_create_secret(data_dir))
-        app = web.create_app(self.store, self.signer, {"country": rt.config.hotline_country})
+        app = web.create_app(self.store, self.signer, {"country": rt.config.hotline_country,
+                                                       "helpline": rt.config.helpline})
         self.apps = [WSGIApp(app, INTERNAL_HOST, 80), WSGIApp(app, INTERNAL_HOST, 443)]
         rt.engine.approvals = access.ApprovalIndex(self.store)
         self.filter.links = self.block_links

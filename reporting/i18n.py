@@ -34,6 +34,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "refused_rate": "Too many requests. Wait a minute and try again.",
         "refused_url": "This address cannot be reported or requested.",
         "not_found": "Not found.",
+        "home_title": "kidgate is looking after this network",
+        "home_intro": "Pages that are not right for your age are blocked here, and every block "
+                      "says why.",
+        "home_certificate": "Seeing certificate warnings on secure pages? Install kidgate's "
+                            "certificate once on this device:",
+        "home_certificate_link": "open the certificate page",
+        "home_report": "Found something online that hurts children? Report the address to {hotline}:",
+        "home_helpline": "Need someone to talk to? Call the child helpline {number}, free and "
+                         "confidential.",
     },
     "ro": {
         "report_title": "Raportează această pagină",
@@ -69,6 +78,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "refused_rate": "Prea multe cereri. Așteaptă un minut și încearcă din nou.",
         "refused_url": "Această adresă nu poate fi raportată sau cerută.",
         "not_found": "Nu a fost găsit.",
+        "home_title": "kidgate are grijă de această rețea",
+        "home_intro": "Paginile care nu sunt potrivite vârstei tale sunt blocate aici și fiecare "
+                      "blocare spune de ce.",
+        "home_certificate": "Vezi avertismente de certificat pe paginile securizate? Instalează o "
+                            "singură dată certificatul kidgate pe acest dispozitiv:",
+        "home_certificate_link": "deschide pagina certificatului",
+        "home_report": "Ai găsit online ceva care face rău copiilor? Raportează adresa la {hotline}:",
+        "home_helpline": "Ai nevoie să vorbești cu cineva? Sună la linia pentru copii {number}, "
+                         "gratuit și confidențial.",
     },
 }
 

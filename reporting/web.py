@@ -36,6 +36,7 @@ class WebConfig:
     requests_per_minute: int = 30
     reports_per_hour_per_profile: int = 20
     hosts: tuple[str, ...] = (INTERNAL_HOST,)
+    helpline: str = "116 111"
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, object] | None) -> WebConfig:
@@ -123,6 +124,16 @@ def create_app(store: Store, signer: Signer,
             return signer.verify(token, action)
         except TokenError as e:
             return refused(e.kind)
+
+    @app.get("/")
+    def home() -> Response:
+        """What a child or parent sees when they open http://kidgate.internal/ directly."""
+        lang = request.accept_languages.best_match(list(i18n.MESSAGES)) or "en"
+        t = i18n.texts(lang)
+        hotline = directory.for_country(cfg.country)
+        return page("home", 200, lang, hotline=hotline,
+                    report_text=t["home_report"].format(hotline=hotline.name),
+                    helpline_text=t["home_helpline"].format(number=cfg.helpline))
 
     @app.get("/report")
     def report() -> Response:

@@ -300,3 +300,15 @@ def test_the_reported_url_is_never_fetched(client, store, signer):
     finally:
         srv.shutdown()
         srv.server_close()
+
+def test_home_page_names_hotline_and_helpline(tmp_path):
+    from reporting import tokens, web
+    from reporting.store import Store
+    app = web.create_app(Store(tmp_path / "k.db"), tokens.Signer(b"k" * 32),
+                         {"country": "GB", "helpline": "0800 1111"})
+    r = app.test_client().get("/", headers={"Host": "kidgate.internal"})
+    assert r.status_code == 200
+    body = r.get_data(as_text=True)
+    assert "Internet Watch Foundation" in body and "0800 1111" in body and "http://mitm.it/" in body
+    r = app.test_client().get("/", headers={"Host": "kidgate.internal", "Accept-Language": "ro-RO,ro;q=0.9"})
+    assert "kidgate are grijă" in r.get_data(as_text=True)
