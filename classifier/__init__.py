@@ -1,0 +1,254 @@
+"""kidgate's content classifier: page text, URL/host and weighted-term models.
+
+Public API used by the proxy and the CLI::
+
+    clf = classifier.load()                      # verifies models/MANIFEST.json first
+    c = clf.classify(url=..., html=..., headers=...)
+    c.scores, c.features, c.to_evidence()
+    clf.classify_url(url)                         # host/URL model only, cheap
+
+No mitmproxy import here: the classifier runs in worker threads and in offline tools alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from classifier.extract import Extracted, extract, search_query
+from classifier.features import MODEL_CHARS, normalize, text_features, tokens, url_features
+
+__all__ = ["Classification", "Classifier", "ModelIntegrityError", "load", "DEFAULT_MODELS_DIR",
+           "extract", "search_query"]
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MANIFEST = "MANIFEST.json"
+#: Files in models/ that are never unpickled and need no manifest entry.
+_NOT_LOADED = frozenset({MANIFEST})
+
+TEXT_DETAIL = "page text model"
+URL_DETAIL = "URL/host model"
+TERMS_DETAIL = "weighted terms"
+
+
+class ModelIntegrityError(RuntimeError):
+    """A model file is missing from, unknown to, or different from models/MANIFEST.json."""
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Per-category probabilities, the features behind them and which model gave each."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    features: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def to_evidence(self) -> list[Any]:
+        """One ``policies.core.Evidence`` per scored category (source "classifier")."""
+        from policies.core import Evidence
+
+        return [Evidence(source="classifier", category=cat,
+                         detail=self.sources.get(cat, TEXT_DETAIL), score=float(score),
+                         features=self.features.get(cat, ()))
+                for cat, score in sorted(self.scores.items(), key=lambda kv: -kv[1])]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scores": {k: round(v, 4) for k, v in self.scores.items()},
+                "features": {k: list(v) for k, v in self.features.items() if v},
+                "sources": dict(self.sources)}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_manifest(models_dir: Path) -> dict[str, str]:
+    """Check every file in ``models_dir`` against MANIFEST.json; return name -> sha256."""
+    mpath = models_dir / MANIFEST
+    if not mpath.is_file():
+        raise ModelIntegrityError(f"{mpath} is missing: refusing to load unverified models")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        files: dict[str, str] = manifest["files"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ModelIntegrityError(f"{mpath} is not a valid manifest: {e}") from e
+    present = {p.name for p in models_dir.iterdir() if p.is_file() and p.name not in _NOT_LOADED
+               and not p.name.startswith(".")}
+    unknown = present - set(files)
+    if unknown:
+        raise ModelIntegrityError(f"unknown files in {models_dir} (not in manifest): {sorted(unknown)}")
+    for name, digest in files.items():
+        p = models_dir / name
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ModelIntegrityError(f"manifest names a file outside {models_dir}: {name!r}")
+        if not p.is_file():
+            raise ModelIntegrityError(f"{p} is listed in the manifest but missing")
+        if _sha256(p) != digest:
+            raise ModelIntegrityError(f"{p} does not match its SHA-256 in the manifest")
+    return files
+
+
+class Classifier:
+    """Loaded models plus a bounded, thread-safe result cache."""
+
+    def __init__(self, text_model: Any, url_model: Any, terms: Any, *,
+                 meta: Mapping[str, Any] | None = None, cache_size: int = 4096) -> None:
+        self.text_model = text_model
+        self.url_model = url_model
+        self.terms = terms
+        self.meta = dict(meta or {})
+        self._cache: OrderedDict[tuple[str, str], Classification] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        cats: list[str] = []
+        for m in (self.text_model, self.url_model):
+            if m is not None:
+                cats.extend(m.categories)
+        if self.terms is not None:
+            cats.extend(self.terms.lists)
+        return tuple(dict.fromkeys(cats))
+
+    # -- cache ----------------------------------------------------------------------------
+
+    def _cached(self, key: tuple[str, str]) -> Classification | None:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            return hit
+
+    def _store(self, key: tuple[str, str], value: Classification) -> None:
+        with self._lock:
+            self._cache[key] = value
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    # -- scoring --------------------------------------------------------------------------
+
+    def classify_url(self, url: str) -> Classification:
+        """Host/URL model only: cheap enough for every request."""
+        key = ("url", url)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        scores: dict[str, float] = {}
+        feats: dict[str, tuple[str, ...]] = {}
+        srcs: dict[str, str] = {}
+        self._add_url(url, scores, feats, srcs)
+        result = Classification(scores, feats, srcs)
+        self._store(key, result)
+        return result
+
+    def _add_url(self, url: str, scores: dict, feats: dict, srcs: dict) -> None:
+        if self.url_model is None or not url:
+            return
+        p, ia, va = self.url_model.decision(url_features(url))
+        for j, cat in enumerate(self.url_model.categories):
+            _merge(scores, feats, srcs, cat, float(p[j]),
+                   self.url_model.explain(j, ia, va) if p[j] >= 0.2 else (), URL_DETAIL)
+
+    def _add_text(self, text: str, scores: dict, feats: dict, srcs: dict) -> None:
+        norm = normalize(text)
+        if not norm:
+            return
+        if self.text_model is not None:
+            p, ia, va = self.text_model.decision(text_features(norm[:MODEL_CHARS], normalized=True))
+            for j, cat in enumerate(self.text_model.categories):
+                _merge(scores, feats, srcs, cat, float(p[j]),
+                       self.text_model.explain(j, ia, va) if p[j] >= 0.2 else (), TEXT_DETAIL)
+        if self.terms is not None:
+            for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True,
+                                                       toks=tokens(norm)).items():
+                _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
+
+    def classify(self, *, url: str | None = None, text: str | None = None,
+                 html: bytes | str | None = None,
+                 headers: Mapping[str, str] | None = None) -> Classification:
+        """Score a page from any of its URL, plain text and HTML body (with response headers).
+
+        Scores combine the models by taking, per category, the most confident one; ``features``
+        explain that model's verdict. Results are cached by URL and content hash.
+        """
+        h = hashlib.blake2b(digest_size=16)
+        for part in (text, html):
+            if part is not None:
+                h.update(part.encode("utf-8", "surrogatepass") if isinstance(part, str) else bytes(part))
+            h.update(b"\x00")
+        key = (url or "", h.hexdigest())
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+        scores: dict[str, float] = {}
+        feats: dict[str, tuple[str, ...]] = {}
+        srcs: dict[str, str] = {}
+        pieces: list[str] = []
+        q = search_query(url) if url else None
+        if q:
+            pieces.append(q)
+        if html is not None:
+            ex: Extracted = extract(html, content_type=hdrs.get("content-type") or "text/html",
+                                    content_encoding=hdrs.get("content-encoding"), url=url)
+            if ex.text:
+                pieces.append(ex.text)
+        if text:
+            pieces.append(text[:20000])
+        if pieces:
+            self._add_text(" \n".join(pieces), scores, feats, srcs)
+        if url:
+            self._add_url(url, scores, feats, srcs)
+        result = Classification(scores, feats, srcs)
+        self._store(key, result)
+        return result
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+def _merge(scores: dict, feats: dict, srcs: dict, cat: str, p: float,
+           f: tuple[str, ...], detail: str) -> None:
+    if cat not in scores or p > scores[cat]:
+        scores[cat] = p
+        feats[cat] = f
+        srcs[cat] = detail
+
+
+ARTIFACTS = {"text": "text_model.joblib", "url": "url_model.joblib", "terms": "terms.joblib"}
+
+
+def load(models_dir: Path | None = None, *, cache_size: int = 4096) -> Classifier:
+    """Load the shipped (or given) models after verifying their SHA-256 manifest."""
+    import joblib
+
+    d = Path(models_dir) if models_dir is not None else DEFAULT_MODELS_DIR
+    files = verify_manifest(d)
+    loaded: dict[str, Any] = {}
+    for key, name in ARTIFACTS.items():
+        if name in files:
+            blob = (d / name).read_bytes()
+            if hashlib.sha256(blob).hexdigest() != files[name]:
+                raise ModelIntegrityError(f"{d / name} changed while loading")
+            loaded[key] = joblib.load(io.BytesIO(blob))
+    if not loaded:
+        raise ModelIntegrityError(f"no model artefacts listed in {d / MANIFEST}")
+    meta = {}
+    if "meta.json" in files:
+        meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+    return Classifier(loaded.get("text"), loaded.get("url"), loaded.get("terms"), meta=meta,
+                      cache_size=cache_size)

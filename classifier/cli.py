@@ -1,0 +1,154 @@
+"""`kidgate train | eval | classify` subcommands; kidgate/cli.py calls :func:`register`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets"
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _data_dir(arg: str | None) -> Path:
+    d = Path(arg) if arg else DEFAULT_DATA
+    if not d.is_dir():
+        where = arg or f"{DEFAULT_DATA} (the default, ../shared/datasets from the repository root)"
+        raise SystemExit(f"kidgate: training data directory not found: {where}; "
+                         "pass --data DIR pointing at the datasets folder (text/, domains/, pages/)")
+    return d
+
+
+def register(subparsers: Any) -> None:
+    """Add ``train``, ``eval`` and ``classify`` to an argparse subparsers object."""
+    p = subparsers.add_parser("train", help="train the content classifier into models/")
+    p.add_argument("--data", help="datasets directory (default: ../shared/datasets)")
+    p.add_argument("--out", default=str(REPO_ROOT / "models"), help="output directory (default: models/)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-cross-source", action="store_true", help="skip cross-source evaluation")
+    p.add_argument("--max-features", type=int, default=150_000)
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("eval", help="evaluate the shipped classifier on held-out data")
+    p.add_argument("--data", help="datasets directory (default: ../shared/datasets)")
+    p.add_argument("--models", help="models directory (default: the shipped models/)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", default="pr_curves.png", help="PR-curve image to write")
+    p.add_argument("--json", dest="json_out", help="write the full report as JSON here")
+    p.add_argument("--no-cross-source", action="store_true", help="skip cross-source evaluation")
+    p.set_defaults(func=cmd_eval)
+
+    p = subparsers.add_parser("classify", help="score pages with the content classifier")
+    p.add_argument("--jsonl", action="store_true",
+                   help="read JSON lines (id, url, text, html) on stdin, write scores as JSON lines")
+    p.add_argument("--models", help="models directory (default: the shipped models/)")
+    p.add_argument("--input", help="read from this file instead of stdin")
+    p.add_argument("--explain", action="store_true", help="include top features per category")
+    p.add_argument("url", nargs="?", help="a single URL to score with the URL/host model")
+    p.set_defaults(func=cmd_classify)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from classifier.train import train
+
+    data = _data_dir(args.data)
+    rep = train(data, Path(args.out), seed=args.seed, say=_say, max_features=args.max_features,
+                cross_source=not args.no_cross_source)
+    _say(f"wrote {args.out}/MODEL_CARD.md")
+    print(_summary(rep))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import classifier
+    from classifier.train import evaluate
+
+    data = _data_dir(args.data)
+    clf = classifier.load(Path(args.models) if args.models else None)
+    rep = evaluate(clf, data, seed=args.seed, say=_say, cross_source=not args.no_cross_source,
+                   plot=Path(args.plot) if args.plot else None)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(rep, indent=2, default=float), encoding="utf-8")
+    print(_summary(rep))
+    return 0
+
+
+def _summary(rep: dict[str, Any]) -> str:
+    from classifier.card import _block_table, _cat_table
+
+    out = ["page text + terms (held out):", _cat_table(rep["text_within"]), "",
+           _block_table(rep["text_blocking"]), "", "URL/host (held-out domains):",
+           _cat_table(rep["url_within"]), "", _block_table(rep["url_blocking"]), "",
+           f"hand-written: {json.dumps(rep.get('handwritten', {}), default=float)}",
+           f"real pages: {json.dumps(rep.get('real_pages', {}), default=float)}"]
+    for key, v in rep.get("cross_source", {}).items():
+        if "categories" in v:
+            out += [f"cross-source {key}:", _cat_table(v["categories"]), _block_table(v["blocking"])]
+        else:
+            out.append(f"cross-source {key}: recall@0.5 {json.dumps(v['recall_at_0.5'], default=float)}")
+    return "\n".join(out)
+
+
+def classify_jsonl(clf: Any, lines: Iterable[str], out: IO[str], *, explain: bool = False) -> int:
+    """Score each JSON line; malformed lines yield an error record and the run goes on."""
+    n = 0
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            if not isinstance(rec, dict):
+                raise ValueError("expected a JSON object")
+            fields = {k: rec.get(k) for k in ("url", "text", "html")}
+            for k, v in fields.items():
+                if v is not None and not isinstance(v, str):
+                    raise ValueError(f"field {k!r} must be a string")
+            if not any(fields.values()):
+                raise ValueError("record needs at least one of url, text, html")
+            c = clf.classify(url=fields["url"], text=fields["text"], html=fields["html"])
+            res: dict[str, Any] = {"id": rec.get("id"),
+                                   "scores": {k: round(v, 4) for k, v in c.scores.items()}}
+            if explain:
+                res["features"] = {k: list(v) for k, v in c.features.items() if v}
+        except Exception as e:  # noqa: BLE001 - one bad line must not stop a batch
+            res = {"line": lineno, "error": f"{type(e).__name__}: {e}"}
+        out.write(json.dumps(res, ensure_ascii=False) + "\n")
+        n += 1
+    out.flush()
+    return n
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    import classifier
+
+    clf = classifier.load(Path(args.models) if args.models else None)
+    if args.jsonl:
+        if args.input:
+            with open(args.input, encoding="utf-8", errors="replace") as f:
+                classify_jsonl(clf, f, sys.stdout, explain=args.explain)
+        else:
+            classify_jsonl(clf, sys.stdin, sys.stdout, explain=args.explain)
+        return 0
+    if args.url:
+        print(json.dumps(clf.classify_url(args.url).to_dict(), ensure_ascii=False))
+        return 0
+    raise SystemExit("kidgate classify: give a URL or --jsonl")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m classifier.cli``) with the same subcommands."""
+    parser = argparse.ArgumentParser(prog="kidgate-classifier")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

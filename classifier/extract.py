@@ -1,0 +1,405 @@
+"""Bounded-cost text extraction from HTTP bodies for the classifier.
+
+The proxy hands us whatever a server sent, including hostile or huge bodies, so every step has a
+hard cap: decompressed bytes (a decompression bomb is cut at ``max_bytes``), characters of text,
+and no step is worse than linear in the capped input (no recursive parser, no backtracking regex).
+Title, meta description/keywords and headings come first because they say most per character.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html as _html
+import re
+import zlib
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+MAX_BYTES = 256 * 1024
+MAX_CHARS = 2500
+
+__all__ = ["Extracted", "extract", "decompress", "decode", "search_query", "MAX_BYTES", "MAX_CHARS"]
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """Text pieces of one body; ``text`` is the capped concatenation the models read."""
+
+    title: str = ""
+    description: str = ""
+    keywords: str = ""
+    headings: tuple[str, ...] = ()
+    alt: tuple[str, ...] = ()
+    body: str = ""
+    charset: str | None = None
+    truncated: bool = False
+    binary: bool = False
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        parts = [self.title, self.description, self.keywords, " ".join(self.headings),
+                 " ".join(self.alt), self.body]
+        return " \n".join(p for p in parts if p)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decompression with a hard output cap
+
+
+class _Truncated(Exception):
+    pass
+
+
+def decompress(data: bytes, encoding: str | None, max_bytes: int = MAX_BYTES) -> tuple[bytes, bool]:
+    """Decode a Content-Encoding chain; returns (at most ``max_bytes`` bytes, truncated?).
+
+    Unknown or broken encodings return what could be decoded so far (possibly nothing) rather
+    than raising: a body we cannot read is classified on its URL alone.
+    """
+    if not encoding:
+        return data[:max_bytes], len(data) > max_bytes
+    truncated = False
+    # Encodings are listed in the order they were applied; undo them in reverse.
+    for enc in reversed([e.strip().lower() for e in encoding.split(",") if e.strip()]):
+        if enc in ("identity", ""):
+            continue
+        try:
+            if enc in ("gzip", "x-gzip"):
+                data, t = _zlib(data, 16 + zlib.MAX_WBITS, max_bytes)
+            elif enc == "deflate":
+                try:
+                    data, t = _zlib(data, zlib.MAX_WBITS, max_bytes)
+                except zlib.error:
+                    data, t = _zlib(data, -zlib.MAX_WBITS, max_bytes)
+            elif enc == "br":
+                data, t = _brotli(data, max_bytes)
+            elif enc == "zstd":
+                data, t = _zstd(data, max_bytes)
+            else:
+                return b"", True
+        except Exception:  # noqa: BLE001 - corrupt streams are common and never fatal
+            return b"", True
+        truncated = truncated or t
+    return data[:max_bytes], truncated or len(data) > max_bytes
+
+
+def _zlib(data: bytes, wbits: int, cap: int) -> tuple[bytes, bool]:
+    d = zlib.decompressobj(wbits)
+    out = d.decompress(data, cap + 1)
+    return out[:cap], len(out) > cap
+
+
+def _brotli(data: bytes, cap: int) -> tuple[bytes, bool]:
+    import brotli
+
+    d = brotli.Decompressor()
+    out = bytearray()
+    # Feed small input slices: output per call is bounded by output_buffer_limit.
+    step = 4096
+    for i in range(0, len(data), step):
+        chunk = data[i:i + step]
+        out += d.process(chunk, output_buffer_limit=cap + 1 - len(out))
+        while len(out) <= cap and not d.can_accept_more_data():
+            more = d.process(b"", output_buffer_limit=cap + 1 - len(out))
+            if not more:
+                break
+            out += more
+        if len(out) > cap:
+            return bytes(out[:cap]), True
+        if d.is_finished():
+            break
+    return bytes(out), False
+
+
+def _zstd(data: bytes, cap: int) -> tuple[bytes, bool]:
+    from backports import zstd
+
+    d = zstd.ZstdDecompressor()
+    out = d.decompress(data, max_length=cap + 1)
+    return out[:cap], len(out) > cap
+
+
+# ---------------------------------------------------------------------------------------------
+# Charset
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]{1,40})""", re.I)
+_CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:\-]{1,40})", re.I)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"),
+         (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BINARY_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b",
+                 b"RIFF", b"\x00\x00\x00", b"OggS", b"wOFF", b"wOF2", b"\x7fELF", b"MZ")
+
+
+def _lookup(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().lower()).name
+    except LookupError:
+        return None
+
+
+_CTRL = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+
+
+def looks_binary(data: bytes) -> bool:
+    """Binary bodies mislabelled text/html: magic numbers or many control bytes up front."""
+    head = data[:1024]
+    if not head:
+        return False
+    if head.startswith(_BINARY_MAGIC) and not head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return True
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False  # UTF-16 text has many NULs
+    ctrl = len(head) - len(head.translate(None, _CTRL))
+    return ctrl > len(head) // 20
+
+
+def decode(data: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Bytes to text: BOM, then header charset, then <meta charset>, then UTF-8, then cp1252."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(name, "replace"), name
+    candidates = []
+    if content_type:
+        m = _CT_CHARSET.search(content_type)
+        if m:
+            candidates.append(_lookup(m.group(1)))
+    m = _META_CHARSET.search(data[:4096])
+    if m:
+        candidates.append(_lookup(m.group(1).decode("ascii", "replace")))
+    for cs in candidates:
+        if cs is None or cs.startswith("utf-16") or cs.startswith("utf-32"):
+            continue  # a declared UTF-16 without BOM in an ASCII-compatible page is a lie
+        try:
+            return data.decode(cs), cs
+        except UnicodeDecodeError:
+            # Declared charset is wrong; fall through to detection.
+            continue
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as e:
+        # A cut in the middle of a multi-byte sequence at the cap is not a wrong charset.
+        if e.start >= len(data) - 3:
+            return data[:e.start].decode("utf-8", "replace"), "utf-8"
+    # Detection: Romanian legacy pages use cp1250 (ş ţ ă î â); otherwise cp1252.
+    if sum(data.count(b) for b in (b"\xba", b"\xfe", b"\xe3", b"\xaa", b"\xde", b"\xc3")) > \
+            sum(data.count(b) for b in (b"\xe9", b"\xe8", b"\xfc", b"\xf6", b"\xe4", b"\xf1")):
+        return data.decode("cp1250", "replace"), "cp1250"
+    return data.decode("cp1252", "replace"), "cp1252"
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML to text, linear time
+
+
+_DROP_BLOCKS = (("<script", "</script"), ("<style", "</style"), ("<!--", "-->"),
+                ("<noscript", "</noscript"), ("<svg", "</svg"), ("<template", "</template"))
+_TAG = re.compile(r"<[^<>]{0,4000}>")
+_OPEN_TAG = re.compile(r"<[^<>]*$")
+_WS = re.compile(r"\s+")
+_TITLE = re.compile(r"<title[^<>]{0,400}>([^<]{0,1000})", re.I)
+_META = re.compile(r"<meta\s[^<>]{0,2000}>", re.I)
+_ATTR = re.compile(r"""([a-zA-Z_:\-]{1,40})\s*=\s*(?:"([^"]{0,2000})"|'([^']{0,2000})'|([^\s"'>]{1,400}))""")
+_TITLE_BLOCK = re.compile(r"<title[^<>]{0,400}>[^<]{0,1000}</title\s*>", re.I)
+_HEADING = re.compile(r"<h[1-3][^<>]{0,400}>(.{0,400}?)</h[1-3]", re.I | re.S)
+_IMG = re.compile(r"<img\s[^<>]{0,2000}>", re.I)
+
+
+_BLOCK_OPEN = re.compile(r"<(script|style|!--|noscript|svg|template)", re.I)
+_BLOCK_END = {name: re.compile(r"-->" if name == "!--" else rf"</{name}\s*>", re.I)
+              for name in ("script", "style", "!--", "noscript", "svg", "template")}
+_BODY = re.compile(r"<body", re.I)
+
+
+def _strip_blocks(s: str, limit: int | None = None) -> str:
+    """Remove script/style/comment blocks: one forward regex scan, linear even when unclosed.
+
+    Stops once ``limit`` characters of output were produced, so huge pages cost no more than
+    their beginning.
+    """
+    out: list[str] = []
+    produced = 0
+    pos = 0
+    n = len(s)
+    while pos < n:
+        m = _BLOCK_OPEN.search(s, pos)
+        if m is None:
+            out.append(s[pos:])
+            break
+        out.append(s[pos:m.start()])
+        produced += m.start() - pos
+        e = _BLOCK_END[m.group(1).lower()].search(s, m.end())
+        if e is None:
+            break  # unclosed script/comment: the rest is not visible text
+        pos = e.end()
+        out.append(" ")
+        if limit is not None and produced > limit:
+            break
+    return "".join(out)
+
+
+def _find_body(raw: bytes) -> int:
+    hits = [i for i in (raw.find(b"<body"), raw.find(b"<BODY"), raw.find(b"<Body")) if i != -1]
+    return min(hits) if hits else -1
+
+
+def _decode_as(data: bytes, charset: str | None) -> str:
+    return data.decode(charset or "utf-8", "replace")
+
+
+def _attrs(tag: str) -> dict[str, str]:
+    return {m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or "")
+            for m in _ATTR.finditer(tag)}
+
+
+def _clean(s: str, limit: int) -> str:
+    s = _WS.sub(" ", _html.unescape(s[: limit * 2])).strip()
+    return s[:limit]
+
+
+def extract(body: bytes | str | None, *, content_type: str | None = None,
+            content_encoding: str | None = None, url: str | None = None,
+            max_bytes: int = MAX_BYTES, max_chars: int = MAX_CHARS) -> Extracted:
+    """Extract title, description, keywords, headings, alt text and visible text from a body.
+
+    Cost is bounded by ``max_bytes`` (decompressed bytes read) and ``max_chars`` (text kept).
+    Non-HTML text types are returned as body text; binary bodies yield an empty result.
+    """
+    del url  # reserved: base-URL dependent extraction is not needed for classification
+    if body is None:
+        return Extracted()
+    truncated = False
+    charset: str | None = None
+    ct = (content_type or "").split(";")[0].strip().lower()
+    if isinstance(body, bytes | bytearray | memoryview):
+        raw, truncated = decompress(bytes(body), content_encoding, max_bytes)
+        if looks_binary(raw):
+            return Extracted(binary=True, truncated=truncated)
+        if ct and "html" not in ct and "xml" not in ct:
+            if not (ct.startswith("text/") or ct == "application/json"):
+                return Extracted(truncated=truncated, binary=True)
+            s, charset = decode(raw[: max_chars * 4], content_type)
+            return Extracted(body=_clean(s, max_chars), charset=charset, truncated=truncated)
+        # Only the head (title, meta) and a window at the start of <body> are decoded: finding
+        # "<body" in bytes is a memchr-speed scan, decoding the whole page is not needed.
+        bpos = _find_body(raw)
+        window = max_chars * 16
+        if bpos == -1:
+            s, charset = decode(raw[: window + 16384], content_type)
+            head, rest = s[:16384], s
+        else:
+            head_raw = raw[: min(bpos, 65536)]
+            body_raw = raw[bpos: bpos + window]
+            # Detect once on head + body window, then decode both with the same charset.
+            _, charset = decode(head_raw[:4096] + body_raw, content_type)
+            head = _decode_as(head_raw, charset)
+            rest = _decode_as(body_raw, charset)
+    else:
+        if ct and "html" not in ct and "xml" not in ct:
+            return Extracted(body=_clean(body[: max_chars * 4], max_chars), truncated=len(body) > max_chars * 4)
+        s = body[:max_bytes]
+        truncated = len(body) > max_bytes
+        bm = _BODY.search(s)
+        window = max_chars * 16
+        if bm is None:
+            head, rest = s[:16384], s[: window + 16384]
+        else:
+            head, rest = s[: min(bm.start(), 65536)], s[bm.start(): bm.start() + window]
+    if "<" not in rest[:2048] and "<" not in head[:2048]:
+        return Extracted(body=_clean(rest, max_chars), charset=charset, truncated=truncated)
+
+    m = _TITLE.search(head) or _TITLE.search(rest[:16384])
+    title = _clean(m.group(1), 300) if m else ""
+    meta: dict[str, str] = {}
+    for i, mm in enumerate(_META.finditer(head)):
+        if i >= 64:
+            break
+        tag = mm.group(0)
+        if "content" not in tag:
+            continue
+        a = _attrs(tag)
+        key = (a.get("name") or a.get("property") or a.get("http-equiv") or "").lower()
+        if key and "content" in a and key not in meta:
+            meta[key] = _clean(a["content"], 500)
+    description = meta.get("description") or meta.get("og:description") or ""
+    keywords = meta.get("keywords", "")
+    if not title:
+        title = meta.get("og:title", "")
+
+    if rest is head or not _BODY.match(rest):
+        rest = _TITLE_BLOCK.sub(" ", rest)
+    visible = _strip_blocks(rest, limit=max_chars * 6)
+    headings = tuple(h for h in (_clean(_TAG.sub(" ", m.group(1)), 200)
+                                 for _, m in zip(range(12), _HEADING.finditer(visible))) if h)
+    alts: list[str] = []
+    for _, mm in zip(range(24), _IMG.finditer(visible)):
+        alt = _attrs(mm.group(0)).get("alt", "")
+        if alt.strip():
+            alts.append(_clean(alt, 120))
+    budget = max(0, max_chars - len(title) - len(description) - len(keywords)
+                 - sum(len(h) for h in headings) - sum(len(a) for a in alts))
+    text = _TAG.sub(" ", visible[: max_chars * 10])
+    text = _OPEN_TAG.sub(" ", text)
+    body_text = _clean(text, budget)
+    if len(body_text) >= budget:
+        truncated = True
+    return Extracted(title=title, description=description, keywords=keywords, headings=headings,
+                     alt=tuple(alts), body=body_text, charset=charset, truncated=truncated,
+                     meta=meta)
+
+
+# ---------------------------------------------------------------------------------------------
+# Search queries
+
+
+#: registrable-domain label (without TLD) -> (path prefix, query parameter names)
+_SEARCH_ENGINES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "google": (("/search", "/webhp", "/images", "/"), ("q",)),
+    "bing": (("/search", "/images/search", "/videos/search", "/news/search"), ("q",)),
+    "duckduckgo": (("/",), ("q",)),
+    "yandex": (("/search", "/images/search", "/video/search"), ("text",)),
+    "youtube": (("/results",), ("search_query", "q")),
+    "ecosia": (("/search", "/images", "/videos", "/news"), ("q",)),
+    "brave": (("/search", "/images", "/videos", "/news"), ("q",)),
+    "yahoo": (("/search",), ("p", "q")),
+    "startpage": (("/search", "/do/search", "/sp/search"), ("query", "q")),
+    "qwant": (("/",), ("q",)),
+    "baidu": (("/s",), ("wd", "word")),
+    "ask": (("/web",), ("q",)),
+    "search": (("/",), ("q",)),  # search.brave.com-style hosts are caught by the label check
+}
+
+
+def search_query(url: str | None) -> str | None:
+    """The query typed into a known search engine, or None."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url if "//" in url else "http://" + url)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().rstrip(".")
+    labels = host.split(".")
+    engine = None
+    for lab in labels[:-1]:
+        if lab in _SEARCH_ENGINES and lab != "search":
+            engine = lab
+            break
+    if engine is None:
+        return None
+    prefixes, params = _SEARCH_ENGINES[engine]
+    path = parts.path or "/"
+    if not any(path == p or path.startswith(p.rstrip("/") + "/") or p == "/" for p in prefixes):
+        return None
+    qs = parse_qs(parts.query[:8192], keep_blank_values=False)
+    if engine in ("google", "ecosia", "brave", "qwant") and not qs.get("q") and parts.fragment:
+        qs = parse_qs(parts.fragment[:8192])
+    for p in params:
+        vals = qs.get(p)
+        if vals and vals[0].strip():
+            return vals[0].strip()[:500]
+    return None

@@ -1,0 +1,177 @@
+"""A compact multi-label linear model: scikit-learn trains it, numpy scores it.
+
+scikit-learn's per-call input validation costs more than the arithmetic for one short page, so
+training uses CountVectorizer + TfidfTransformer + LogisticRegression and then keeps only what
+inference needs: the vocabulary, idf, one weight column per category and a Platt (sigmoid)
+calibration fitted on a calibration split the weights never saw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.linear_model import LogisticRegression
+
+from classifier import features as F
+
+ANALYZERS: dict[str, Callable[[str], list[str]]] = {
+    "text": F.text_features,
+    "url": F.url_features,
+}
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+
+
+class LinearMultiLabel(BaseEstimator):
+    """One calibrated logistic model per category over one shared sparse feature space."""
+
+    def __init__(self, analyzer: str = "text", categories: Sequence[str] = (), *,
+                 max_features: int = 150_000, min_df: int = 2, C: float = 4.0,
+                 class_weight: str | None = "balanced", random_state: int = 0) -> None:
+        self.analyzer = analyzer
+        self.categories = categories
+        self.max_features = max_features
+        self.min_df = min_df
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    # -- training ------------------------------------------------------------------------
+
+    def fit(self, X: Sequence[str], Y: np.ndarray, X_cal: Sequence[str], Y_cal: np.ndarray,
+            progress: Callable[[str], None] | None = None, *,
+            sample_weight: np.ndarray | None = None, protect: np.ndarray | None = None,
+            max_protected_rate: float = 0.01) -> LinearMultiLabel:
+        """Fit weights on (X, Y) and the sigmoid calibration on (X_cal, Y_cal).
+
+        ``protect`` marks calibration rows that must stay allowed (help-seeking posts): where more
+        than ``max_protected_rate`` of them would reach 0.5 in a category, that category's
+        calibration is shifted so that they do not. This is the child-safety trade-off made
+        explicit: a missed harmful post costs less than hiding help from a struggling child.
+        """
+        say = progress or (lambda _m: None)
+        vec = CountVectorizer(analyzer=ANALYZERS[self.analyzer], min_df=self.min_df,
+                              max_features=self.max_features, dtype=np.float32)
+        say(f"  vectorising {len(X)} {self.analyzer} documents")
+        counts = vec.fit_transform(X)
+        tfidf = TfidfTransformer(sublinear_tf=True)
+        Xt = tfidf.fit_transform(counts)
+        Xc = tfidf.transform(vec.transform(X_cal))
+        self.vocabulary_ = {f: int(i) for f, i in vec.vocabulary_.items()}
+        self.feature_names_ = np.asarray(vec.get_feature_names_out(), dtype=object)
+        self.idf_ = tfidf.idf_.astype(np.float32)
+        n_cat = len(self.categories)
+        self.coef_ = np.zeros((Xt.shape[1], n_cat), dtype=np.float32)
+        self.intercept_ = np.zeros(n_cat, dtype=np.float32)
+        self.platt_ = np.zeros((n_cat, 2), dtype=np.float32)
+        for j, cat in enumerate(self.categories):
+            y = Y[:, j]
+            if y.sum() == 0 or y.sum() == len(y):
+                raise ValueError(f"category {cat!r} needs positive and negative examples")
+            say(f"  fitting {self.analyzer}/{cat}: {int(y.sum())} positive of {len(y)}")
+            lr = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear",
+                                    random_state=self.random_state, max_iter=200)
+            lr.fit(Xt, y, sample_weight=sample_weight)
+            self.coef_[:, j] = lr.coef_[0]
+            self.intercept_[j] = lr.intercept_[0]
+            d = (Xc @ lr.coef_[0] + lr.intercept_[0]).reshape(-1, 1)
+            yc = Y_cal[:, j]
+            if 0 < yc.sum() < len(yc):
+                platt = LogisticRegression(C=1e4).fit(d, yc)
+                self.platt_[j] = (platt.coef_[0, 0], platt.intercept_[0])
+            else:
+                self.platt_[j] = (1.0, 0.0)
+            if protect is not None and protect.any():
+                a, b = self.platt_[j]
+                zp = a * d[protect & (yc == 0), 0] + b
+                if len(zp) and np.mean(zp >= 0) > max_protected_rate:
+                    shift = float(np.quantile(zp, 1.0 - max_protected_rate))
+                    self.platt_[j, 1] = b - shift - 1e-3
+                    say(f"    {cat}: calibration shifted by {-shift:.2f} to protect help-seeking texts")
+        self.prune()
+        return self
+
+    def prune(self, keep: float = 1e-4) -> None:
+        """Drop features whose weight is negligible in every category (smaller artefact)."""
+        mask = np.abs(self.coef_).max(axis=1) > keep
+        self.coef_ = np.ascontiguousarray(self.coef_[mask])
+        self.idf_ = self.idf_[mask]
+        self.feature_names_ = self.feature_names_[mask]
+        self.vocabulary_ = {f: i for i, f in enumerate(self.feature_names_)}
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("vocabulary_", None)  # rebuilt from feature_names_ on load: half the size
+        state["feature_names_"] = list(state["feature_names_"])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.feature_names_ = np.asarray(self.feature_names_, dtype=object)
+        self.vocabulary_ = {f: i for i, f in enumerate(self.feature_names_)}
+
+    # -- inference -----------------------------------------------------------------------
+
+    def _vector(self, feats: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        vocab = self.vocabulary_
+        counts = Counter(feats)
+        idx: list[int] = []
+        vals: list[float] = []
+        for f, c in counts.items():
+            i = vocab.get(f)
+            if i is not None:
+                idx.append(i)
+                vals.append(1.0 + math.log(c))
+        ia = np.fromiter(idx, dtype=np.intp, count=len(idx))
+        va = np.fromiter(vals, dtype=np.float32, count=len(vals)) * self.idf_[ia]
+        norm = float(np.sqrt(va @ va)) if len(va) else 0.0
+        if norm:
+            va /= norm
+        return ia, va
+
+    def decision(self, feats: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Calibrated probabilities plus the (indices, values) used, for explanations."""
+        ia, va = self._vector(feats)
+        z = va @ self.coef_[ia] + self.intercept_ if len(ia) else self.intercept_.copy()
+        p = _sigmoid(self.platt_[:, 0] * z + self.platt_[:, 1])
+        return p, ia, va
+
+    def predict_proba_one(self, doc: str) -> np.ndarray:
+        return self.decision(ANALYZERS[self.analyzer](doc))[0]
+
+    def predict_proba(self, docs: Sequence[str]) -> np.ndarray:
+        """Batch scoring through scipy (evaluation); same numbers as ``predict_proba_one``."""
+        rows, cols, data = [], [], []
+        for r, d in enumerate(docs):
+            ia, va = self._vector(ANALYZERS[self.analyzer](d))
+            rows.extend([r] * len(ia))
+            cols.extend(ia.tolist())
+            data.extend(va.tolist())
+        X = sparse.csr_matrix((data, (rows, cols)), shape=(len(docs), self.coef_.shape[0]),
+                              dtype=np.float32)
+        z = np.asarray(X @ self.coef_) + self.intercept_
+        return _sigmoid(self.platt_[:, 0] * z + self.platt_[:, 1])
+
+    def explain(self, j: int, ia: np.ndarray, va: np.ndarray, k: int = 5) -> tuple[str, ...]:
+        """Features that pushed category ``j`` up the most, described for people."""
+        if not len(ia):
+            return ()
+        contrib = va * self.coef_[ia, j]
+        top = np.argsort(-contrib)[:k]
+        out = []
+        for t in top:
+            if contrib[t] <= 0:
+                break
+            out.append(F.describe_feature(str(self.feature_names_[ia[t]])))
+        return tuple(dict.fromkeys(out))
+
+    def predict(self, docs: Sequence[str], threshold: float = 0.5) -> np.ndarray:
+        return (self.predict_proba(docs) >= threshold).astype(int)

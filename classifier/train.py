@@ -1,0 +1,362 @@
+"""Training, evaluation and the model card.
+
+``train`` fits the page-text and URL/host models on the training buckets, calibrates them on the
+calibration bucket, calibrates the weighted terms against the safe text we have, evaluates on
+the held-out buckets (and across sources), then writes artefacts, MODEL_CARD.md and MANIFEST.json.
+The shipped model is exactly the one evaluated: it never sees the test buckets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifier import ARTIFACTS, MANIFEST, Classifier
+from classifier.data import (TEXT_CATEGORIES, URL_CATEGORIES, Row, load_text, load_urls, split)
+from classifier.extract import extract
+from classifier.linear import LinearMultiLabel
+from classifier.terms import TERMS_DIR, TermScorer
+
+EVALDATA = Path(__file__).with_name("evaldata")
+SAFE_QUANTILE = 0.995  # term thresholds: at most ~0.5% of safe texts reach 0.5
+AGES = (10, 15)
+PROTECTED_KINDS = frozenset({"support", "news"})
+PROTECTED_WEIGHT = 3.0
+
+Say = Callable[[str], None]
+
+
+def _Y(rows: Sequence[Row], cats: Sequence[str]) -> np.ndarray:
+    return np.array([[int(c in r.labels) for c in cats] for r in rows], dtype=np.int8)
+
+
+def fit_text(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features: int = 150_000,
+             categories: Sequence[str] = TEXT_CATEGORIES) -> LinearMultiLabel:
+    cats = [c for c in categories if any(c in r.labels for r in rows)]
+    m = LinearMultiLabel("text", tuple(cats), max_features=max_features, min_df=2, C=4.0,
+                         random_state=seed)
+    # Help-seeking and news texts are the safe texts most like harmful ones: weigh them more.
+    w = np.array([PROTECTED_WEIGHT if r.kind in PROTECTED_KINDS and not r.labels else 1.0
+                  for r in rows])
+    protect = np.array([r.kind in PROTECTED_KINDS for r in cal], dtype=bool)
+    return m.fit([r.text for r in rows], _Y(rows, cats), [r.text for r in cal], _Y(cal, cats),
+                 progress=say, sample_weight=w, protect=protect)
+
+
+def fit_url(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features: int = 150_000,
+            categories: Sequence[str] = URL_CATEGORIES) -> LinearMultiLabel:
+    cats = [c for c in categories if any(c in r.labels for r in rows)]
+    m = LinearMultiLabel("url", tuple(cats), max_features=max_features, min_df=1, C=4.0,
+                         random_state=seed)
+    return m.fit([r.text for r in rows], _Y(rows, cats), [r.text for r in cal], _Y(cal, cats),
+                 progress=say)
+
+
+def calibrate_terms(scorer: TermScorer, safe_texts: list[str], say: Say) -> dict[str, dict]:
+    """Raise each list's threshold until at most (1 - SAFE_QUANTILE) of safe texts reach it."""
+    raws = scorer.raw_scores(safe_texts)
+    report = {}
+    for cat, tl in scorer.lists.items():
+        q = float(np.quantile(raws[cat], SAFE_QUANTILE)) if raws[cat] else 0.0
+        tl.threshold = max(tl.design_threshold, q + 1.0)
+        report[cat] = {"design_threshold": tl.design_threshold, "safe_q995": round(q, 2),
+                       "threshold": round(tl.threshold, 2)}
+        say(f"  terms/{cat}: threshold {tl.threshold:.2f} (design {tl.design_threshold}, "
+            f"safe 99.5% quantile {q:.2f})")
+    return report
+
+
+def read_lines(path: Path) -> list[str]:
+    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
+            if ln.strip() and not ln.startswith("#")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def _metrics(y: np.ndarray, p: np.ndarray, thr: float = 0.5) -> dict[str, float | int]:
+    from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
+
+    pred = (p >= thr).astype(int)
+    out: dict[str, float | int] = {
+        "n": int(len(y)), "pos": int(y.sum()),
+        "precision": float(precision_score(y, pred, zero_division=0)),
+        "recall": float(recall_score(y, pred, zero_division=0)),
+        "f1": float(f1_score(y, pred, zero_division=0)),
+    }
+    out["roc_auc"] = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
+    return out
+
+
+def _blocked(scores: dict[str, float], age: int) -> bool:
+    from policies.categories import DEFAULT_MIN_AGES
+
+    return any(s >= 0.5 and age < DEFAULT_MIN_AGES.get(c, 18) for c, s in scores.items())
+
+
+def _harmful(labels: frozenset[str], age: int) -> bool:
+    from policies.categories import DEFAULT_MIN_AGES
+
+    return any(age < DEFAULT_MIN_AGES.get(c, 18) for c in labels)
+
+
+def blocking_rates(score_list: list[dict[str, float]], rows: Sequence[Row]) -> dict[str, dict]:
+    """Under-blocking (harmful allowed) and over-blocking (safe blocked) per age and kind."""
+    out: dict[str, dict] = {}
+    for age in AGES:
+        harm = [(s, r) for s, r in zip(score_list, rows) if _harmful(r.labels, age)]
+        safe = [(s, r) for s, r in zip(score_list, rows) if not r.labels]
+        d: dict[str, Any] = {
+            "under_blocking": _rate([not _blocked(s, age) for s, _ in harm]),
+            "n_harmful": len(harm),
+            "over_blocking": _rate([_blocked(s, age) for s, _ in safe]),
+            "n_safe": len(safe),
+        }
+        for kind in sorted({r.kind for _, r in safe if r.kind}):
+            d[f"over_blocking[{kind}]"] = _rate([_blocked(s, age) for s, r in safe if r.kind == kind])
+        out[str(age)] = d
+    return out
+
+
+def _rate(flags: list[bool]) -> float:
+    return float(np.mean(flags)) if flags else float("nan")
+
+
+def score_text_rows(clf: Classifier, rows: Sequence[Row]) -> list[dict[str, float]]:
+    out = []
+    for r in rows:
+        s: dict[str, float] = {}
+        clf._add_text(r.text, s, {}, {})
+        out.append(s)
+    return out
+
+
+def score_url_rows(clf: Classifier, rows: Sequence[Row]) -> list[dict[str, float]]:
+    out = []
+    for r in rows:
+        s: dict[str, float] = {}
+        clf._add_url(r.text, s, {}, {})
+        out.append(s)
+    return out
+
+
+def per_category(score_list: list[dict[str, float]], rows: Sequence[Row],
+                 cats: Sequence[str]) -> dict[str, dict]:
+    res = {}
+    for c in cats:
+        y = np.array([int(c in r.labels) for r in rows])
+        if y.sum() == 0:
+            continue
+        p = np.array([s.get(c, 0.0) for s in score_list])
+        res[c] = _metrics(y, p)
+    return res
+
+
+def evaluate(clf: Classifier, data: Path, *, seed: int = 0, say: Say = lambda m: None,
+             cross_source: bool = True, plot: Path | None = None,
+             text_rows: list[Row] | None = None, url_rows: list[Row] | None = None,
+             max_features_cross: int = 60_000) -> dict[str, Any]:
+    """All figures for the model card, as a JSON-able dict."""
+    rep: dict[str, Any] = {}
+    text_rows = text_rows if text_rows is not None else load_text(data, say, seed)
+    url_rows = url_rows if url_rows is not None else load_urls(data, say, seed)
+    _, _, t_test = split(text_rows)
+    _, _, u_test = split(url_rows)
+    say(f"evaluating on {len(t_test)} held-out texts and {len(u_test)} held-out URLs")
+    ts = score_text_rows(clf, t_test)
+    text_cats = list(dict.fromkeys(list(TEXT_CATEGORIES) + list(clf.terms.lists if clf.terms else ())))
+    rep["text_within"] = per_category(ts, t_test, text_cats)
+    rep["text_blocking"] = blocking_rates(ts, t_test)
+    rep["text_by_source"] = {
+        src: {"n": sum(1 for r in t_test if r.source == src),
+              **{f"over_blocking_age{a}": _rate([_blocked(s, a) for s, r in zip(ts, t_test)
+                                                  if r.source == src and not r.labels])
+                 for a in AGES},
+              "categories": per_category([s for s, r in zip(ts, t_test) if r.source == src],
+                                         [r for r in t_test if r.source == src], text_cats)}
+        for src in sorted({r.source for r in t_test})}
+    us = score_url_rows(clf, u_test)
+    rep["url_within"] = per_category(us, u_test, URL_CATEGORIES)
+    rep["url_blocking"] = blocking_rates(us, u_test)
+
+    # Hand-written sentences for categories without public text.
+    sx = read_lines(EVALDATA / "sexual.txt")
+    ed = read_lines(EVALDATA / "sex_education.txt")
+    gb = read_lines(EVALDATA / "gambling.txt")
+    sc = lambda texts: score_text_rows(clf, [Row(t, frozenset(), "hand", t) for t in texts])  # noqa: E731
+    s_sx, s_ed, s_gb = sc(sx), sc(ed), sc(gb)
+    rep["handwritten"] = {
+        "sexual_caught_by_terms": _rate([s.get("sexual", 0) >= 0.5 for s in s_sx]),
+        "n_sexual": len(sx),
+        "sex_education_blocked_age15": _rate([_blocked(s, 15) for s in s_ed]),
+        "n_sex_education": len(ed),
+        "gambling_caught_by_terms": _rate([s.get("gambling", 0) >= 0.5 for s in s_gb]),
+        "n_gambling": len(gb),
+    }
+    # Real pages (safe): every score must stay under 0.5.
+    pages = sorted((data / "pages" / "readability").glob("*.html"))
+    if pages:
+        mx, worst = 0.0, ""
+        blocked = 0
+        for p in pages:
+            c = clf.classify(html=p.read_bytes(), headers={"content-type": "text/html"})
+            top = max(c.scores.items(), key=lambda kv: kv[1], default=("", 0.0))
+            if top[1] > mx:
+                mx, worst = top[1], f"{p.name}: {top[0]}"
+            blocked += any(v >= 0.5 for v in c.scores.values())
+        rep["real_pages"] = {"n": len(pages), "any_score_ge_0.5": blocked,
+                             "max_score": round(mx, 4), "max_at": worst}
+    if plot is not None:
+        _plot_pr(ts, t_test, text_cats, us, u_test, plot)
+        rep["pr_plot"] = plot.name
+    if cross_source:
+        rep["cross_source"] = cross_source_eval(text_rows, url_rows, seed, say, max_features_cross,
+                                                clf.terms)
+    return rep
+
+
+CROSS_TEXT = ("davidson", "cyberbullying", "twitter_suicidal", "reddit_mh", "ag_news")
+CROSS_URL = ("porn_top1m", "blocklistproject/drugs-nl.txt")
+
+
+def cross_source_eval(text_rows: list[Row], url_rows: list[Row], seed: int, say: Say,
+                      max_features: int, terms: Any) -> dict[str, Any]:
+    """Train without one source, test on that source (smaller models to keep it quick)."""
+    out: dict[str, Any] = {}
+    for src in CROSS_TEXT:
+        tr = [r for r in text_rows if r.source != src and r.bucket >= 3]
+        cal = [r for r in text_rows if r.source != src and r.bucket == 2]
+        te = [r for r in text_rows if r.source == src]
+        say(f"cross-source: text without {src} ({len(tr)} train, {len(te)} test)")
+        m = fit_text(tr, cal, seed, lambda _m: None, max_features)
+        clf = Classifier(m, None, terms)
+        s = score_text_rows(clf, te)
+        out[f"text:{src}"] = {"n": len(te), "categories": per_category(s, te, m.categories),
+                              "blocking": blocking_rates(s, te)}
+    for src in CROSS_URL:
+        tr = [r for r in url_rows if r.source != src and r.bucket >= 3]
+        cal = [r for r in url_rows if r.source != src and r.bucket == 2]
+        held = {r.group for r in url_rows if r.source == src}
+        tr = [r for r in tr if r.group not in held]
+        cal = [r for r in cal if r.group not in held]
+        te = [r for r in url_rows if r.source == src]
+        say(f"cross-source: URLs without {src} ({len(tr)} train, {len(te)} test)")
+        m = fit_url(tr, cal, seed, lambda _m: None, max_features)
+        clf = Classifier(None, m, None)
+        s = score_url_rows(clf, te)
+        cats = sorted({c for r in te for c in r.labels})
+        out[f"url:{src}"] = {"n": len(te), "recall_at_0.5": {
+            c: _rate([x.get(c, 0) >= 0.5 for x, r in zip(s, te) if c in r.labels]) for c in cats}}
+    return out
+
+
+def _plot_pr(ts, t_test, text_cats, us, u_test, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    for ax, scores, rows, cats, title in ((axes[0], ts, t_test, text_cats, "page text + terms"),
+                                          (axes[1], us, u_test, URL_CATEGORIES, "URL/host")):
+        for c in cats:
+            y = np.array([int(c in r.labels) for r in rows])
+            if y.sum() == 0:
+                continue
+            p = np.array([s.get(c, 0.0) for s in scores])
+            pr, rc, _ = precision_recall_curve(y, p)
+            ax.plot(rc, pr, label=f"{c} (n+={int(y.sum())})")
+        ax.set_xlabel("recall")
+        ax.set_ylabel("precision")
+        ax.set_title(f"{title}: held-out precision-recall")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training entry point
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_manifest(out: Path) -> dict[str, str]:
+    files = {p.name: sha256(p) for p in sorted(out.iterdir())
+             if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")}
+    (out / MANIFEST).write_text(json.dumps({"format": 1, "files": files}, indent=2) + "\n",
+                                encoding="utf-8")
+    return files
+
+
+def train(data: Path, out: Path, *, seed: int = 0, say: Say = lambda m: None,
+          text_cap: int | None = 9000, max_features: int = 150_000, cross_source: bool = True,
+          terms_dir: Path = TERMS_DIR) -> dict[str, Any]:
+    """Train everything from ``data`` into ``out``; returns the evaluation report."""
+    import joblib
+
+    t0 = time.time()
+    data = Path(data)
+    out = Path(out)
+    say(f"loading text data from {data}")
+    text_rows = load_text(data, say, seed, cap=text_cap)
+    say("loading URL data")
+    url_rows = load_urls(data, say, seed)
+    tr, cal, _ = split(text_rows)
+    say(f"training page-text model on {len(tr)} rows (calibration {len(cal)})")
+    text_model = fit_text(tr, cal, seed, say, max_features)
+    utr, ucal, _ = split(url_rows)
+    say(f"training URL/host model on {len(utr)} rows (calibration {len(ucal)})")
+    url_model = fit_url(utr, ucal, seed, say, max_features)
+    say("calibrating weighted terms on safe texts")
+    scorer = TermScorer.from_dir(terms_dir)
+    term_cal = calibrate_terms(scorer, [r.text for r in tr + cal if not r.labels], say)
+    clf = Classifier(text_model, url_model, scorer)
+
+    out.mkdir(parents=True, exist_ok=True)
+    for p in out.iterdir():  # stale artefacts would be refused as unknown files
+        if p.is_file() and (p.suffix in (".joblib", ".json", ".png") or p.name == "MODEL_CARD.md"):
+            p.unlink()
+    plot = out / "pr_curves.png"
+    report = evaluate(clf, data, seed=seed, say=say, cross_source=cross_source, plot=plot,
+                      text_rows=text_rows, url_rows=url_rows)
+    report["term_calibration"] = term_cal
+    say("writing artefacts")
+    joblib.dump(text_model, out / ARTIFACTS["text"], compress=3)
+    joblib.dump(url_model, out / ARTIFACTS["url"], compress=3)
+    joblib.dump(scorer, out / ARTIFACTS["terms"], compress=3)
+    meta = {
+        "trained": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "seed": seed,
+        "text_categories": list(text_model.categories), "url_categories": list(url_model.categories),
+        "term_categories": list(scorer.lists), "text_features": int(text_model.coef_.shape[0]),
+        "url_features": int(url_model.coef_.shape[0]),
+        "sources": {"text": dict(Counter(r.source for r in text_rows)),
+                    "url": dict(Counter(r.source.split("/")[0] if not r.source.startswith("ut1")
+                                        else "ut1/" + r.source.split("/")[1] for r in url_rows))},
+        "train_seconds": round(time.time() - t0, 1),
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (out / "eval.json").write_text(json.dumps(report, indent=2, default=float) + "\n", encoding="utf-8")
+    from classifier.card import write_card
+
+    write_card(out, meta, report, text_rows, url_rows)
+    write_manifest(out)
+    say(f"done in {time.time() - t0:.0f}s")
+    return report
+
+
+def page_text(path: Path) -> str:
+    return extract(path.read_bytes(), content_type="text/html").text
