@@ -35,10 +35,9 @@ import struct
 import tempfile
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import xxhash
@@ -64,9 +63,8 @@ class StoreError(Exception):
     """The store file is missing, truncated, corrupt or of another format version."""
 
 
-@dataclass(frozen=True, slots=True)
-class ListHit:
-    """One list entry that matched a request.
+class ListHit(NamedTuple):
+    """One list entry that matched a request (a named tuple: cheap to create per request).
 
     ``entry`` is the matching text (a domain, IP, ``host/path`` or pattern); for hotline lists
     it is a short hash, never the address itself.
@@ -119,6 +117,9 @@ class StoreBuilder:
         self._keys = array("Q")
         self._lids = array("H")
         self._url_hosts: set[str] = set()
+        #: Bit k set when some domain entry or URL host has k labels (k >= 63 folded into 63):
+        #: lookups skip parent domains of a length no entry has (usually the bare TLD).
+        self.label_mask = 0
 
     def add_list(self, info: ListInfo) -> int:
         if len(self.lists) >= MAX_LISTS:
@@ -131,26 +132,20 @@ class StoreBuilder:
         self._keys.append(_hash(text.encode("utf-8"), self.seed))
         self._lids.append(index * 4 + _KIND_CODE[kind])
         self.lists[index].counts[kind] += 1
+        if kind == "domain":
+            self.label_mask |= 1 << min(text.count(".") + 1, 63)
 
     def add_url(self, index: int, host: str, prefix: str) -> None:
         self.add(index, "url", host + prefix)
         if host not in self._url_hosts:
             self._url_hosts.add(host)
+            self.label_mask |= 1 << min(host.count(".") + 1, 63)
             self._keys.append(_hash(host.encode("utf-8"), self.seed))
             self._lids.append(MARKER)
 
     def add_expression(self, index: int, pattern: str) -> None:
         self.expressions.append((index, pattern))
         self.lists[index].counts["expression"] += 1
-
-    def add_many(self, index: int, kind: str, texts: Iterable[str]) -> None:
-        """Bulk path for large plain lists (benchmarks, generated lists)."""
-        seed, code = self.seed, index * 4 + _KIND_CODE[kind]
-        before = len(self._keys)
-        self._keys.extend(_hash(t.encode("utf-8"), seed) for t in texts)
-        added = len(self._keys) - before
-        self._lids.extend(array("H", [code]) * added)
-        self.lists[index].counts[kind] += added
 
     def write(self, path: str | os.PathLike[str], report: dict[str, Any] | None = None,
               created: str | None = None) -> dict[str, int]:
@@ -189,6 +184,7 @@ class StoreBuilder:
         directory = np.concatenate((directory, np.array([n], np.uint32)))
         meta = {
             "format": FORMAT_VERSION,
+            "label_mask": self.label_mask,
             "created": created or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "lists": [info.to_dict() for info in self.lists],
             "expressions": [[i, p] for i, p in self.expressions],
@@ -248,6 +244,7 @@ class ListStore:
         self._keys = view[keys_off:keys_off + 8 * n].cast("Q")
         self._lids = view[lids_off:lids_off + 2 * n].cast("H")
         self._dir = view[dir_off:dir_off + 4 * ((1 << bits) + 1)].cast("I")
+        self._label_mask = int(meta.get("label_mask", (1 << 64) - 1))
         self._lists = [ListInfo(d["name"], d["category"], d["allow"], d["hotline"],
                                 d.get("source", ""), d.get("date", ""), d["counts"],
                                 d.get("description", ""))
@@ -314,6 +311,7 @@ class ListStore:
     # -- lookups -------------------------------------------------------------------------
 
     def _find(self, text: str) -> list[int]:
+        """List ids stored under ``text`` (usually none)."""
         h = _hash(text.encode("utf-8"), self._seed)
         b = h >> self._shift
         d = self._dir
@@ -335,21 +333,41 @@ class ListStore:
                        info.allow, info.hotline)
 
     def _host_hits(self, host: str, is_ip: bool, marked: list[str] | None) -> list[ListHit]:
+        """Hits for ``host`` and each parent domain. The hot path: ``_find`` inlined, the host
+        encoded once and sliced."""
         hits: list[ListHit] = []
-        find = self._find
-        candidates = [host]
-        if not is_ip:
-            i = host.find(".")
-            while i != -1:
-                candidates.append(host[i + 1:])
-                i = host.find(".", i + 1)
+        seed, shift, d, keys, lids = self._seed, self._shift, self._dir, self._keys, self._lids
+        raw = host.encode("utf-8")
+        if is_ip:
+            candidates = [raw]
+        else:
+            candidates = []
+            mask = self._label_mask
+            labels = raw.count(b".") + 1
+            start = 0
+            while True:
+                if mask >> (labels if labels < 63 else 63) & 1:
+                    candidates.append(raw[start:])
+                i = raw.find(b".", start)
+                if i == -1:
+                    break
+                start = i + 1
+                labels -= 1
         for cand in candidates:
-            for lid in find(cand):
+            h = _hash(cand, seed)
+            b = h >> shift
+            lo, hi = d[b], d[b + 1]
+            if lo == hi:
+                continue
+            j = bisect_left(keys, h, lo, hi)
+            while j < hi and keys[j] == h:
+                lid = lids[j]
+                j += 1
                 if lid == MARKER:
                     if marked is not None:
-                        marked.append(cand)
+                        marked.append(cand.decode("utf-8"))
                 else:
-                    hits.append(self._hit(lid, cand))
+                    hits.append(self._hit(lid, cand.decode("utf-8")))
         return hits
 
     def lookup_normalized(self, url: NormalizedURL) -> list[ListHit]:

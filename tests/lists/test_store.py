@@ -286,3 +286,25 @@ def test_global_usage_describes_and_types_categories(tmp_path: Path) -> None:
 def test_default_store_does_not_over_block(url: str, expected: set) -> None:
     with ListStore.open(lists.default_store_path()) as s:
         assert _cats(s.lookup(url)) == expected
+
+
+def test_parent_domains_of_every_length_are_checked(tmp_path: Path) -> None:
+    """Lookups skip parent lengths no entry has; every length an entry has must still match."""
+    src = write(tmp_path / "d.txt", "xxx\nexample.com\na.b.c.d.e.f.g.h.test\n")
+    urls = write(tmp_path / "u.txt", "deep.one.two.test/path\n")
+    out = tmp_path / "l.kglist"
+    build_store([Source("d", str(src), "domains", "sexual"),
+                 Source("u", str(urls), "urls", "violence")], out)
+    with ListStore.open(out) as s:
+        assert [h.entry for h in s.lookup("http://site.xxx/")] == ["xxx"]
+        assert [h.entry for h in s.lookup("http://1.2.3.4.example.com/")] == ["example.com"]
+        deep = "http://z.y.a.b.c.d.e.f.g.h.test/"
+        assert [h.entry for h in s.lookup(deep)] == ["a.b.c.d.e.f.g.h.test"]
+        assert [h.entry for h in s.lookup("http://x.deep.one.two.test/path/1")] == [
+            "deep.one.two.test/path"]
+        assert s.lookup("http://b.c.d.e.f.g.h.test/") == []
+    many = ".".join(["l"] * 70) + ".test"   # 71 labels: folded into the last mask bit
+    src2 = write(tmp_path / "m.txt", many[:250].strip(".") + "\n")
+    build_store([Source("m", str(src2), "domains", "sexual")], out)
+    with ListStore.open(out) as s:
+        assert s.lookup("http://q." + many[:250].strip(".") + "/")
