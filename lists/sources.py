@@ -26,8 +26,10 @@ _HOSTS_IGNORED = frozenset({
     "ip6-loopback", "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters",
     "ip6-allhosts", "0.0.0.0",
 })
+#: Options that keep a ``||domain^`` rule meaning "block the site". ``third-party`` rules only
+#: block embedded resources, so they are counted as unsupported rather than over-block.
 _ADBLOCK_OK_OPTIONS = frozenset({"important", "all", "document", "doc", "popup", "first-party",
-                                 "1p", "third-party", "3p"})
+                                 "1p"})
 
 _CTRL_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -205,7 +207,7 @@ def _adblock(lines: Iterator[str], stats: ParseStats) -> Iterator[Entry]:
             if "^" in body or "*" in body:
                 stats.skip("unsupported", line)
                 continue
-        elif rule[0] in "|/" or "*" in rule or "^" in rule:
+        elif not rule or rule[0] in "|/" or "*" in rule or "^" in rule:
             stats.skip("unsupported", line)
             continue
         else:

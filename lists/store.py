@@ -43,7 +43,7 @@ import numpy as np
 import xxhash
 
 from lists.normalize import NormalizedURL, normalize_host, normalize_url, path_prefixes
-from lists.regexguard import MAX_SUBJECT
+from lists.regexguard import MAX_SUBJECT, compile_vetted
 
 __all__ = ["ListHit", "ListStore", "StoreBuilder", "StoreError", "ListInfo", "FORMAT_VERSION"]
 
@@ -251,8 +251,7 @@ class ListStore:
                        for d in meta["lists"]]
         self._expressions: list[tuple[re.Pattern[str], int, str]] = []
         for index, pattern in meta.get("expressions", []):
-            # Vetted by compile_safe when the store was built.
-            self._expressions.append((re.compile(pattern, re.IGNORECASE), index, pattern))
+            self._expressions.append((compile_vetted(pattern), index, pattern))
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], verify: bool = False) -> ListStore:

@@ -105,3 +105,24 @@ def test_unreadable_sources_fail_before_writing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="tarball"):
         build_store([Source("u", str(write(tmp_path / "t.tar.gz", b"\x1f\x8bjunk")), "ut1")], out)
     assert not out.exists()
+
+
+def test_adblock_odd_lines(tmp_path: Path) -> None:
+    d, store = _build(tmp_path, b"$popup\n||\n||^\n|\n||tracker.test^$third-party\n"
+                                b"||site.test^$popup\n||a*.test^\n/banner/\n", fmt="adblock")
+    assert d["counts"]["domain"] == 1 and store.lookup("http://site.test/")
+    assert store.lookup("http://tracker.test/") == []   # third-party-only rules do not block
+    assert d["stats"]["unsupported"] + d["stats"]["invalid"] == 7
+
+
+@pytest.mark.parametrize("fmt", ["domains", "hosts", "adblock", "urls", "expressions"])
+def test_random_garbage_never_crashes(tmp_path: Path, fmt: str) -> None:
+    import random
+    rng = random.Random(fmt)
+    pieces = ["||", "$", "@@", "*.", ".", "[", "]", "http://", "//", "0x", "::", "%", "|", "^",
+              "#", "a.com", "1.2", "ä", "\u202e", "[[a]", "(?", "\\", "@", ":", "?"]
+    lines = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(400)]
+    data = "\n".join(lines).encode() + bytes(rng.randrange(256) for _ in range(2000))
+    d, store = _build(tmp_path, data, fmt=fmt)
+    assert d["stats"]["lines"] > 400
+    store.lookup("http://a.com/")
