@@ -16,7 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -151,7 +151,7 @@ def _check_tarball(name: str, path: Path) -> None:
 
 
 def update(remote: list[RemoteSource], output: str | os.PathLike[str],
-           local: list[Source] = (),  # type: ignore[assignment]
+           local: Sequence[Source] = (),
            mapping: Mapping[str, str] | str | os.PathLike[str] | None = None,
            progress: TextIO | None = None) -> BuildReport:
     """Download ``remote``, compile it with ``local`` sources, and replace ``output``."""
