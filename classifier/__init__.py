@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifier.extract import Extracted, extract, search_query
+from classifier.extract import MAX_BYTES, MAX_CHARS, Extracted, extract, search_query
 from classifier.features import MODEL_CHARS, normalize, text_features, tokens, url_features
 
 __all__ = ["Classification", "Classifier", "ModelIntegrityError", "load", "DEFAULT_MODELS_DIR",
@@ -184,9 +184,11 @@ class Classifier:
         Scores combine the models by taking, per category, the most confident one; ``features``
         explain that model's verdict. Results are cached by URL and content hash.
         """
-        h = hashlib.blake2b(digest_size=16)
+        h = hashlib.sha1(usedforsecurity=False)
         for part in (text, html):
             if part is not None:
+                # Only the part extraction can read decides the result: hash that much.
+                part = part[:MAX_BYTES]
                 h.update(part.encode("utf-8", "surrogatepass") if isinstance(part, str) else bytes(part))
             h.update(b"\x00")
         key = (url or "", h.hexdigest())
@@ -207,7 +209,7 @@ class Classifier:
             if ex.text:
                 pieces.append(ex.text)
         if text:
-            pieces.append(text[:20000])
+            pieces.append(text[: MAX_CHARS * 2])
         if pieces:
             self._add_text(" \n".join(pieces), scores, feats, srcs)
         if url:

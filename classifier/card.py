@@ -87,7 +87,7 @@ def render(meta: dict[str, Any], rep: dict[str, Any], text_rows: list[Row], url_
         "## What it is",
         "",
         f"- **Page-text model** (`text_model.joblib`): one logistic regression per category over word "
-        f"unigrams and character 3- and 5-grams of lower-cased, diacritic-folded text (first 1,200 "
+        f"unigrams and character 3- and 5-grams of lower-cased, diacritic-folded text (first 800 "
         f"characters: title, description, headings first), TF-IDF, Platt-calibrated on a separate "
         f"calibration split. Categories: {', '.join(meta['text_categories'])}. "
         f"{meta['text_features']} features. English and Romanian.",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 MAX_BYTES = 256 * 1024
-MAX_CHARS = 2500
+MAX_CHARS = 2000
 
 __all__ = ["Extracted", "extract", "decompress", "decode", "search_query", "MAX_BYTES", "MAX_CHARS"]
 

@@ -16,19 +16,19 @@ _FOLD = str.maketrans({
     "Ș": "s", "Ş": "s", "Ț": "t", "Ţ": "t", "Ă": "a", "Â": "a", "Î": "i",
     "’": "'", "‘": "'", "“": '"', "”": '"', "@": "a", "$": "s",
 })
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _REPEAT = re.compile(r"(\w)\1{2,}")
 _NONWORD = re.compile(r"[^\w']+")
 TOKEN = re.compile(r"[a-z0-9']{2,}|[^\W\d_]{2,}")
 #: How much normalised text the page-text model reads; the term scan reads all extracted text.
-MODEL_CHARS = 1200
+MODEL_CHARS = 800
 
 
 def normalize(text: str) -> str:
     """Lower-case, fold diacritics, collapse runs of a letter, squeeze non-word characters."""
     t = text.lower().translate(_FOLD)
     if not t.isascii():
-        t = unicodedata.normalize("NFKD", t)
-        t = "".join(c for c in t if not unicodedata.combining(c))
+        t = _COMBINING.sub("", unicodedata.normalize("NFKD", t))
     t = _REPEAT.sub(r"\1\1", t)
     return _NONWORD.sub(" ", t).strip()
 

@@ -8,7 +8,6 @@ calibration fitted on a calibration split the weights never saw.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -52,9 +51,10 @@ class LinearMultiLabel(BaseEstimator):
             max_protected_rate: float = 0.01) -> LinearMultiLabel:
         """Fit weights on (X, Y) and the sigmoid calibration on (X_cal, Y_cal).
 
-        ``protect`` marks calibration rows that must stay allowed (help-seeking posts): where more
-        than ``max_protected_rate`` of them would reach 0.5 in a category, that category's
-        calibration is shifted so that they do not. This is the child-safety trade-off made
+        ``protect`` names, per calibration row, a kind of text that must stay allowed ("support"
+        for help-seeking posts, "news"; "" for none): where more than ``max_protected_rate`` of
+        the safe rows of one kind would reach 0.5 in a category, that category's calibration is
+        shifted so that they do not. This is the child-safety trade-off made
         explicit: a missed harmful post costs less than hiding help from a struggling child.
         """
         say = progress or (lambda _m: None)
@@ -89,11 +89,14 @@ class LinearMultiLabel(BaseEstimator):
                 self.platt_[j] = (platt.coef_[0, 0], platt.intercept_[0])
             else:
                 self.platt_[j] = (1.0, 0.0)
-            if protect is not None and protect.any():
+            if protect is not None:
                 a, b = self.platt_[j]
-                zp = a * d[protect & (yc == 0), 0] + b
-                if len(zp) and np.mean(zp >= 0) > max_protected_rate:
-                    shift = float(np.quantile(zp, 1.0 - max_protected_rate))
+                shift = 0.0
+                for kind in sorted(set(protect.tolist()) - {""}):
+                    zp = a * d[(protect == kind) & (yc == 0), 0] + b
+                    if len(zp) and np.mean(zp >= 0) > max_protected_rate:
+                        shift = max(shift, float(np.quantile(zp, 1.0 - max_protected_rate)))
+                if shift > 0:
                     self.platt_[j, 1] = b - shift - 1e-3
                     say(f"    {cat}: calibration shifted by {-shift:.2f} to protect help-seeking texts")
         self.prune()
@@ -121,17 +124,13 @@ class LinearMultiLabel(BaseEstimator):
     # -- inference -----------------------------------------------------------------------
 
     def _vector(self, feats: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        vocab = self.vocabulary_
         counts = Counter(feats)
-        idx: list[int] = []
-        vals: list[float] = []
-        for f, c in counts.items():
-            i = vocab.get(f)
-            if i is not None:
-                idx.append(i)
-                vals.append(1.0 + math.log(c))
-        ia = np.fromiter(idx, dtype=np.intp, count=len(idx))
-        va = np.fromiter(vals, dtype=np.float32, count=len(vals)) * self.idf_[ia]
+        get = self.vocabulary_.get
+        idx = np.fromiter([get(f, -1) for f in counts], dtype=np.intp, count=len(counts))
+        cnt = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        keep = idx >= 0
+        ia = idx[keep]
+        va = (1.0 + np.log(cnt[keep])) * self.idf_[ia]
         norm = float(np.sqrt(va @ va)) if len(va) else 0.0
         if norm:
             va /= norm

@@ -10,7 +10,6 @@ safe material we have (news, support posts, real pages) is blocked at most rarel
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,23 +33,6 @@ class TermList:
     rules: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
     design_threshold: float = 0.0
 
-    def __post_init__(self) -> None:
-        self._compile()
-
-    def _compile(self) -> None:
-        stems = sorted(self.stems, key=len, reverse=True)
-        self._stem_re = (re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(s) for s in stems)
-                                    + r")[a-z0-9]*") if stems else None)
-
-    def __getstate__(self) -> dict:
-        d = dict(self.__dict__)
-        d.pop("_stem_re", None)
-        return d
-
-    def __setstate__(self, d: dict) -> None:
-        self.__dict__.update(d)
-        self._compile()
-
     @classmethod
     def from_yaml(cls, path: Path) -> TermList:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -67,38 +49,20 @@ class TermList:
         thr = float(doc.get("threshold", 5.0))
         return cls(doc["category"], thr, 1.0, exact, stems, rules, thr)
 
-    def matches(self, norm: str, toks: list[str]) -> Counter[str]:
-        """Occurrences of each term of this list in normalised text."""
-        found: Counter[str] = Counter()
-        ex = self.exact
-        n = len(toks)
-        for i in range(n):
-            t = toks[i]
-            if t in ex:
-                found[t] += 1
-            if i + 1 < n:
-                b = t + " " + toks[i + 1]
-                if b in ex:
-                    found[b] += 1
-                if i + 2 < n:
-                    tri = b + " " + toks[i + 2]
-                    if tri in ex:
-                        found[tri] += 1
-        if self._stem_re is not None:
-            for m in self._stem_re.finditer(norm):
-                w = m.group(0)
-                for s in self.stems:
-                    if w.startswith(s):
-                        found[s + "*"] += 1
-                        break
+    def matches(self, grams: Counter[str], stem_hits: Counter[str]) -> Counter[str]:
+        """Occurrences of this list's terms, from the text's n-gram and word-prefix counts."""
+        found: Counter[str] = Counter({g: grams[g] for g in grams.keys() & self.exact.keys()})
+        for stem in stem_hits.keys() & self.stems.keys():
+            found[stem + "*"] = stem_hits[stem]
         return found
 
     def weight(self, term: str) -> float:
         return self.stems[term[:-1]] if term.endswith("*") else self.exact[term]
 
-    def raw(self, norm: str, toks: list[str]) -> tuple[float, list[tuple[str, float]]]:
+    def raw(self, norm: str, grams: Counter[str], stem_hits: Counter[str]
+            ) -> tuple[float, list[tuple[str, float]]]:
         """Raw score and the contributing (term, contribution) pairs, largest first."""
-        found = self.matches(norm, toks)
+        found = self.matches(grams, stem_hits)
         contrib: list[tuple[str, float]] = []
         for term, count in found.items():
             w = self.weight(term)
@@ -115,6 +79,13 @@ class TermList:
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, self.slope * (raw - self.threshold)))))
 
 
+def ngrams(toks: list[str]) -> Counter[str]:
+    """Counts of word 1-, 2- and 3-grams (terms and phrases are looked up by set intersection)."""
+    bi = [a + " " + b for a, b in zip(toks, toks[1:])]
+    tri = [a + " " + b for a, b in zip(bi, toks[2:])]
+    return Counter(toks + bi + tri)
+
+
 def _present(term: str, padded: str) -> bool:
     """Is a rule term in the space-padded normalised text (``*`` matches word endings)?"""
     if term.endswith("*"):
@@ -127,6 +98,30 @@ class TermScorer:
 
     def __init__(self, lists: dict[str, TermList]) -> None:
         self.lists = lists
+        self._index()
+
+    def _index(self) -> None:
+        stems = {s for tl in self.lists.values() for s in tl.stems}
+        self._stems = frozenset(stems)
+        self._stem_lengths = tuple(sorted({len(s) for s in stems}))
+
+    def __setstate__(self, d: dict) -> None:
+        self.__dict__.update(d)
+        self._index()
+
+    def stem_hits(self, grams: Counter[str]) -> Counter[str]:
+        """Word-prefix terms: every stem that starts a word, counted (one dict probe per length)."""
+        hits: Counter[str] = Counter()
+        stems = self._stems
+        for tok, n in grams.items():
+            if " " in tok:
+                continue
+            for k in self._stem_lengths:
+                if k > len(tok):
+                    break
+                if tok[:k] in stems:
+                    hits[tok[:k]] += n
+        return hits
 
     @classmethod
     def from_dir(cls, directory: Path = TERMS_DIR) -> TermScorer:
@@ -140,10 +135,11 @@ class TermScorer:
               ) -> dict[str, tuple[float, float, tuple[str, ...]]]:
         """category -> (probability, raw score, top positive terms)."""
         norm = text if normalized else normalize(text)
-        tk = toks if toks is not None else tokens(norm)
+        grams = ngrams(toks if toks is not None else tokens(norm))
+        hits = self.stem_hits(grams)
         out = {}
         for cat, tl in self.lists.items():
-            raw, contrib = tl.raw(norm, tk)
+            raw, contrib = tl.raw(norm, grams, hits)
             feats = tuple(f"term '{t}'" for t, c in contrib[:5] if c > 0)
             out[cat] = (tl.proba(raw), raw, feats)
         return out
@@ -152,7 +148,8 @@ class TermScorer:
         res: dict[str, list[float]] = {c: [] for c in self.lists}
         for t in texts:
             norm = normalize(t)
-            tk = tokens(norm)
+            grams = ngrams(tokens(norm))
+            hits = self.stem_hits(grams)
             for cat, tl in self.lists.items():
-                res[cat].append(tl.raw(norm, tk)[0])
+                res[cat].append(tl.raw(norm, grams, hits)[0])
         return res

@@ -46,7 +46,7 @@ def fit_text(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features:
     # Help-seeking and news texts are the safe texts most like harmful ones: weigh them more.
     w = np.array([PROTECTED_WEIGHT if r.kind in PROTECTED_KINDS and not r.labels else 1.0
                   for r in rows])
-    protect = np.array([r.kind in PROTECTED_KINDS for r in cal], dtype=bool)
+    protect = np.array([r.kind if r.kind in PROTECTED_KINDS else "" for r in cal], dtype=object)
     return m.fit([r.text for r in rows], _Y(rows, cats), [r.text for r in cal], _Y(cal, cats),
                  progress=say, sample_weight=w, protect=protect)
 

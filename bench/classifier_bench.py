@@ -1,0 +1,131 @@
+"""Classifier benchmark on the 60 real pages: latency, memory, jsonl throughput, naive baseline.
+
+Run with ``.venv/bin/python -m bench.classifier_bench [--data DIR] [--rounds N]``. Targets (issue 6):
+extraction + classification median <= 1 ms and p99 <= 5 ms per page on one core, <= 100 MB
+resident for the loaded models, >= 1000 pages/s through ``classify --jsonl``. The naive pipeline
+(whole visible text, word 1-2-gram HashingVectorizer + linear model, no cap) runs in the same
+process on the same pages so the ratios are fair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_PAGES = REPO.parent / "shared" / "datasets" / "pages" / "readability"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def naive_pipeline(pages: list[bytes]):
+    """Whole text, word 1-2 grams, hashing, linear model: what a first attempt would do."""
+    import numpy as np
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.linear_model import SGDClassifier
+
+    from classifier.extract import extract
+
+    vec = HashingVectorizer(ngram_range=(1, 2), n_features=2**20, alternate_sign=False)
+    texts = [extract(p, content_type="text/html", max_bytes=1 << 30, max_chars=1 << 30).text
+             for p in pages]
+    model = SGDClassifier(loss="log_loss", random_state=0).fit(
+        vec.transform(texts + ["bad words here"] * 3), np.array([0] * len(texts) + [1] * 3))
+
+    def run(page: bytes) -> float:
+        t = extract(page, content_type="text/html", max_bytes=1 << 30, max_chars=1 << 30).text
+        return float(model.predict_proba(vec.transform([t]))[0, 1])
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", default=str(DEFAULT_PAGES))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--models", default=None)
+    args = ap.parse_args(argv)
+    try:
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    except (AttributeError, OSError):
+        pass
+    pages = [p.read_bytes() for p in sorted(Path(args.pages).glob("*.html"))]
+    if not pages:
+        print(f"no pages under {args.pages}", file=sys.stderr)
+        return 2
+
+    import numpy  # noqa: F401  - libraries load before the baseline RSS
+    import sklearn  # noqa: F401
+
+    import classifier
+    from classifier.cli import classify_jsonl
+
+    gc.collect()
+    before = rss_mb()
+    t0 = time.perf_counter()
+    clf = classifier.load(Path(args.models) if args.models else None, cache_size=0)
+    load_s = time.perf_counter() - t0
+    gc.collect()
+    model_mb = rss_mb() - before
+    headers = {"content-type": "text/html"}
+
+    def timed(fn, rounds: int) -> list[float]:
+        out = []
+        for _ in range(rounds):
+            for p in pages:
+                t = time.perf_counter()
+                fn(p)
+                out.append((time.perf_counter() - t) * 1000)
+        return out
+
+    ours = timed(lambda p: clf.classify(html=p, headers=headers), args.rounds)
+    naive = naive_pipeline(pages)
+    base = timed(naive, args.rounds)
+
+    # classify --jsonl throughput, in-process, distinct content so the cache cannot help.
+    n_rep = 20
+    lines = [json.dumps({"id": f"{i}-{j}", "url": f"http://example.org/{i}",
+                         "html": p.decode("utf-8", "replace") + f"<!-- {j} -->"})
+             for j in range(n_rep) for i, p in enumerate(pages)]
+    out = io.StringIO()
+    t = time.perf_counter()
+    classify_jsonl(clf, lines, out)
+    jsonl_s = time.perf_counter() - t
+    pps = len(lines) / jsonl_s
+    errors = sum('"error"' in ln for ln in out.getvalue().splitlines())
+
+    med, p99 = statistics.median(ours), pct(ours, 0.99)
+    bmed, bp99 = statistics.median(base), pct(base, 0.99)
+    print(f"pages: {len(pages)} x {args.rounds} rounds (median size {statistics.median(map(len, pages)) / 1024:.0f} KB)")
+    print(f"model load: {load_s * 1000:.0f} ms, resident memory added: {model_mb:.1f} MB (target <= 100)")
+    print(f"kidgate classifier: median {med:.3f} ms, p99 {p99:.3f} ms, max {max(ours):.3f} ms "
+          f"(targets 1 / 5 ms)")
+    print(f"naive pipeline:     median {bmed:.3f} ms, p99 {bp99:.3f} ms, max {max(base):.3f} ms")
+    print(f"ratio naive/kidgate: median x{bmed / med:.1f}, p99 x{bp99 / p99:.1f}")
+    print(f"classify --jsonl: {len(lines)} records in {jsonl_s:.2f} s = {pps:.0f} pages/s "
+          f"(target >= 1000), {errors} errors")
+    ok = med <= 1.0 and p99 <= 5.0 and model_mb <= 100 and pps >= 1000
+    print("targets met" if ok else "TARGETS NOT MET")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
