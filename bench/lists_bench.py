@@ -209,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     ok = (store_bpe_rss / set_bpe <= 1 / 6 and store_load < 1.0
           and store_rate / set_rate >= 1 / 3 and store_found == set_found)
     print("targets met" if ok else "targets NOT met")
+    if args.entries < 5_000_000:
+        print("(the targets are set for 5,000,000 entries; with small sets the allocator reuses "
+              "freed memory and the set's RSS per entry reads low)")
     return 0 if ok else 1
 
 
