@@ -27,8 +27,10 @@ QUICK = {
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, one round")
-    ap.add_argument("only", nargs="*", choices=[*FULL, []], help="benchmarks to run (default: all)")
+    ap.add_argument("only", nargs="*", help=f"benchmarks to run: {', '.join(FULL)} (default: all)")
     args = ap.parse_args(argv)
+    if unknown := set(args.only) - set(FULL):
+        ap.error(f"unknown benchmark: {', '.join(sorted(unknown))}")
     status = 0
     for name, (fn, default_args) in FULL.items():
         if args.only and name not in args.only:
