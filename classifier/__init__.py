@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifier.extract import MAX_BYTES, MAX_CHARS, Extracted, extract, search_query
+from classifier.extract import MAX_BYTES, MAX_CHARS, Extracted
+from classifier.extract import extract as _extract
+from classifier.extract import search_query as _search_query
 from classifier.features import MODEL_CHARS, normalize, text_features, tokens, url_features
 
-__all__ = ["Classification", "Classifier", "ModelIntegrityError", "load", "DEFAULT_MODELS_DIR",
-           "extract", "search_query"]
+__all__ = ["Classification", "Classifier", "ModelIntegrityError", "load", "DEFAULT_MODELS_DIR"]
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 MANIFEST = "MANIFEST.json"
@@ -200,11 +201,11 @@ class Classifier:
         feats: dict[str, tuple[str, ...]] = {}
         srcs: dict[str, str] = {}
         pieces: list[str] = []
-        q = search_query(url) if url else None
+        q = _search_query(url) if url else None
         if q:
             pieces.append(q)
         if html is not None:
-            ex: Extracted = extract(html, content_type=hdrs.get("content-type") or "text/html",
+            ex: Extracted = _extract(html, content_type=hdrs.get("content-type") or "text/html",
                                     content_encoding=hdrs.get("content-encoding"), url=url)
             if ex.text:
                 pieces.append(ex.text)
