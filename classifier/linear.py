@@ -25,6 +25,13 @@ ANALYZERS: dict[str, Callable[[str], list[str]]] = {
 }
 
 
+#: Function words say nothing to a parent reading a block reason.
+_STOP = frozenset("""the and you are was for that this with have not but what all they his her
+she him them your our their its from just can will would about there been were who how when
+when why com www html php index the si sa la de pe cu in din care nu un o ce mai sunt este
+""".split())
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
 
@@ -160,17 +167,32 @@ class LinearMultiLabel(BaseEstimator):
         return _sigmoid(self.platt_[:, 0] * z + self.platt_[:, 1])
 
     def explain(self, j: int, ia: np.ndarray, va: np.ndarray, k: int = 5) -> tuple[str, ...]:
-        """Features that pushed category ``j`` up the most, described for people."""
+        """Features that pushed category ``j`` up the most, described for people.
+
+        Whole words come first; character n-grams are shown only when they are readable (three
+        or more letters) and not part of a word already listed.
+        """
         if not len(ia):
             return ()
         contrib = va * self.coef_[ia, j]
-        top = np.argsort(-contrib)[:k]
-        out = []
-        for t in top:
+        order = np.argsort(-contrib)[: 8 * k]
+        words: list[str] = []
+        grams: list[str] = []
+        for t in order:
             if contrib[t] <= 0:
                 break
-            out.append(F.describe_feature(str(self.feature_names_[ia[t]])))
-        return tuple(dict.fromkeys(out))
+            name = str(self.feature_names_[ia[t]])
+            if name[:2] in ("w ", "h ", "p ") and len(name) > 4 or name.startswith("tld "):
+                if name[2:] not in _STOP:
+                    words.append(name)
+            else:
+                frag = name.strip(" ^$.")
+                if sum(ch.isalnum() for ch in frag) >= 3 and " " not in frag:
+                    grams.append(name)
+        out = [F.describe_feature(w) for w in words]
+        plain = " ".join(w.split(" ", 1)[1] for w in words if " " in w)
+        out += [F.describe_feature(g) for g in grams if g.strip(" ^$.") not in plain]
+        return tuple(dict.fromkeys(out))[:k]
 
     def predict(self, docs: Sequence[str], threshold: float = 0.5) -> np.ndarray:
         return (self.predict_proba(docs) >= threshold).astype(int)
