@@ -185,6 +185,12 @@ class Classifier:
         Scores combine the models by taking, per category, the most confident one; ``features``
         explain that model's verdict. Results are cached by URL and content hash.
         """
+        hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+        if isinstance(html, str):
+            # Byte search and windowed decoding are faster than regexes over a wide str.
+            html = html[:MAX_BYTES].encode("utf-8", "replace")
+            hdrs["content-type"] = "text/html; charset=utf-8"
+            hdrs.pop("content-encoding", None)
         h = hashlib.sha1(usedforsecurity=False)
         for part in (text, html):
             if part is not None:
@@ -196,7 +202,6 @@ class Classifier:
         hit = self._cached(key)
         if hit is not None:
             return hit
-        hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         scores: dict[str, float] = {}
         feats: dict[str, tuple[str, ...]] = {}
         srcs: dict[str, str] = {}
