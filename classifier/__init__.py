@@ -191,7 +191,8 @@ class Classifier:
             html = html[:MAX_BYTES].encode("utf-8", "replace")
             hdrs["content-type"] = "text/html; charset=utf-8"
             hdrs.pop("content-encoding", None)
-        h = hashlib.sha1(usedforsecurity=False)
+        # A collision-resistant hash: a crafted collision must not reuse a safe verdict.
+        h = hashlib.blake2b(digest_size=20)
         for part in (text, html):
             if part is not None:
                 # Only the part extraction can read decides the result: hash that much.
