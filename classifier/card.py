@@ -152,6 +152,32 @@ def render(meta: dict[str, Any], rep: dict[str, Any], text_rows: list[Row], url_
         "are optimistic.",
         "",
     ]
+    cs = rep.get("cross_source", {})
+    notes = []
+    try:
+        notes.append(f"- Trained without the Reddit subreddits, the model blocks "
+                     f"{_f(cs['text:reddit_mh']['blocking']['15']['over_blocking[support]'])} of the "
+                     "support posts at age 15 (within-source: "
+                     f"{_f(rep['text_blocking']['15']['over_blocking[support]'])}): the safe support "
+                     "material is what keeps help-seeking reachable.")
+    except KeyError:
+        pass
+    try:
+        notes.append(f"- `hate`/`offensive` transfer poorly between tweet corpora (ROC-AUC "
+                     f"{_f(cs['text:cyberbullying']['categories']['offensive']['roc_auc'])} for offensive "
+                     "on the cyberbullying tweets when they are held out): each source defines the "
+                     "labels differently.")
+    except KeyError:
+        pass
+    try:
+        notes.append(f"- Trained without the popular-porn-host list, the host model finds "
+                     f"{_f(cs['url:porn_top1m']['recall_at_0.5']['sexual'])} of those hosts: "
+                     "`sexual` on unknown hosts depends on the lists (and on page terms), not on the "
+                     "host model. (Other categories in that line are the few rows also on other lists.)")
+    except KeyError:
+        pass
+    if notes:
+        parts += ["What the cross-source figures say:", "", *notes, ""]
     for key, v in rep.get("cross_source", {}).items():
         if key.startswith("text:"):
             parts += [f"### {key} ({v['n']} rows)", "", _cat_table(v["categories"]) if v["categories"]
