@@ -6,7 +6,6 @@ import gzip
 import re
 import time
 import zlib
-from pathlib import Path
 
 import brotli
 import pytest
