@@ -8,6 +8,7 @@ decides instead of a crash or a silent allow.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +18,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from policies.config import Config
-from policies.core import Evidence, Profile, Verdict, decide
+from policies.helpseeking import PROTECTED as HELP_PROTECTED
+from policies.helpseeking import help_seeking
+from policies.core import URL_MODEL, Evidence, Profile, Verdict, decide
 from policies.labels import enforced
 from policies.safesearch import bypass_evidence
 
@@ -147,10 +150,15 @@ class Engine:
         clf = self.classifier
 
         def run() -> list[Evidence]:
-            ev = list(clf.classify_url(url).to_evidence())
+            ev = _mark_url_model(clf.classify_url(url).to_evidence())
             query = _search_query(url)
             if query:
-                ev += [e for e in clf.classify(text=query).to_evidence()]
+                found = clf.classify(text=query).to_evidence()
+                if phrase := help_seeking(query):
+                    # Looking for help with a harmful topic is not harmful.
+                    found = [e for e in found if e.category not in HELP_PROTECTED]
+                    log.debug("kidgate: help-seeking query (%r): %s", phrase, query)
+                ev += [dataclasses.replace(e, kind="search-query") for e in found]
             return ev
         return self._guard("url model", run)
 
@@ -166,7 +174,7 @@ class Engine:
         ev += self._guard("labels", lambda: _labels(profile, url, headers, body))
         if self.classifier is not None and (body or text):
             clf = self.classifier
-            ev += self._guard("classifier", lambda: list(
+            ev += self._guard("classifier", lambda: _mark_url_model(
                 clf.classify(url=url, text=text, html=body if text is None else None,
                              headers=headers).to_evidence()))
         ev += self._load_error_evidence(["classifier"])
@@ -197,6 +205,13 @@ def _labels(profile: Profile, url: str, headers: Mapping[str, str],
 
 
 BODY_CAP = 512 * 1024
+
+
+def _mark_url_model(evidence: list[Evidence]) -> list[Evidence]:
+    """Scores that come from the URL/host model get its stricter threshold in the core."""
+    from classifier import URL_DETAIL
+    return [dataclasses.replace(e, kind=URL_MODEL) if e.detail == URL_DETAIL else e
+            for e in evidence]
 
 
 def _decompress(body: bytes, encoding: str) -> bytes:

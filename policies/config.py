@@ -283,8 +283,9 @@ class _Validator:
         out: dict[str, float] = {}
         for cat, v in self._map(section.get("thresholds"), f"{path}.thresholds").items():
             sub = f"{path}.thresholds.{cat}"
-            if cat != "default" and cat not in DEFAULT_MIN_AGES:
-                raise self.doc.error(sub, "unknown category")
+            if cat not in ("default", "url") and cat not in DEFAULT_MIN_AGES:
+                raise self.doc.error(sub, "unknown category (or 'default', or 'url' for the "
+                                          "URL/host model)")
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
                 raise self.doc.error(sub, f"expected a probability between 0 and 1, got {v!r}")
             out[cat] = float(v)

@@ -1,5 +1,6 @@
 """The decision core: precedence, ages, thresholds, schedules, fail-safe."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -120,3 +121,14 @@ def test_own_allow_lifts_schedule():
     p = child(schedules=(BEDTIME,))
     night = dt.datetime(2026, 11, 30, 22, 0, tzinfo=dt.timezone.utc)
     assert decide(p, [Evidence("policy", None, "school site", allow=True)], night).action == "allow"
+
+
+def test_url_model_needs_more_confidence_than_page_text():
+    page = Evidence("classifier", "gambling", "page text model", score=0.7)
+    host = Evidence("classifier", "gambling", "URL/host model", score=0.7, kind="url-model")
+    assert decide(child(), [page]).blocked
+    assert not decide(child(), [host]).blocked
+    assert decide(child(), [dataclasses.replace(host, score=0.85)]).blocked
+    assert decide(child(thresholds={"url": 0.6}), [host]).blocked
+    # A profile's own stricter category threshold still applies to the URL model.
+    assert not decide(child(thresholds={"url": 0.6, "gambling": 0.9}), [host]).blocked
