@@ -189,8 +189,8 @@ class Filter:
         profile: Profile = flow.metadata.get(PROFILE) or rt.config.profile(None)
         if not _may_block(profile) or not _is_text(flow.response):
             return
-        if any(r.source == "policy" and r.category is None for r in prior.reasons):
-            return  # the profile's own allow entry or an approved request: nothing to add
+        if prior.reasons:
+            return  # an allowed verdict has reasons only when an allow entry decided it
         url = flow.request.pretty_url
         headers = {k.lower(): v for k, v in flow.response.headers.items()}
         body = flow.response.raw_content or b""
