@@ -87,7 +87,9 @@ def mitmdump_args(args: argparse.Namespace, cfg: config_mod.Config) -> list[str]
            "--listen-port", str(args.port or cfg.listen_port),
            "--set", "connection_strategy=lazy",
            "--set", f"block_global={'false' if cfg.allow_public_clients else 'true'}",
-           "--set", f"flow_detail={1 if args.verbose else 0}"]
+           "--set", f"flow_detail={1 if args.verbose else 0}",
+           # Parents read warnings and errors; --verbose shows every connection and flow.
+           "--set", f"termlog_verbosity={'info' if args.verbose else 'warn'}"]
     if args.config:
         out += ["--set", f"kidgate_config={args.config.resolve()}"]
     if args.data_dir:

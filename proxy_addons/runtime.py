@@ -72,7 +72,7 @@ class Runtime:
             return False
         self.config = new
         self.engine.config = new
-        log.info("kidgate: configuration reloaded from %s", self.config_path)
+        log.warning("kidgate: configuration reloaded from %s", self.config_path)
         return True
 
 
