@@ -17,15 +17,16 @@ import io
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from classifier.extract import MAX_BYTES, MAX_CHARS, Extracted
 from classifier.extract import extract as _extract
 from classifier.extract import search_query as _search_query
-from classifier.features import MODEL_CHARS, normalize, text_features, tokens, url_features
+from classifier.features import MODEL_CHARS, normalize, tokens, url_features
 
 __all__ = ["Classification", "Classifier", "ModelIntegrityError", "load", "DEFAULT_MODELS_DIR"]
 
@@ -43,21 +44,74 @@ class ModelIntegrityError(RuntimeError):
     """A model file is missing from, unknown to, or different from models/MANIFEST.json."""
 
 
-@dataclass(frozen=True, slots=True)
-class Classification:
-    """Per-category probabilities, the features behind them and which model gave each."""
+class _Explain:
+    """A model's explanation of one category, computed only when someone reads it."""
 
-    scores: dict[str, float] = field(default_factory=dict)
-    features: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("model", "j", "ia", "va")
+
+    def __init__(self, model: Any, j: int, ia: Any, va: Any) -> None:
+        self.model, self.j, self.ia, self.va = model, j, ia, va
+
+    def __call__(self) -> tuple[str, ...]:
+        return self.model.explain(self.j, self.ia, self.va)
+
+
+class Classification:
+    """Per-category probabilities, the features behind them and which model gave each.
+
+    ``features`` is worked out on first read: ranking a model's features costs more than
+    scoring, and batch scoring (``kidgate classify --jsonl``) rarely needs them. Instances are
+    read-only and safe to share between threads (a racing first read computes the same value).
+    """
+
+    __slots__ = ("_scores", "_features", "_sources")
+
+    def __init__(self, scores: dict[str, float] | None = None,
+                 features: Mapping[str, tuple[str, ...] | Callable[[], tuple[str, ...]]] | None = None,
+                 sources: dict[str, str] | None = None) -> None:
+        object.__setattr__(self, "_scores", {} if scores is None else scores)
+        object.__setattr__(self, "_features", {} if features is None else features)
+        object.__setattr__(self, "_sources", {} if sources is None else sources)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Classification is read-only: cannot set {name!r}")
+
+    @property
+    def scores(self) -> dict[str, float]:
+        return self._scores
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return self._sources
+
+    @property
+    def features(self) -> dict[str, tuple[str, ...]]:
+        f = self._features
+        if any(callable(v) for v in f.values()):
+            f = {k: v() if callable(v) else v for k, v in f.items()}
+            object.__setattr__(self, "_features", f)
+        return f
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Classification):
+            return NotImplemented
+        return (self.scores, self.features, self.sources) == (other.scores, other.features,
+                                                              other.sources)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable dicts inside, as before
+
+    def __repr__(self) -> str:
+        return (f"Classification(scores={self.scores!r}, features={self.features!r}, "
+                f"sources={self.sources!r})")
 
     def to_evidence(self) -> list[Any]:
         """One ``policies.core.Evidence`` per scored category (source "classifier")."""
         from policies.core import Evidence
 
+        feats = self.features
         return [Evidence(source="classifier", category=cat,
                          detail=self.sources.get(cat, TEXT_DETAIL), score=float(score),
-                         features=self.features.get(cat, ()))
+                         features=feats.get(cat, ()))
                 for cat, score in sorted(self.scores.items(), key=lambda kv: -kv[1])]
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,23 +212,34 @@ class Classifier:
     def _add_url(self, url: str, scores: dict, feats: dict, srcs: dict) -> None:
         if self.url_model is None or not url:
             return
-        p, ia, va = self.url_model.decision(url_features(url))
-        for j, cat in enumerate(self.url_model.categories):
-            _merge(scores, feats, srcs, cat, float(p[j]),
-                   self.url_model.explain(j, ia, va) if p[j] >= 0.2 else (), URL_DETAIL)
+        um = self.url_model
+        p, ia, va = um.decision(url_features(url))
+        for j, cat in enumerate(um.categories):
+            pj = float(p[j])
+            _merge(scores, feats, srcs, cat, pj, _Explain(um, j, ia, va) if pj >= 0.2 else (),
+                   URL_DETAIL)
 
     def _add_text(self, text: str, scores: dict, feats: dict, srcs: dict) -> None:
         norm = normalize(text)
         if not norm:
             return
+        toks = tokens(norm)
         if self.text_model is not None:
-            p, ia, va = self.text_model.decision(text_features(norm[:MODEL_CHARS], normalized=True))
-            for j, cat in enumerate(self.text_model.categories):
-                _merge(scores, feats, srcs, cat, float(p[j]),
-                       self.text_model.explain(j, ia, va) if p[j] >= 0.2 else (), TEXT_DETAIL)
+            tm = self.text_model
+            head = norm[:MODEL_CHARS]
+            # A text that fits the model's window has the window's tokens; a longer one is
+            # tokenised again up to the window's end (a word may be cut there).
+            words = toks if len(norm) <= MODEL_CHARS else None
+            ia, va = tm.text_vector(head, words)
+            p = tm.decision_vector(ia, va).tolist()
+            if p and max(p) >= 0.2:
+                ia = ia.astype(np.int32)  # kept by lazy explanations: half the memory
+            for j, cat in enumerate(tm.categories):
+                pj = p[j]
+                _merge(scores, feats, srcs, cat, pj,
+                       _Explain(tm, j, ia, va) if pj >= 0.2 else (), TEXT_DETAIL)
         if self.terms is not None:
-            for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True,
-                                                       toks=tokens(norm)).items():
+            for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True, toks=toks).items():
                 _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
 
     def classify(self, *, url: str | None = None, text: str | None = None,
@@ -231,7 +296,7 @@ class Classifier:
 
 
 def _merge(scores: dict, feats: dict, srcs: dict, cat: str, p: float,
-           f: tuple[str, ...], detail: str) -> None:
+           f: tuple[str, ...] | _Explain, detail: str) -> None:
     if cat not in scores or p > scores[cat]:
         scores[cat] = p
         feats[cat] = f

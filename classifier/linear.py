@@ -8,8 +8,9 @@ calibration fitted on a calibration split the weights never saw.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -34,6 +35,51 @@ when why com www html php index the si sa la de pe cu in din care nu un o ce mai
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+
+
+class _TextIndex:
+    """Vocabulary of the page-text model in a form numpy can search.
+
+    Character 4-grams become integers (each character is a digit in base ``len(alphabet) + 1``,
+    0 for characters no 4-gram in the vocabulary uses) kept in a sorted array, so a page's
+    ~1000 4-grams are looked up with one ``np.searchsorted`` instead of ~1000 dict probes.
+    Words ("w " features) stay in a dict keyed by the bare word. A feature such as "w ab" is
+    both a word and a 4-gram, as in the vectoriser: both lookups find its one index.
+    """
+
+    def __init__(self, feature_names: Sequence[str]) -> None:
+        names = [str(f) for f in feature_names]
+        self.words: dict[str, int] = {f[2:]: i for i, f in enumerate(names) if f.startswith("w ")}
+        gram_idx = np.array([i for i, f in enumerate(names) if len(f) == 4], dtype=np.intp)
+        cps = np.frombuffer("".join(names[i] for i in gram_idx).encode("utf-32-le", "surrogatepass"),
+                            dtype=np.uint32).reshape(-1, 4)
+        alphabet = np.unique(cps)
+        base = len(alphabet) + 1
+        self.dtype = np.uint32 if base ** 4 <= 2 ** 32 else np.uint64
+        self.base = self.dtype(base)
+        self.char_ids = np.zeros(0x110000, dtype=np.uint8 if base <= 256 else np.uint32)
+        self.char_ids[alphabet] = np.arange(1, base)
+        c = self.char_ids[cps].astype(self.dtype)
+        keys = ((c[:, 0] * self.base + c[:, 1]) * self.base + c[:, 2]) * self.base + c[:, 3]
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.gram_idx = gram_idx[order]
+
+    def lookup(self, s: str, words: list[str]) -> np.ndarray:
+        """Vocabulary indices (with repeats) of the 4-grams of ``s`` and of ``words``."""
+        get = self.words.get
+        wi = np.fromiter(map(get, words, repeat(-1)), dtype=np.intp, count=len(words))
+        wi = wi[wi >= 0]
+        if len(s) < 4 or not len(self.keys):
+            return wi
+        c = self.char_ids[np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+        c = c.astype(self.dtype)
+        b = self.base
+        k = ((c[:-3] * b + c[1:-2]) * b + c[2:-1]) * b + c[3:]
+        pos = np.searchsorted(self.keys, k)
+        pos[pos == len(self.keys)] = 0
+        hit = self.keys[pos] == k
+        return np.concatenate((self.gram_idx[pos[hit]], wi))
 
 
 class LinearMultiLabel(BaseEstimator):
@@ -120,35 +166,70 @@ class LinearMultiLabel(BaseEstimator):
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("vocabulary_", None)  # rebuilt from feature_names_ on load: half the size
+        state.pop("_text_index_", None)  # rebuilt on first use
         state["feature_names_"] = list(state["feature_names_"])
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.feature_names_ = np.asarray(self.feature_names_, dtype=object)
-        self.vocabulary_ = {f: i for i, f in enumerate(self.feature_names_)}
+        if self.analyzer == "text":
+            self._text_index()  # page text needs no string vocabulary (~7 MB): built on demand
+        else:
+            self.vocabulary_ = {f: i for i, f in enumerate(self.feature_names_)}
+
+    def __getattr__(self, name: str) -> Any:
+        """Build ``vocabulary_`` from ``feature_names_`` the first time it is needed."""
+        if name == "vocabulary_" and "feature_names_" in self.__dict__:
+            vocab = {f: i for i, f in enumerate(self.feature_names_)}
+            self.__dict__["vocabulary_"] = vocab
+            return vocab
+        raise AttributeError(name)
 
     # -- inference -----------------------------------------------------------------------
 
     def _vector(self, feats: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        counts = Counter(feats)
+        """TF-IDF of a feature list: one C-level pass of dict lookups, counts by ``np.unique``."""
         get = self.vocabulary_.get
-        idx = np.fromiter([get(f, -1) for f in counts], dtype=np.intp, count=len(counts))
-        cnt = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-        keep = idx >= 0
-        ia = idx[keep]
-        va = (1.0 + np.log(cnt[keep])) * self.idf_[ia]
+        idx = np.fromiter(map(get, feats, repeat(-1)), dtype=np.intp, count=len(feats))
+        return self._weigh(idx[idx >= 0])
+
+    def _weigh(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sublinear TF-IDF, L2-normalised, of vocabulary indices with repeats."""
+        ia, cnt = np.unique(idx, return_counts=True)
+        va = (1.0 + np.log(cnt.astype(np.float32))) * self.idf_[ia]
         norm = float(np.sqrt(va @ va)) if len(va) else 0.0
         if norm:
             va /= norm
         return ia, va
 
+    # Page text: the features of F.text_features without building them as strings.
+
+    def _text_index(self) -> _TextIndex:
+        index = self.__dict__.get("_text_index_")
+        if index is None:
+            index = self._text_index_ = _TextIndex(self.feature_names_)
+        return index
+
+    def text_vector(self, norm: str, words: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Same (indices, values) as ``_vector(F.text_features(norm, normalized=True))``.
+
+        ``words`` may pass ``F.TOKEN.findall(norm[:MODEL_CHARS])`` when the caller has it.
+        """
+        s = " " + norm[: F.MODEL_CHARS] + " "
+        if words is None:
+            words = F.tokens(s.strip())
+        return self._weigh(self._text_index().lookup(s, words))
+
+    def decision_vector(self, ia: np.ndarray, va: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of one (indices, values) vector."""
+        z = va @ self.coef_[ia] + self.intercept_ if len(ia) else self.intercept_.copy()
+        return _sigmoid(self.platt_[:, 0] * z + self.platt_[:, 1])
+
     def decision(self, feats: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Calibrated probabilities plus the (indices, values) used, for explanations."""
         ia, va = self._vector(feats)
-        z = va @ self.coef_[ia] + self.intercept_ if len(ia) else self.intercept_.copy()
-        p = _sigmoid(self.platt_[:, 0] * z + self.platt_[:, 1])
-        return p, ia, va
+        return self.decision_vector(ia, va), ia, va
 
     def predict_proba_one(self, doc: str) -> np.ndarray:
         return self.decision(ANALYZERS[self.analyzer](doc))[0]
@@ -175,7 +256,8 @@ class LinearMultiLabel(BaseEstimator):
         if not len(ia):
             return ()
         contrib = va * self.coef_[ia, j]
-        order = np.argsort(-contrib)[: 8 * k]
+        # Stable: equal contributions (features that always co-occur) in vocabulary order.
+        order = np.argsort(-contrib, kind="stable")[: 8 * k]
         words: list[str] = []
         grams: list[str] = []
         for t in order:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import yaml
@@ -49,41 +50,33 @@ class TermList:
         thr = float(doc.get("threshold", 5.0))
         return cls(doc["category"], thr, 1.0, exact, stems, rules, thr)
 
-    def matches(self, grams: Counter[str], stem_hits: Counter[str]) -> Counter[str]:
-        """Occurrences of this list's terms, from the text's n-gram and word-prefix counts."""
-        found: Counter[str] = Counter({g: grams[g] for g in grams.keys() & self.exact.keys()})
-        for stem in stem_hits.keys() & self.stems.keys():
-            found[stem + "*"] = stem_hits[stem]
-        return found
-
-    def weight(self, term: str) -> float:
-        return self.stems[term[:-1]] if term.endswith("*") else self.exact[term]
-
-    def raw(self, norm: str, grams: Counter[str], stem_hits: Counter[str]
+    def raw(self, norm: str, found: Counter[str], stem_found: Counter[str]
             ) -> tuple[float, list[tuple[str, float]]]:
-        """Raw score and the contributing (term, contribution) pairs, largest first."""
-        found = self.matches(grams, stem_hits)
+        """Raw score and the contributing (term, contribution) pairs, largest first.
+
+        ``found`` and ``stem_found`` come from :meth:`TermScorer.hits` (all lists at once).
+        """
+        exact, stems = self.exact, self.stems
         contrib: list[tuple[str, float]] = []
         for term, count in found.items():
-            w = self.weight(term)
-            contrib.append((term, w * (1.0 + 0.3 * math.log(count)) if w > 0 else w))
-        if found and self.rules:
+            w = exact.get(term)
+            if w is not None:
+                contrib.append((term, w * (1.0 + 0.3 * math.log(count)) if w > 0 else w))
+        for stem, count in stem_found.items():
+            w = stems.get(stem)
+            if w is not None:
+                contrib.append((stem + "*", w * (1.0 + 0.3 * math.log(count)) if w > 0 else w))
+        if contrib and self.rules:
             padded = " " + norm + " "
             for terms, w in self.rules:
                 if all(_present(t, padded) for t in terms):
                     contrib.append(("+".join(terms), w))
-        contrib.sort(key=lambda tw: -tw[1])
+        # Ties in name order: the same explanation every run (the sum does not depend on it).
+        contrib.sort(key=lambda tw: (-tw[1], tw[0]))
         return sum(c for _, c in contrib), contrib
 
     def proba(self, raw: float) -> float:
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, self.slope * (raw - self.threshold)))))
-
-
-def ngrams(toks: list[str]) -> Counter[str]:
-    """Counts of word 1-, 2- and 3-grams (terms and phrases are looked up by set intersection)."""
-    bi = [a + " " + b for a, b in zip(toks, toks[1:])]
-    tri = [a + " " + b for a, b in zip(bi, toks[2:])]
-    return Counter(toks + bi + tri)
 
 
 def _present(term: str, padded: str) -> bool:
@@ -94,7 +87,13 @@ def _present(term: str, padded: str) -> bool:
 
 
 class TermScorer:
-    """All term lists; scores every category in one pass over the tokens."""
+    """All term lists; scores every category in one pass over the tokens.
+
+    ``_index`` turns the lists into lookups keyed by what a text can contain: single words,
+    the first word of phrases, and word prefixes (by their first ``_pre_len`` characters). A
+    page then costs a few set intersections at C speed plus work proportional to the terms it
+    actually contains, instead of building every 1-3-gram of the page.
+    """
 
     def __init__(self, lists: dict[str, TermList]) -> None:
         self.lists = lists
@@ -102,26 +101,70 @@ class TermScorer:
 
     def _index(self) -> None:
         stems = {s for tl in self.lists.values() for s in tl.stems}
-        self._stems = frozenset(stems)
         self._stem_lengths = tuple(sorted({len(s) for s in stems}))
+        exact = {t for tl in self.lists.values() for t in tl.exact}
+        self._unigrams = frozenset(t for t in exact if " " not in t)
+        # Terms match word 1-3-grams: phrases of 4+ words and stems with a space never match.
+        self._phrases = frozenset(t for t in exact if " " in t)
+        self._firsts = frozenset(t.split(" ", 1)[0] for t in self._phrases)
+        self._word_stems = frozenset(s for s in stems if " " not in s)
+        self._pre_len = min((len(s) for s in self._word_stems), default=0)
+        self._prefixes = frozenset(s[: self._pre_len] for s in self._word_stems)
+        self._prefix_of = itemgetter(slice(0, self._pre_len))
+
+    def __getstate__(self) -> dict:
+        d = dict(self.__dict__)
+        d.pop("_prefix_of", None)  # an itemgetter: rebuilt by _index on load
+        return d
 
     def __setstate__(self, d: dict) -> None:
         self.__dict__.update(d)
         self._index()
 
-    def stem_hits(self, grams: Counter[str]) -> Counter[str]:
-        """Word-prefix terms: every stem that starts a word, counted (one dict probe per length)."""
-        hits: Counter[str] = Counter()
-        stems = self._stems
-        for tok, n in grams.items():
-            if " " in tok:
-                continue
-            for k in self._stem_lengths:
-                if k > len(tok):
-                    break
-                if tok[:k] in stems:
-                    hits[tok[:k]] += n
-        return hits
+    def hits(self, norm: str, toks: list[str]) -> tuple[Counter[str], Counter[str]]:
+        """(exact term -> count, stem -> count) for the terms of all lists in ``toks``.
+
+        Exact terms are word 1-3-grams of the tokens; a stem counts every token it starts.
+        Only tokens that can start a term are looked at: no n-gram of the page is built.
+        """
+        found: Counter[str] = Counter()
+        stem_found: Counter[str] = Counter()
+        if not toks:
+            return found, stem_found
+        uniq = set(toks)
+        for t in self._unigrams.intersection(uniq):
+            found[t] = toks.count(t)
+        firsts = self._firsts.intersection(uniq)
+        if firsts:
+            phrases = self._phrases
+            n = len(toks)
+            for w in firsts:
+                i = toks.index(w)
+                while True:
+                    if i + 1 < n:
+                        bi = w + " " + toks[i + 1]
+                        if bi in phrases:
+                            found[bi] += 1
+                        if i + 2 < n:
+                            tri = bi + " " + toks[i + 2]
+                            if tri in phrases:
+                                found[tri] += 1
+                    try:
+                        i = toks.index(w, i + 1)
+                    except ValueError:
+                        break
+        if self._word_stems and not self._prefixes.isdisjoint(map(self._prefix_of, uniq)):
+            stems, lengths, pre, k0 = self._word_stems, self._stem_lengths, self._prefixes, self._pre_len
+            for tok in uniq:
+                if tok[:k0] in pre:
+                    count = 0
+                    for k in lengths:
+                        if k > len(tok):
+                            break
+                        if tok[:k] in stems:
+                            count = count or toks.count(tok)
+                            stem_found[tok[:k]] += count
+        return found, stem_found
 
     @classmethod
     def from_dir(cls, directory: Path = TERMS_DIR) -> TermScorer:
@@ -135,11 +178,10 @@ class TermScorer:
               ) -> dict[str, tuple[float, float, tuple[str, ...]]]:
         """category -> (probability, raw score, top positive terms)."""
         norm = text if normalized else normalize(text)
-        grams = ngrams(toks if toks is not None else tokens(norm))
-        hits = self.stem_hits(grams)
+        found, stem_found = self.hits(norm, toks if toks is not None else tokens(norm))
         out = {}
         for cat, tl in self.lists.items():
-            raw, contrib = tl.raw(norm, grams, hits)
+            raw, contrib = tl.raw(norm, found, stem_found)
             feats = tuple(f"term '{t}'" for t, c in contrib[:5] if c > 0)
             out[cat] = (tl.proba(raw), raw, feats)
         return out
@@ -148,8 +190,7 @@ class TermScorer:
         res: dict[str, list[float]] = {c: [] for c in self.lists}
         for t in texts:
             norm = normalize(t)
-            grams = ngrams(tokens(norm))
-            hits = self.stem_hits(grams)
+            found, stem_found = self.hits(norm, tokens(norm))
             for cat, tl in self.lists.items():
-                res[cat].append(tl.raw(norm, grams, hits)[0])
+                res[cat].append(tl.raw(norm, found, stem_found)[0])
         return res

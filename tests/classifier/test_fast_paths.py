@@ -1,0 +1,193 @@
+"""The fast inference paths give the same results as the plain definitions they replace.
+
+Normalisation, tokens, the page-text vector and the weighted-term matcher were rewritten for
+speed (bytes tables, numpy, set intersections); the reference versions below are the original
+straightforward code, kept here so that any drift between the two is caught.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import classifier
+from classifier import features as F
+from classifier.linear import ANALYZERS
+from classifier.terms import TermScorer, _present
+
+from .conftest import REAL_PAGES
+
+_REPEAT = re.compile(r"(\w)\1{2,}")
+_NONWORD = re.compile(r"[^\w']+")
+
+TEXTS = [
+    "", " ", "a", "Hello, World!", "I’m SOOOO tired... ‘really’ “tired”", "e-mail: kid@example.com $$$",
+    "Şcoală, ţară, ăîâ ȘȚĂÎÂ ș ț", "ﬁne ² ℌello ＡＢＣ＠＄", "Привет, мир!!! ааааа", "中文字符 ツツツ",
+    "free porn xxx videos, hot sex cams; horny girls live", "sex education and consent at school",
+    "cazinou online: rotiri gratuite, bonus fara depunere", "I want to kill myself tonight",
+    "a_b__c ___ 'quoted' '''", "wwwwww.example.com loooool", "x\u0301y\u0327z\u20d0", "\x00\x1f\u2028\u00a0",
+    "fete goale si filme porno", "buy weed and cocaine, smoke a blunt", "aa meeting for recovery",
+]
+
+
+def ref_normalize(text: str) -> str:
+    t = text.lower().translate(F._FOLD)
+    if not t.isascii():
+        t = F._COMBINING.sub("", unicodedata.normalize("NFKD", t))
+    t = _REPEAT.sub(r"\1\1", t)
+    return _NONWORD.sub(" ", t).strip()
+
+
+def _random_texts(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    pool = list("aAbBzZ09_'@$ \t\n-.,!?ăâîșşțţĂÂÎȘŞȚŢ’‘“”éÉßæœøØ\u0301\u0327ﬁ²ℌＡ＠\u00a0ПривітツÆ") + [
+        "aaa", "XXXX", "ééé", "__", "''", "\ud800"]
+    out = []
+    for _ in range(n):
+        out.append("".join(rng.choice(pool) for _ in range(rng.randrange(0, 25))))
+        out.append("".join(chr(rng.randrange(0, 0x3000)) for _ in range(rng.randrange(0, 8))))
+    return out
+
+
+def _corpus(n_random: int) -> list[str]:
+    texts = TEXTS + _random_texts(n_random)
+    if REAL_PAGES.exists():
+        from classifier.extract import extract
+
+        texts += [extract(p.read_bytes(), content_type="text/html").text
+                  for p in sorted(REAL_PAGES.glob("*.html"))[:20]]
+    return texts
+
+
+CORPUS = _corpus(3000)
+SAMPLE = _corpus(150)  # for the slower model checks
+
+
+def test_normalize_and_tokens_match_the_regex_definitions() -> None:
+    for t in CORPUS:
+        norm = F.normalize(t)
+        assert norm == ref_normalize(t), t
+        assert F.tokens(norm) == F.TOKEN.findall(norm), norm
+
+
+def _models(tiny_models: Path) -> list[classifier.Classifier]:
+    out = [classifier.load(tiny_models)]
+    if (classifier.DEFAULT_MODELS_DIR / "MANIFEST.json").exists():
+        out.append(classifier.load())
+    return out
+
+
+def test_text_vector_matches_string_features(tiny_models: Path) -> None:
+    for clf in _models(tiny_models):
+        tm = clf.text_model
+        for t in SAMPLE:
+            norm = F.normalize(t)
+            ia, va = tm.text_vector(norm)
+            ib, vb = tm._vector(F.text_features(norm, normalized=True))
+            assert np.array_equal(ia, ib), t
+            assert np.allclose(va, vb, atol=1e-6), t
+            words = F.tokens(norm) if len(norm) <= F.MODEL_CHARS else None
+            ic, _ = tm.text_vector(norm, words)
+            assert np.array_equal(ia, ic)
+            assert np.allclose(tm.decision_vector(ia, va), tm.predict_proba([t])[0], atol=1e-5)
+
+
+def _ref_vector(model, feats: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    counts = Counter(feats)
+    idx = np.array([model.vocabulary_.get(f, -1) for f in counts], dtype=np.intp)
+    cnt = np.array(list(counts.values()), dtype=np.float32)
+    keep = idx >= 0
+    order = np.argsort(idx[keep])
+    ia = idx[keep][order]
+    va = ((1.0 + np.log(cnt[keep])) * model.idf_[idx[keep]])[order]
+    n = float(np.sqrt(va @ va))
+    return ia, va / n if n else va
+
+
+def test_generic_vector_matches_counter_definition(tiny_models: Path) -> None:
+    for clf in _models(tiny_models):
+        for model, docs in ((clf.text_model, SAMPLE),
+                            (clf.url_model, ["http://casino-best77.com/slots?x=1", "example.org",
+                                             "https://www.xn--80axidybz2ag.xn--p1ai/a/b"])):
+            for d in docs:
+                feats = ANALYZERS[model.analyzer](d)
+                ia, va = model._vector(feats)
+                ib, vb = _ref_vector(model, feats)
+                assert np.array_equal(ia, ib) and np.allclose(va, vb, atol=1e-6)
+
+
+def _ref_ngrams(toks: list[str]) -> Counter[str]:
+    bi = [a + " " + b for a, b in zip(toks, toks[1:])]
+    tri = [a + " " + b for a, b in zip(bi, toks[2:])]
+    return Counter(toks + bi + tri)
+
+
+def ref_term_raw(scorer: TermScorer, text: str) -> dict[str, float]:
+    """The original matcher: every 1-3-gram of the text, intersected with each list."""
+    norm = ref_normalize(text)
+    grams = _ref_ngrams(F.TOKEN.findall(norm))
+    stems_all = {s for tl in scorer.lists.values() for s in tl.stems}
+    lengths = sorted({len(s) for s in stems_all})
+    stem_hits: Counter[str] = Counter()
+    for tok, n in grams.items():
+        if " " in tok:
+            continue
+        for k in lengths:
+            if k > len(tok):
+                break
+            if tok[:k] in stems_all:
+                stem_hits[tok[:k]] += n
+    out = {}
+    for cat, tl in scorer.lists.items():
+        found = Counter({g: grams[g] for g in grams.keys() & tl.exact.keys()})
+        for stem in stem_hits.keys() & tl.stems.keys():
+            found[stem + "*"] = stem_hits[stem]
+        contrib = []
+        for term, count in found.items():
+            w = tl.stems[term[:-1]] if term.endswith("*") else tl.exact[term]
+            contrib.append(w * (1.0 + 0.3 * math.log(count)) if w > 0 else w)
+        if found and tl.rules:
+            padded = " " + norm + " "
+            contrib += [w for terms, w in tl.rules if all(_present(t, padded) for t in terms)]
+        out[cat] = sum(sorted(contrib, reverse=True))
+    return out
+
+
+def test_term_matcher_matches_ngram_definition(tiny_models: Path) -> None:
+    from classifier.train import EVALDATA, read_lines
+
+    texts = SAMPLE + [ln for name in ("sexual.txt", "sex_education.txt", "gambling.txt")
+                      for ln in read_lines(EVALDATA / name)]
+    # Repeated terms and phrases: counts matter (log-scaled weights).
+    texts += ["porn porn porn free porn hot sex hot sex cams " * 3, "sex " * 50 + "sex education"]
+    for clf in _models(tiny_models):
+        scorer = clf.terms
+        for t in texts:
+            got = scorer.score(t)
+            ref = ref_term_raw(scorer, t)
+            for cat, (p, raw, feats) in got.items():
+                assert raw == pytest.approx(ref[cat], abs=1e-9), (t, cat)
+                assert p == pytest.approx(scorer.lists[cat].proba(ref[cat]))
+                assert all(f.startswith("term '") for f in feats)
+
+
+def test_features_are_lazy_but_complete(tiny_models: Path) -> None:
+    clf = classifier.load(tiny_models, cache_size=0)
+    c = clf.classify(text="i am going to kill myself, no reason to live 7",
+                     url="http://casinobest77.com/")
+    assert all(callable(v) or isinstance(v, tuple) for v in c._features.values())
+    feats = c.features
+    assert feats["self_harm"] and all(isinstance(v, tuple) for v in feats.values())
+    assert c.features is feats  # computed once
+    assert c == clf.classify(text="i am going to kill myself, no reason to live 7",
+                             url="http://casinobest77.com/")
+    with pytest.raises(AttributeError):
+        c.scores = {}  # type: ignore[misc]
+    assert c.to_dict()["features"]["self_harm"]
