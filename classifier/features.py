@@ -22,6 +22,7 @@ _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u
 _REPEAT = re.compile(r"(\w)\1{2,}")
 _NONWORD = re.compile(r"[^\w']+")
 TOKEN = re.compile(r"[a-z0-9']{2,}|[^\W\d_]{2,}")
+_HAS_UPPER = re.compile("[A-Z]")
 #: How much normalised text the page-text model reads; the term scan reads all extracted text.
 MODEL_CHARS = 1000
 
@@ -84,10 +85,18 @@ def normalize(text: str) -> str:
     return t if a is None else a.tobytes().decode("utf-32-le")
 
 
+def plain_words(norm: str) -> bool:
+    """Are the tokens of ``norm`` just its space-separated words of 2+ characters?
+
+    True for ASCII text without upper case (NFKD can leave some) or "_": its words are runs of
+    [a-z0-9'], which ``TOKEN`` takes whole.
+    """
+    return norm.isascii() and "_" not in norm and (norm.islower() or not _HAS_UPPER.search(norm))
+
+
 def tokens(norm: str) -> list[str]:
     """Word tokens of normalised text (``TOKEN``); a plain split when that gives the same."""
-    if norm.isascii() and "_" not in norm and norm.islower():
-        # Runs of [a-z0-9'] between single spaces: TOKEN keeps those of two or more chars.
+    if plain_words(norm):
         return [w for w in norm.split(" ") if len(w) > 1]
     return TOKEN.findall(norm)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from classifier.features import normalize, tokens
+from classifier.features import normalize, plain_words, tokens
 
 TERMS_DIR = Path(__file__).with_name("terms")
 
@@ -109,8 +109,19 @@ class TermScorer:
         self._firsts = frozenset(t.split(" ", 1)[0] for t in self._phrases)
         self._word_stems = frozenset(s for s in stems if " " not in s)
         self._pre_len = min((len(s) for s in self._word_stems), default=0)
-        self._prefixes = frozenset(s[: self._pre_len] for s in self._word_stems)
+        by_prefix: dict[str, list[str]] = {}
+        for stem in sorted(self._word_stems):
+            by_prefix.setdefault(stem[: self._pre_len], []).append(stem)
+        self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
+        self._prefixes = frozenset(by_prefix)
         self._prefix_of = itemgetter(slice(0, self._pre_len))
+        # Which lists a term or stem belongs to: lists without any hit score 0 at once.
+        self._lists_of: dict[str, tuple[str, ...]] = {}
+        for cat, tl in self.lists.items():
+            for t in tl.exact:
+                self._lists_of[t] = self._lists_of.get(t, ()) + (cat,)
+            for st in tl.stems:
+                self._lists_of[st + "*"] = self._lists_of.get(st + "*", ()) + (cat,)
 
     def __getstate__(self) -> dict:
         d = dict(self.__dict__)
@@ -153,17 +164,28 @@ class TermScorer:
                         i = toks.index(w, i + 1)
                     except ValueError:
                         break
-        if self._word_stems and not self._prefixes.isdisjoint(map(self._prefix_of, uniq)):
-            stems, lengths, pre, k0 = self._word_stems, self._stem_lengths, self._prefixes, self._pre_len
-            for tok in uniq:
-                if tok[:k0] in pre:
-                    count = 0
-                    for k in lengths:
-                        if k > len(tok):
-                            break
-                        if tok[:k] in stems:
-                            count = count or toks.count(tok)
-                            stem_found[tok[:k]] += count
+        hit_prefixes = self._prefixes.intersection(map(self._prefix_of, uniq))
+        if hit_prefixes:
+            if self._pre_len >= 2 and plain_words(norm):
+                # The tokens are the space-separated words, each of 2+ characters: a stem starts
+                # as many tokens as " stem" occurs in " text" (occurrences cannot overlap).
+                padded = " " + norm
+                for p in hit_prefixes:
+                    for stem in self._by_prefix[p]:
+                        count = padded.count(" " + stem)
+                        if count:
+                            stem_found[stem] = count
+            else:
+                stems, lengths, k0 = self._word_stems, self._stem_lengths, self._pre_len
+                for tok in uniq:
+                    if tok[:k0] in hit_prefixes:
+                        count = 0
+                        for k in lengths:
+                            if k > len(tok):
+                                break
+                            if tok[:k] in stems:
+                                count = count or toks.count(tok)
+                                stem_found[tok[:k]] += count
         return found, stem_found
 
     @classmethod
@@ -179,12 +201,25 @@ class TermScorer:
         """category -> (probability, raw score, top positive terms)."""
         norm = text if normalized else normalize(text)
         found, stem_found = self.hits(norm, toks if toks is not None else tokens(norm))
+        hit = self._lists_hit(found, stem_found)
         out = {}
         for cat, tl in self.lists.items():
-            raw, contrib = tl.raw(norm, found, stem_found)
-            feats = tuple(f"term '{t}'" for t, c in contrib[:5] if c > 0)
+            if cat in hit:
+                raw, contrib = tl.raw(norm, found, stem_found)
+                feats = tuple(f"term '{t}'" for t, c in contrib[:5] if c > 0)
+            else:
+                raw, feats = 0.0, ()
             out[cat] = (tl.proba(raw), raw, feats)
         return out
+
+    def _lists_hit(self, found: Counter[str], stem_found: Counter[str]) -> set[str]:
+        lists_of = self._lists_of
+        hit: set[str] = set()
+        for t in found:
+            hit.update(lists_of[t])
+        for st in stem_found:
+            hit.update(lists_of[st + "*"])
+        return hit
 
     def raw_scores(self, texts: list[str]) -> dict[str, list[float]]:
         res: dict[str, list[float]] = {c: [] for c in self.lists}

@@ -191,3 +191,80 @@ def test_features_are_lazy_but_complete(tiny_models: Path) -> None:
     with pytest.raises(AttributeError):
         c.scores = {}  # type: ignore[misc]
     assert c.to_dict()["features"]["self_harm"]
+
+
+def test_text_index_sorted_key_fallback_matches_tables(tiny_models: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from classifier import linear
+
+    for clf in _models(tiny_models):
+        tables = clf.text_model._text_index()
+        monkeypatch.setattr(linear, "_MAX_PREFIXES", 0)
+        fallback = linear._TextIndex(clf.text_model.feature_names_)
+        monkeypatch.undo()
+        assert tables.keys is None and fallback.keys is not None
+        for t in SAMPLE:
+            s = " " + F.normalize(t)[: F.MODEL_CHARS] + " "
+            words = F.tokens(s.strip())
+            assert np.array_equal(np.sort(tables.lookup(s, words)), np.sort(fallback.lookup(s, words)))
+
+
+def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
+    """The page-text model sees the tokens of its window, the terms those of the whole text."""
+    for clf in _models(tiny_models):
+        text_only = classifier.Classifier(clf.text_model, None, None)
+        terms_only = classifier.Classifier(None, None, clf.terms)
+        for t in [x for x in SAMPLE if len(F.normalize(x)) > F.MODEL_CHARS] + [
+                "word " * 199 + "abcdefgh " * 10, "x" * 999 + " yy zz", "a_b " * 400]:
+            scores: dict[str, float] = {}
+            text_only._add_text(t, scores, {}, {})
+            ref = clf.text_model.decision(F.text_features(t))[0]
+            assert np.allclose([scores[c] for c in clf.text_model.categories], ref, atol=1e-5), t[:60]
+            scores = {}
+            terms_only._add_text(t, scores, {}, {})
+            assert scores == {c: p for c, (p, _r, _f) in clf.terms.score(t).items()}
+
+
+def test_tag_text_is_tag_removal_cut_short() -> None:
+    from classifier import extract as E
+
+    rng = random.Random(3)
+    atoms = ["<", ">", "<p>", "</p>", "<b >", "word ", "  ", "\n", "&amp;", "< x", "é", "<img alt='a'>",
+             "text " * 5, "<a href='x'>link</a>", "<<", ">>"]
+    for _ in range(3000):
+        v = "".join(rng.choice(atoms) for _ in range(rng.randrange(0, 600)))
+        need = rng.randrange(0, 4000)
+        assert E._tag_text(v, need) == E._OPEN_TAG.sub(" ", E._TAG.sub(" ", v))[:need]
+
+
+def test_str_body_reads_like_encoding_everything() -> None:
+    from classifier.extract import MAX_BYTES, read_body, str_body
+
+    head = "<html><head><title>t</title>" + "<script>" + "é" * 40_000 + "</script></head>"
+    for doc in [head + "<body>" + "x" * 400_000, head + "<BODY>" + "ü" * 10, "<p>" + "ț" * 300_000,
+                "a" * 120_000 + "<body>" + "b" * 200_000, "<body" + "ş" * 200_000, "\ud800<body>" * 30_000]:
+        want = read_body(doc[:MAX_BYTES].encode("utf-8", "replace"), content_type="text/html")
+        got = read_body(str_body(doc), content_type="text/html")
+        assert (got.kind, got.parts) == (want.kind, want.parts)
+
+
+def test_cache_key_is_what_extraction_reads(tiny_models: Path) -> None:
+    clf = classifier.load(tiny_models, cache_size=16)
+    page = b"<html><head><title>casino</title></head><body><p>free spins</p>" + b"x" * 40_000
+    first = clf.classify(url="http://a.example/", html=page)
+    # Beyond the window extraction reads: the same verdict, from the cache.
+    assert clf.classify(url="http://a.example/", html=page + b"<p>more</p>") is first
+    assert clf.classify(url="http://a.example/", html=page.replace(b"spins", b"spinz")) is not first
+    cp = clf.classify(url="http://a.example/", html=page, headers={"Content-Type": "text/html; charset=cp1250"})
+    assert cp is not first
+    assert clf.classify(url="http://b.example/", html=page) is not first
+    assert clf.classify(url="http://a.example/", html=page.decode()) is not None
+    t = clf.classify(text="hello " * 1000)
+    assert clf.classify(text="hello " * 1000 + "beyond what is read") is t
+
+
+def test_body_tag_in_any_letter_case() -> None:
+    from classifier.extract import extract
+
+    ex = extract(b"<html><head><title>T</title></head><bOdY><p>inside</p></BoDy>", content_type="text/html")
+    assert ex.title == "T" and ex.body == "inside"
