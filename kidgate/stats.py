@@ -879,7 +879,7 @@ def cmd_stats(args: argparse.Namespace, out: IO[str] | None = None,
     else:
         data_dir = getattr(args, "data_dir", None)
         if data_dir is None:
-            from proxy_addons.runtime import default_data_dir
+            from kidgate.paths import default_data_dir
             data_dir = default_data_dir()
         paths = log_files(Path(data_dir))
         if not paths:

@@ -7,7 +7,6 @@ version; an invalid new file keeps the old configuration and logs why.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,18 +14,11 @@ from typing import Any
 
 from kidgate.decisionlog import DecisionLog
 from kidgate.engine import Engine
+from kidgate.paths import default_data_dir
 from policies import config as config_mod
 from policies.config import Config, ConfigError
 
 log = logging.getLogger("kidgate")
-
-
-def default_data_dir() -> Path:
-    env = os.environ.get("KIDGATE_HOME")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "kidgate"
 
 
 @dataclass

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from reporting import access
-from reporting.store import Store, default_data_dir, default_path
+from kidgate.paths import default_data_dir
+from reporting.store import Store, default_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

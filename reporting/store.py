@@ -234,12 +234,3 @@ def _retry_locked(fn, attempts: int = 50):  # type: ignore[no-untyped-def]
 
 def default_path(data_dir: str | os.PathLike[str]) -> Path:
     return Path(data_dir) / DEFAULT_DB_NAME
-
-
-def default_data_dir() -> Path:
-    """The proxy's default data directory (same rule as the proxy runtime)."""
-    env = os.environ.get("KIDGATE_HOME")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "kidgate"

@@ -1,0 +1,15 @@
+"""Where kidgate keeps its state: one rule for the proxy and every command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """``$KIDGATE_HOME``, else ``$XDG_DATA_HOME/kidgate``, else ``~/.local/share/kidgate``."""
+    env = os.environ.get("KIDGATE_HOME")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "kidgate"
