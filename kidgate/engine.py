@@ -113,12 +113,6 @@ class Engine:
         store = self.lists.current()
         return list_engine.to_evidence(store.lookup(url))
 
-    def host_list_evidence(self, host: str) -> list[Evidence]:
-        if self.lists is None:
-            return []
-        import lists as list_engine
-        return list_engine.to_evidence(self.lists.current().lookup_host(host))
-
     def approval_evidence(self, profile: Profile, url: str) -> list[Evidence]:
         if self.approvals is None:
             return []
@@ -174,8 +168,9 @@ class Engine:
         ev += self._guard("labels", lambda: _labels(profile, url, headers, body))
         if self.classifier is not None and (body or text):
             clf = self.classifier
-            ev += self._guard("classifier", lambda: _mark_url_model(
-                clf.classify(url=url, text=text, html=body if text is None else None,
+            # The page alone: the URL model and the search query were judged on the request.
+            ev += self._guard("classifier", lambda: list(
+                clf.classify(text=text, html=body if text is None else None,
                              headers=headers).to_evidence()))
         ev += self._load_error_evidence(["classifier"])
         return ev
