@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=8)
     args = ap.parse_args(argv)
     site = Site({"/page": (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE)}).start()
-    results: dict[str, list[tuple[float, float]]] = {"mitmproxy alone": [], "with kidgate": []}
+    results: dict[str, list[tuple[float, float]]] = {
+        "mitmproxy alone": [], "kidgate, no model": [], "kidgate": []}
     try:
         for r in range(args.rounds):
             with tempfile.TemporaryDirectory() as t:
@@ -99,23 +100,25 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     proc.terminate()
                     proc.wait(10)
-            with tempfile.TemporaryDirectory() as t, \
-                    run_proxy(Path(t), routes={"garden.test": site.port},
-                              options=["--set", "kidgate_site_labels=false"]) as proxy:
-                results["with kidgate"].append(asyncio.run(_load(proxy.port, args.seconds, args.connections)))
+            for name, classifier in (("kidgate, no model", False), ("kidgate", True)):
+                with tempfile.TemporaryDirectory() as t, \
+                        run_proxy(Path(t), routes={"garden.test": site.port}, classifier=classifier,
+                                  options=["--set", "kidgate_site_labels=false"]) as proxy:
+                    results[name].append(asyncio.run(_load(proxy.port, args.seconds, args.connections)))
             print(f"round {r + 1}/{args.rounds}: "
                   + ", ".join(f"{k} {v[-1][0]:.0f} req/s" for k, v in results.items()),
                   file=sys.stderr)
     finally:
         site.stop()
     base = statistics.median(x[0] for x in results["mitmproxy alone"])
-    print(f"{'setup':<18}{'req/s (median)':>16}{'latency ms':>12}{'ratio':>8}")
+    print(f"{'setup':<20}{'req/s (median)':>16}{'latency ms':>12}{'ratio':>8}")
     for name, runs in results.items():
         rps = statistics.median(x[0] for x in runs)
         lat = statistics.median(x[1] for x in runs)
-        print(f"{name:<18}{rps:>16.0f}{lat:>12.2f}{rps / base:>8.2f}")
+        print(f"{name:<20}{rps:>16.0f}{lat:>12.2f}{rps / base:>8.2f}")
     print("(30 KB HTML page, HTTP/1.1 keep-alive, unique URLs so no verdict is cached; "
-          "kidgate profile: the shipped default child, lists + classifier)")
+          "kidgate: the shipped default child profile with lists and labels, without and with "
+          "the classifier)")
     return 0
 
 
