@@ -234,8 +234,8 @@ class Classifier:
             words = toks if len(norm) <= MODEL_CHARS else None
         if self.text_model is not None:
             tm = self.text_model
-            ia, va = tm.text_vector(norm[:MODEL_CHARS], words)
-            p = tm.decision_vector(ia, va).tolist()
+            p_arr, ia, va = tm.text_decision(norm[:MODEL_CHARS], words)
+            p = p_arr.tolist()
             if p and max(p) >= 0.2:
                 ia = ia.astype(np.int32)  # kept by lazy explanations: half the memory
             for j, cat in enumerate(tm.categories):

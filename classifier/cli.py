@@ -105,24 +105,35 @@ def _loads(line: str | bytes) -> Any:
     return _orjson.loads(line) if _orjson is not None else json.loads(line)
 
 
+def _dumps(rec: dict[str, Any]) -> str:
+    """One output line (with its newline); orjson when available, json otherwise."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(rec, option=_orjson.OPT_APPEND_NEWLINE).decode("utf-8")
+        except TypeError:  # e.g. an integer id beyond 64 bits
+            pass
+    return json.dumps(rec, ensure_ascii=False) + "\n"
+
+
 def classify_jsonl(clf: Any, lines: Iterable[str | bytes], out: IO[str], *,
                    explain: bool = False) -> int:
     """Score each JSON line; malformed lines yield an error record and the run goes on."""
     n = 0
+    write = out.write
     for lineno, line in enumerate(lines, 1):
-        if not line.strip():
+        if not line or line.isspace():  # no strip(): it would copy a whole page
             continue
         try:
             rec = _loads(line)
             if not isinstance(rec, dict):
                 raise ValueError("expected a JSON object")
-            fields = {k: rec.get(k) for k in ("url", "text", "html")}
-            for k, v in fields.items():
+            url, text, html = rec.get("url"), rec.get("text"), rec.get("html")
+            for k, v in (("url", url), ("text", text), ("html", html)):
                 if v is not None and not isinstance(v, str):
                     raise ValueError(f"field {k!r} must be a string")
-            if not any(fields.values()):
+            if not (url or text or html):
                 raise ValueError("record needs at least one of url, text, html")
-            c = clf.classify(url=fields["url"], text=fields["text"], html=fields["html"])
+            c = clf.classify(url=url, text=text, html=html)
             res: dict[str, Any] = {"id": rec.get("id"),
                                    "scores": {k: round(v, 4) for k, v in c.scores.items()}}
             if explain:
@@ -130,7 +141,7 @@ def classify_jsonl(clf: Any, lines: Iterable[str | bytes], out: IO[str], *,
         except Exception as e:  # noqa: BLE001 - one bad line must not stop a batch
             name = "JSONDecodeError" if type(e).__name__.endswith("DecodeError") else type(e).__name__
             res = {"line": lineno, "error": f"{name}: {e}"}
-        out.write(json.dumps(res, ensure_ascii=False) + "\n")
+        write(_dumps(res))
         n += 1
     out.flush()
     return n

@@ -219,9 +219,11 @@ _HEADING = re.compile(r"<h[1-3][^<>]{0,400}>(.{0,400}?)</h[1-3]", re.I | re.S)
 _IMG = re.compile(r"<img\s[^<>]{0,2000}>", re.I)
 
 
-_BLOCK_OPEN = re.compile(r"<(script|style|!--|noscript|svg|template)", re.I)
-_BLOCK_END = {name: re.compile(r"-->" if name == "!--" else rf"</{name}\s*>", re.I)
-              for name in ("script", "style", "!--", "noscript", "svg", "template")}
+_BLOCKS = ("script", "style", "!--", "noscript", "svg", "template")
+#: One group per block kind: ``lastindex`` says which. (re.I also matches look-alikes such as
+#: "ſcript", whose lower() is no key of a name-keyed table.)
+_BLOCK_OPEN = re.compile("<(?:" + "|".join(f"({re.escape(b)})" for b in _BLOCKS) + ")", re.I)
+_BLOCK_END = tuple(re.compile("-->" if name == "!--" else rf"</{name}\s*>", re.I) for name in _BLOCKS)
 _BODY = re.compile(r"<body", re.I)
 _BODY_BYTES = re.compile(rb"<body", re.I)
 
@@ -243,7 +245,7 @@ def _strip_blocks(s: str, limit: int | None = None) -> str:
             break
         out.append(s[pos:m.start()])
         produced += m.start() - pos
-        e = _BLOCK_END[m.group(1).lower()].search(s, m.end())
+        e = _BLOCK_END[m.lastindex - 1].search(s, m.end())
         if e is None:
             break  # unclosed script/comment: the rest is not visible text
         pos = e.end()
@@ -253,13 +255,15 @@ def _strip_blocks(s: str, limit: int | None = None) -> str:
     return "".join(out)
 
 
-def _find_body(raw: bytes | str) -> int:
-    """Start of the first <body tag in any letter case, or -1.
+def _find_body(raw: bytes | str, end: int | None = None) -> int:
+    """Start of the first <body tag (any letter case) before ``end``, or -1.
 
-    One regex scan: it jumps from "<" to "<", faster than three ``find`` calls for the usual
-    spellings when a page has no <body> in the part read (huge inline scripts in <head>).
+    One regex scan that jumps from "<" to "<": cheaper than ``find``/``count`` calls for the
+    usual spellings (measured), which matters on pages without <body> in the part read
+    (huge inline scripts in <head>).
     """
-    m = (_BODY if isinstance(raw, str) else _BODY_BYTES).search(raw)
+    n = len(raw) if end is None else min(end, len(raw))
+    m = (_BODY if isinstance(raw, str) else _BODY_BYTES).search(raw, 0, n)
     return -1 if m is None else m.start()
 
 
@@ -326,37 +330,43 @@ def read_body(body: bytes | bytearray | memoryview, *, content_type: str | None 
               content_encoding: str | None = None, max_bytes: int = MAX_BYTES,
               max_chars: int = MAX_CHARS) -> BodyView:
     """Decompress (capped) and cut out the parts of a body that :func:`extract` reads."""
-    raw, truncated = decompress(bytes(body), content_encoding, max_bytes)
-    if looks_binary(raw):
+    if not content_encoding or content_encoding.strip().lower() in ("identity", ""):
+        # No copy of up to max_bytes: searches stop at n, only the parts read are copied.
+        raw = body if isinstance(body, bytes) else bytes(body)
+        truncated = len(raw) > max_bytes
+    else:
+        raw, truncated = decompress(bytes(body), content_encoding, max_bytes)
+    n = min(len(raw), max_bytes)
+    if looks_binary(raw[: min(n, 1024)]):
         return BodyView(BINARY, (), truncated)
     ct = (content_type or "").split(";")[0].strip().lower()
     if ct and "html" not in ct and "xml" not in ct:
         if not (ct.startswith("text/") or ct == "application/json"):
             return BodyView(BINARY, (), truncated)
-        return BodyView(PLAIN, (raw[: max_chars * 4],), truncated)
+        return BodyView(PLAIN, (raw[: min(n, max_chars * 4)],), truncated)
     # Only the head (title, meta) and a window at the start of <body> are decoded: finding
     # "<body" in bytes is a fast scan, decoding the whole page is not needed.
-    bpos = _find_body(raw)
+    bpos = _find_body(raw, n)
     window = max_chars * 16
     if bpos == -1:
-        return BodyView(PAGE, (raw[: window + 16384],), truncated)
-    return BodyView(HEAD_BODY, (raw[: min(bpos, 65536)], raw[bpos: bpos + window]), truncated)
+        return BodyView(PAGE, (raw[: min(n, window + 16384)],), truncated)
+    return BodyView(HEAD_BODY, (raw[: min(bpos, 65536)], raw[bpos: min(n, bpos + window)]), truncated)
 
 
 def str_body(html: str, max_bytes: int = MAX_BYTES, max_chars: int = MAX_CHARS) -> bytes:
     """UTF-8 of a str HTML body, as far as :func:`read_body` reads it.
 
-    The same view as ``html[:max_bytes].encode("utf-8", "replace")`` gives, but usually
-    encoding a third of that: when <body> and the window after it are within the first
-    ~100 kB, the rest of a long page is never encoded.
+    The same view as ``html[:max_bytes].encode("utf-8", "replace")`` gives, but encoding only
+    up to the end of the <body> window: a character is at least one byte, so the first
+    "<body" in the text is the first in the bytes and its window ends within ``window``
+    characters after it. A long page's tail is never encoded.
     """
-    n = 65536 + max_chars * 16 + 16384
-    if len(html) > n:
-        b = html[:n].encode("utf-8", "replace")[:max_bytes]
-        bpos = _find_body(b)
-        if bpos != -1 and (bpos + max_chars * 16 <= len(b) or len(b) >= max_bytes):
-            return b
-    return html[:max_bytes].encode("utf-8", "replace")[:max_bytes]
+    window = max_chars * 16
+    bpos = _find_body(html, max_bytes)
+    # No <body> in the text means none in the bytes read either: only the first
+    # window + 16 kB are read then.
+    n = window + 16384 if bpos == -1 else bpos + window
+    return html[: min(n, max_bytes)].encode("utf-8", "replace")[:max_bytes]
 
 
 def extract_view(view: BodyView, *, content_type: str | None = None,

@@ -188,6 +188,7 @@ class LinearMultiLabel(BaseEstimator):
         state = dict(self.__dict__)
         state.pop("vocabulary_", None)  # rebuilt from feature_names_ on load: half the size
         state.pop("_text_index_", None)  # rebuilt on first use
+        state.pop("_rows_", None)
         state["feature_names_"] = list(state["feature_names_"])
         return state
 
@@ -196,6 +197,7 @@ class LinearMultiLabel(BaseEstimator):
         self.feature_names_ = np.asarray(self.feature_names_, dtype=object)
         if self.analyzer == "text":
             self._text_index()  # page text needs no string vocabulary (~7 MB): built on demand
+            self._rows()
         else:
             self.vocabulary_ = {f: i for i, f in enumerate(self.feature_names_)}
 
@@ -212,8 +214,25 @@ class LinearMultiLabel(BaseEstimator):
     def _vector(self, feats: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """TF-IDF of a feature list: one C-level pass of dict lookups, counts by ``np.unique``."""
         get = self.vocabulary_.get
+        if len(feats) <= 128:
+            # A host name's few dozen features: counting in a dict beats numpy's call overhead.
+            counts: dict[int, int] = {}
+            for f in feats:
+                i = get(f)
+                if i is not None:
+                    counts[i] = counts.get(i, 0) + 1
+            ia = np.array(sorted(counts), dtype=np.intp)
+            va = _TF.take([counts[i] for i in ia.tolist()]) if len(ia) else np.zeros(0, np.float32)
+            return ia, self._idf_norm(ia, va)
         idx = np.fromiter(map(get, feats, repeat(-1)), dtype=np.intp, count=len(feats))
         return self._weigh(idx[idx >= 0])
+
+    def _idf_norm(self, ia: np.ndarray, va: np.ndarray) -> np.ndarray:
+        va *= self.idf_.take(ia)
+        norm = float(np.sqrt(va @ va)) if len(va) else 0.0
+        if norm:
+            va /= norm
+        return va
 
     def _weigh(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sublinear TF-IDF, L2-normalised, of vocabulary indices with repeats."""
@@ -222,11 +241,7 @@ class LinearMultiLabel(BaseEstimator):
             va = _TF.take(cnt)
         else:
             va = 1.0 + np.log(cnt.astype(np.float32))
-        va *= self.idf_.take(ia)
-        norm = float(np.sqrt(va @ va)) if len(va) else 0.0
-        if norm:
-            va /= norm
-        return ia, va
+        return ia, self._idf_norm(ia, va)
 
     # Page text: the features of F.text_features without building them as strings.
 
@@ -236,15 +251,43 @@ class LinearMultiLabel(BaseEstimator):
             index = self._text_index_ = _TextIndex(self.feature_names_)
         return index
 
+    def _rows(self) -> np.ndarray:
+        """Per feature, its weights and then its idf in one row: one memory access, not two."""
+        rows = self.__dict__.get("_rows_")
+        if rows is None:
+            rows = self._rows_ = np.ascontiguousarray(
+                np.hstack([self.coef_, self.idf_[:, None]]), dtype=np.float32)
+        return rows
+
     def text_vector(self, norm: str, words: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Same (indices, values) as ``_vector(F.text_features(norm, normalized=True))``.
 
         ``words`` may pass ``F.TOKEN.findall(norm[:MODEL_CHARS])`` when the caller has it.
         """
+        return self._weigh(self._text_lookup(norm, words))
+
+    def _text_lookup(self, norm: str, words: list[str] | None) -> np.ndarray:
         s = " " + norm[: F.MODEL_CHARS] + " "
         if words is None:
             words = F.tokens(s.strip())
-        return self._weigh(self._text_index().lookup(s, words))
+        return self._text_index().lookup(s, words)
+
+    def text_decision(self, norm: str, words: list[str] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``decision`` of a normalised page text: (probabilities, indices, values)."""
+        idx = self._text_lookup(norm, words)
+        ia, cnt = np.unique(idx, return_counts=True)
+        if not len(ia):
+            p = _sigmoid(self.platt_[:, 0] * self.intercept_ + self.platt_[:, 1])
+            return p, ia, np.zeros(0, dtype=np.float32)
+        rows = self._rows().take(ia, axis=0)
+        va = _TF.take(cnt) if len(idx) < len(_TF) else 1.0 + np.log(cnt.astype(np.float32))
+        va *= rows[:, -1]
+        norm2 = float(np.sqrt(va @ va))
+        if norm2:
+            va /= norm2
+        z = va @ rows[:, :-1] + self.intercept_
+        return _sigmoid(self.platt_[:, 0] * z + self.platt_[:, 1]), ia, va
 
     def decision_vector(self, ia: np.ndarray, va: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of one (indices, values) vector."""

@@ -268,3 +268,24 @@ def test_body_tag_in_any_letter_case() -> None:
 
     ex = extract(b"<html><head><title>T</title></head><bOdY><p>inside</p></BoDy>", content_type="text/html")
     assert ex.title == "T" and ex.body == "inside"
+
+
+def test_find_body_is_the_case_insensitive_search() -> None:
+    from classifier import extract as E
+
+    rng = random.Random(9)
+    atoms = ["<b>", "<br>", "<body>", "<BODY>", "<bOdY>", "<Body", "<bod", "x", "<", "b", "ody", "<B",
+             "<bo", "<b" * 20, "é", "<bodyx"]
+    for _ in range(5000):
+        s = "".join(rng.choice(atoms) for _ in range(rng.randrange(0, 40)))
+        end = rng.choice([None, rng.randrange(0, len(s) + 2)])
+        for x, rx in ((s, re.compile("<body", re.I)), (s.encode(), re.compile(b"<body", re.I))):
+            m = rx.search(x, 0, len(x) if end is None else min(end, len(x)))
+            assert E._find_body(x, end) == (m.start() if m else -1), (x, end)
+
+
+def test_lookalike_block_names_do_not_crash() -> None:
+    from classifier import extract as E
+
+    # re.I takes a long s for "s" and a dotless i for "i": such a block opens and closes.
+    assert E._strip_blocks("a<\u017fcript>x</script>b<noscr\u0131pt>y</noscript>c") == "a b c"
