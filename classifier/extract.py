@@ -213,10 +213,11 @@ _META = re.compile(r"<meta\s[^<>]{0,2000}>", re.I)
 _ATTR = re.compile(r"""([a-zA-Z_:\-]{1,40})\s*=\s*(?:"([^"]{0,2000})"|'([^']{0,2000})'|([^\s"'>]{1,400}))""")
 #: Meta names worth parsing (description, keywords, titles, age labels for other detectors).
 _META_KEYS = ("description", "keywords", "title", "rating", "label", "restrictions")
-_META_KEY = re.compile("|".join(_META_KEYS))  # searched in the lower-cased tag
 _TITLE_BLOCK = re.compile(r"<title[^<>]{0,400}>[^<]{0,1000}</title\s*>", re.I)
 _HEADING = re.compile(r"<h[1-3][^<>]{0,400}>(.{0,400}?)</h[1-3]", re.I | re.S)
 _IMG = re.compile(r"<img\s[^<>]{0,2000}>", re.I)
+_HEADING_OR_IMG = re.compile(r"<(?:h[1-3][^<>]{0,400}>(.{0,400}?)</h[1-3]|img\s[^<>]{0,2000}>)",
+                             re.I | re.S)
 
 
 _BLOCKS = ("script", "style", "!--", "noscript", "svg", "template")
@@ -425,6 +426,32 @@ def extract(body: bytes | str | None, *, content_type: str | None = None,
     return _html_fields(head, rest, None, truncated, max_chars)
 
 
+def _headings_and_images(visible: str, n_head: int = 12, n_img: int = 24
+                         ) -> tuple[list[str], list[str]]:
+    """The first ``n_head`` _HEADING texts and ``n_img`` _IMG tags, as two separate
+    ``finditer`` scans would find them, in one scan.
+
+    At any "<" at most one of the two can match. A heading's text cannot hide an image from
+    the image scan: such images are looked for inside it, and no image tag can reach past it
+    (the heading ends at a "<").
+    """
+    heads: list[str] = []
+    imgs: list[str] = []
+    for m in _HEADING_OR_IMG.finditer(visible):
+        text = m.group(1)
+        if text is None:
+            if len(imgs) < n_img:
+                imgs.append(m.group(0))
+        else:
+            if len(heads) < n_head:
+                heads.append(text)
+            if len(imgs) < n_img and "<" in text:
+                imgs += [mm.group(0) for _, mm in zip(range(n_img - len(imgs)), _IMG.finditer(text))]
+        if len(heads) >= n_head and len(imgs) >= n_img:
+            break
+    return heads, imgs
+
+
 def _html_fields(head: str, rest: str, charset: str | None, truncated: bool,
                  max_chars: int) -> Extracted:
     """Title, meta, headings, alt text and visible text from a decoded head and body window."""
@@ -437,7 +464,9 @@ def _html_fields(head: str, rest: str, charset: str | None, truncated: bool,
     for _, mm in zip(range(64), _META.finditer(head)):
         tag = mm.group(0)
         low = tag.lower()
-        if "content" not in low or _META_KEY.search(low) is None:
+        # The names of _META_KEYS spelt out: six substring tests beat one alternation regex.
+        if "content" not in low or not ("description" in low or "keywords" in low or "title" in low
+                                        or "rating" in low or "label" in low or "restrictions" in low):
             continue
         a = _attrs(tag)
         key = (a.get("name") or a.get("property") or a.get("http-equiv") or "").lower()
@@ -451,11 +480,11 @@ def _html_fields(head: str, rest: str, charset: str | None, truncated: bool,
     if rest is head or not _BODY.match(rest):
         rest = _TITLE_BLOCK.sub(" ", rest)
     visible = _strip_blocks(rest, limit=max_chars * 6)
-    headings = tuple(h for h in (_clean(_TAG.sub(" ", m.group(1)), 200)
-                                 for _, m in zip(range(12), _HEADING.finditer(visible))) if h)
+    inner, imgs = _headings_and_images(visible)
+    headings = tuple(h for h in (_clean(_TAG.sub(" ", x), 200) for x in inner) if h)
     alts: list[str] = []
-    for _, mm in zip(range(24), _IMG.finditer(visible)):
-        alt = _attrs(mm.group(0)).get("alt", "")
+    for tag in imgs:
+        alt = _attrs(tag).get("alt", "")
         if alt.strip():
             alts.append(_clean(alt, 120))
     budget = max(0, max_chars - len(title) - len(description) - len(keywords)

@@ -289,3 +289,18 @@ def test_lookalike_block_names_do_not_crash() -> None:
 
     # re.I takes a long s for "s" and a dotless i for "i": such a block opens and closes.
     assert E._strip_blocks("a<\u017fcript>x</script>b<noscr\u0131pt>y</noscript>c") == "a b c"
+
+
+def test_headings_and_images_in_one_scan_match_two_scans() -> None:
+    from classifier import extract as E
+
+    rng = random.Random(4)
+    atoms = ["<h1>", "</h1>", "<H2 class=x>", "</h2>", "<h3>", "</H3>", "<h4>", "<img alt='a'>",
+             "<IMG src=x>", "<\u0130mg alt=b>", "<img>", "x", "y ", "<", ">", "<b>", "</b>",
+             "<img alt=\"q\" ", "\n", "<h1 ", "<himg>", "<h1><img alt=z></h1>"]
+    for _ in range(3000):
+        v = "".join(rng.choice(atoms) for _ in range(rng.randrange(0, 120)))
+        nh, ni = rng.choice([(12, 24), (1, 1), (3, 0), (0, 3), (2, 5)])
+        want = ([m.group(1) for _, m in zip(range(nh), E._HEADING.finditer(v))],
+                [m.group(0) for _, m in zip(range(ni), E._IMG.finditer(v))])
+        assert E._headings_and_images(v, nh, ni) == want, v
