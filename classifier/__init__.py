@@ -212,9 +212,9 @@ class Classifier:
         if self.url_model is None or not url:
             return
         um = self.url_model
-        p, ia, va = um.decision(url_features(url))
+        p, ia, va = um.decision_list(url_features(url))
         for j, cat in enumerate(um.categories):
-            pj = float(p[j])
+            pj = p[j]
             _merge(scores, feats, srcs, cat, pj, _Explain(um, j, ia, va) if pj >= 0.2 else (),
                    URL_DETAIL)
 
@@ -234,8 +234,7 @@ class Classifier:
             words = toks if len(norm) <= MODEL_CHARS else None
         if self.text_model is not None:
             tm = self.text_model
-            p_arr, ia, va = tm.text_decision(norm[:MODEL_CHARS], words)
-            p = p_arr.tolist()
+            p, ia, va = tm.text_decision(norm[:MODEL_CHARS], words)
             if p and max(p) >= 0.2:
                 ia = ia.astype(np.int32)  # kept by lazy explanations: half the memory
             for j, cat in enumerate(tm.categories):
