@@ -204,14 +204,13 @@ def _decode(data: bytes, content_type: str | None) -> tuple[str, str, bool]:
 # HTML to text, linear time
 
 
-_DROP_BLOCKS = (("<script", "</script"), ("<style", "</style"), ("<!--", "-->"),
-                ("<noscript", "</noscript"), ("<svg", "</svg"), ("<template", "</template"))
 _TAG = re.compile(r"<[^<>]*>")  # cannot cross another "<": linear on unclosed tags
 _OPEN_TAG = re.compile(r"<[^<>]*$")
 _TITLE = re.compile(r"<title[^<>]{0,400}>([^<]{0,1000})", re.I)
 _META = re.compile(r"<meta\s[^<>]{0,2000}>", re.I)
 _ATTR = re.compile(r"""([a-zA-Z_:\-]{1,40})\s*=\s*(?:"([^"]{0,2000})"|'([^']{0,2000})'|([^\s"'>]{1,400}))""")
-#: Meta names worth parsing (description, keywords, titles, age labels for other detectors).
+#: Meta names worth parsing (description, keywords, titles, age labels for other detectors);
+#: _html_fields spells them out as substring tests.
 _META_KEYS = ("description", "keywords", "title", "rating", "label", "restrictions")
 _TITLE_BLOCK = re.compile(r"<title[^<>]{0,400}>[^<]{0,1000}</title\s*>", re.I)
 _HEADING = re.compile(r"<h[1-3][^<>]{0,400}>(.{0,400}?)</h[1-3]", re.I | re.S)

@@ -102,6 +102,8 @@ class _TextIndex:
         if len(s) < 4:
             return wi[wi >= 0]
         c = self.char_ids.take(np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        if self.keys is not None:
+            c = c.astype(np.int64)  # a large alphabet's keys do not fit 32 bits
         base = self.base
         p = c[:-3] * base
         p += c[1:-2]
@@ -110,7 +112,7 @@ class _TextIndex:
         if self.keys is None:
             gi = self.blocks.take(self.prefix_block.take(p) * base + c[3:])
         else:
-            k = p.astype(np.int64) * base + c[3:]
+            k = p * base + c[3:]
             pos = np.searchsorted(self.keys, k)
             gi = np.where(self.keys.take(pos) == k, self.gram_idx.take(pos), -1)
         idx = np.concatenate((gi, wi))
@@ -197,6 +199,8 @@ class LinearMultiLabel(BaseEstimator):
         self.idf_ = self.idf_[mask]
         self.feature_names_ = self.feature_names_[mask]
         self.vocabulary_ = {f: i for i, f in enumerate(self.feature_names_)}
+        self.__dict__.pop("_text_index_", None)  # inference lookups of an earlier fit
+        self.__dict__.pop("_rows_", None)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

@@ -124,9 +124,7 @@ class TermScorer:
                 self._lists_of[st + "*"] = self._lists_of.get(st + "*", ()) + (cat,)
 
     def __getstate__(self) -> dict:
-        d = dict(self.__dict__)
-        d.pop("_prefix_of", None)  # an itemgetter: rebuilt by _index on load
-        return d
+        return {"lists": self.lists}  # the lookups are rebuilt by _index on load
 
     def __setstate__(self, d: dict) -> None:
         self.__dict__.update(d)

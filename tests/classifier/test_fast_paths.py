@@ -1,8 +1,9 @@
 """The fast inference paths give the same results as the plain definitions they replace.
 
-Normalisation, tokens, the page-text vector and the weighted-term matcher were rewritten for
-speed (bytes tables, numpy, set intersections); the reference versions below are the original
-straightforward code, kept here so that any drift between the two is caught.
+Normalisation, tokens, the page-text vector, the weighted-term matcher and parts of extraction
+were rewritten for speed (bytes tables, numpy, set intersections, fewer regex passes); the
+reference versions below are the original straightforward code, kept here so that any drift
+between the two is caught.
 """
 
 from __future__ import annotations
