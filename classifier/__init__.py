@@ -295,8 +295,12 @@ class Classifier:
             pieces.append(text)
         if pieces:
             self._add_text(" \n".join(pieces), scores, feats, srcs)
-        if url:
-            self._add_url(url, scores, feats, srcs)
+        if url and self.url_model is not None:
+            # Through classify_url's cache: the proxy has usually scored this URL already, when
+            # the request went out.
+            u = self.classify_url(url)
+            for cat, p in u.scores.items():
+                _merge(scores, feats, srcs, cat, p, u._features.get(cat, ()), u.sources[cat])
         result = Classification(scores, feats, srcs)
         self._store(key, result)
         return result

@@ -305,3 +305,17 @@ def test_headings_and_images_in_one_scan_match_two_scans() -> None:
         want = ([m.group(1) for _, m in zip(range(nh), E._HEADING.finditer(v))],
                 [m.group(0) for _, m in zip(range(ni), E._IMG.finditer(v))])
         assert E._headings_and_images(v, nh, ni) == want, v
+
+
+def test_page_reuses_the_url_verdict(tiny_models: Path) -> None:
+    clf = classifier.load(tiny_models, cache_size=8)
+    url = "http://casinobest77.com/slots"
+    u = clf.classify_url(url)
+    c = clf.classify(url=url, text="the weather in paris is sunny today")
+    assert clf._cached(("url", url)) is u  # scored once
+    for cat, p in u.scores.items():
+        assert c.scores[cat] >= p
+        if c.sources[cat] == classifier.URL_DETAIL:
+            assert c.scores[cat] == p and c.features[cat] == u.features[cat]
+    uncached = classifier.load(tiny_models, cache_size=0)
+    assert uncached.classify(url=url, text="the weather in paris is sunny today") == c
