@@ -43,9 +43,9 @@ class TermList:
             for term, w in (doc.get(part) or {}).items():
                 key = str(term).strip()
                 if key.endswith("*"):
-                    stems[normalize(key[:-1])] = float(w)
+                    stems[_as_tokens(normalize(key[:-1]))] = float(w)
                 else:
-                    exact[normalize(key) if not key.endswith("+") else key] = float(w)
+                    exact[_as_tokens(normalize(key)) if not key.endswith("+") else key] = float(w)
         rules = [(tuple(str(t) for t in r["all"]), float(r["weight"])) for r in doc.get("rules") or ()]
         thr = float(doc.get("threshold", 5.0))
         return cls(doc["category"], thr, 1.0, exact, stems, rules, thr)
@@ -79,6 +79,14 @@ class TermList:
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, self.slope * (raw - self.threshold)))))
 
 
+def _as_tokens(phrase: str) -> str:
+    """A phrase as the tokens see it: one-letter words are not tokens ("make a bomb" is
+    matched as "make bomb"), so a phrase containing one would otherwise never match."""
+    if " " not in phrase:
+        return phrase
+    return " ".join(w for w in phrase.split(" ") if len(w) > 1) or phrase
+
+
 def _present(term: str, padded: str) -> bool:
     """Is a rule term in the space-padded normalised text (``*`` matches word endings)?"""
     if term.endswith("*"):
@@ -104,9 +112,16 @@ class TermScorer:
         self._stem_lengths = tuple(sorted({len(s) for s in stems}))
         exact = {t for tl in self.lists.values() for t in tl.exact}
         self._unigrams = frozenset(t for t in exact if " " not in t)
-        # Terms match word 1-3-grams: phrases of 4+ words and stems with a space never match.
+        # Phrases of any length, and multi-word stems ("slot machine*": the last word is a
+        # prefix), are found from the positions of their first word.
         self._phrases = frozenset(t for t in exact if " " in t)
-        self._firsts = frozenset(t.split(" ", 1)[0] for t in self._phrases)
+        self._phrase_lengths = tuple(sorted({t.count(" ") + 1 for t in self._phrases}))
+        multi: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+        for stem in sorted(s for s in stems if " " in s):
+            words = stem.split(" ")
+            multi.setdefault(words[0], []).append((tuple(words[1:-1]), words[-1], stem))
+        self._multi_stems = {k: tuple(v) for k, v in multi.items()}
+        self._firsts = frozenset(t.split(" ", 1)[0] for t in self._phrases) | frozenset(multi)
         self._word_stems = frozenset(s for s in stems if " " not in s)
         self._pre_len = min((len(s) for s in self._word_stems), default=0)
         by_prefix: dict[str, list[str]] = {}
@@ -145,19 +160,21 @@ class TermScorer:
             found[t] = toks.count(t)
         firsts = self._firsts.intersection(uniq)
         if firsts:
-            phrases = self._phrases
+            phrases, lengths, multi = self._phrases, self._phrase_lengths, self._multi_stems
             n = len(toks)
             for w in firsts:
                 i = toks.index(w)
                 while True:
-                    if i + 1 < n:
-                        bi = w + " " + toks[i + 1]
-                        if bi in phrases:
-                            found[bi] += 1
-                        if i + 2 < n:
-                            tri = bi + " " + toks[i + 2]
-                            if tri in phrases:
-                                found[tri] += 1
+                    for k in lengths:
+                        if i + k > n:
+                            break
+                        cand = " ".join(toks[i:i + k])
+                        if cand in phrases:
+                            found[cand] += 1
+                    for middle, last, stem in multi.get(w, ()):
+                        j = i + 1 + len(middle)
+                        if j < n and tuple(toks[i + 1:j]) == middle and toks[j].startswith(last):
+                            stem_found[stem] += 1
                     try:
                         i = toks.index(w, i + 1)
                     except ValueError:

@@ -124,14 +124,14 @@ def test_generic_vector_matches_counter_definition(tiny_models: Path) -> None:
                 assert np.array_equal(ia, ib) and np.allclose(va, vb, atol=1e-6)
 
 
-def _ref_ngrams(toks: list[str]) -> Counter[str]:
-    bi = [a + " " + b for a, b in zip(toks, toks[1:])]
-    tri = [a + " " + b for a, b in zip(bi, toks[2:])]
-    return Counter(toks + bi + tri)
+def _ref_ngrams(toks: list[str], longest: int = 8) -> Counter[str]:
+    """Every word n-gram of the tokens, up to ``longest`` words."""
+    return Counter(" ".join(toks[i:i + k]) for k in range(1, longest + 1)
+                   for i in range(len(toks) - k + 1))
 
 
 def ref_term_raw(scorer: TermScorer, text: str) -> dict[str, float]:
-    """The original matcher: every 1-3-gram of the text, intersected with each list."""
+    """The definition: every word n-gram of the text, intersected with each list."""
     norm = ref_normalize(text)
     grams = _ref_ngrams(F.TOKEN.findall(norm))
     stems_all = {s for tl in scorer.lists.values() for s in tl.stems}
@@ -139,6 +139,12 @@ def ref_term_raw(scorer: TermScorer, text: str) -> dict[str, float]:
     stem_hits: Counter[str] = Counter()
     for tok, n in grams.items():
         if " " in tok:
+            # A multi-word stem: the words before its last match whole, the last as a prefix.
+            head, _, tail = tok.rpartition(" ")
+            for stem in stems_all:
+                if " " in stem and stem.rpartition(" ")[0] == head and \
+                        tail.startswith(stem.rpartition(" ")[2]):
+                    stem_hits[stem] += n
             continue
         for k in lengths:
             if k > len(tok):
