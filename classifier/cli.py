@@ -5,14 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
-
-try:  # a fast JSON parser: a page record is mostly one long HTML string
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - optional speed-up
-    _orjson = None
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets"
@@ -56,6 +50,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--models", help="models directory (default: the shipped models/)")
     p.add_argument("--input", help="read from this file instead of stdin")
     p.add_argument("--explain", action="store_true", help="include top features per category")
+    p.add_argument("--jobs", type=_positive_int, default=None,
+                   help="worker processes for --jsonl (default: every usable CPU)")
     p.add_argument("url", nargs="?", help="a single URL to score with the URL/host model")
     p.set_defaults(func=cmd_classify)
 
@@ -101,62 +97,30 @@ def _summary(rep: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _loads(line: str | bytes) -> Any:
-    return _orjson.loads(line) if _orjson is not None else json.loads(line)
-
-
-def _dumps(rec: dict[str, Any]) -> str:
-    """One output line (with its newline); orjson when available, json otherwise."""
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(rec, option=_orjson.OPT_APPEND_NEWLINE).decode("utf-8")
-        except TypeError:  # e.g. an integer id beyond 64 bits
-            pass
-    return json.dumps(rec, ensure_ascii=False) + "\n"
-
-
-def classify_jsonl(clf: Any, lines: Iterable[str | bytes], out: IO[str], *,
-                   explain: bool = False) -> int:
-    """Score each JSON line; malformed lines yield an error record and the run goes on."""
-    n = 0
-    write = out.write
-    for lineno, line in enumerate(lines, 1):
-        if not line or line.isspace():  # no strip(): it would copy a whole page
-            continue
-        try:
-            rec = _loads(line)
-            if not isinstance(rec, dict):
-                raise ValueError("expected a JSON object")
-            url, text, html = rec.get("url"), rec.get("text"), rec.get("html")
-            for k, v in (("url", url), ("text", text), ("html", html)):
-                if v is not None and not isinstance(v, str):
-                    raise ValueError(f"field {k!r} must be a string")
-            if not (url or text or html):
-                raise ValueError("record needs at least one of url, text, html")
-            c = clf.classify(url=url, text=text, html=html)
-            res: dict[str, Any] = {"id": rec.get("id"),
-                                   "scores": {k: round(v, 4) for k, v in c.scores.items()}}
-            if explain:
-                res["features"] = {k: list(v) for k, v in c.features.items() if v}
-        except Exception as e:  # noqa: BLE001 - one bad line must not stop a batch
-            name = "JSONDecodeError" if type(e).__name__.endswith("DecodeError") else type(e).__name__
-            res = {"line": lineno, "error": f"{name}: {e}"}
-        write(_dumps(res))
-        n += 1
-    out.flush()
+def _positive_int(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {v!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
     import classifier
+    from classifier.batch import classify_jsonl_parallel
 
     clf = classifier.load(Path(args.models) if args.models else None)
     if args.jsonl:
         if args.input:
-            with open(args.input, "rb") as f:
-                classify_jsonl(clf, f, sys.stdout, explain=args.explain)
+            classify_jsonl_parallel(clf, args.input, sys.stdout, jobs=args.jobs, explain=args.explain)
         else:
-            classify_jsonl(clf, sys.stdin.buffer, sys.stdout, explain=args.explain)
+            # A 1 MB buffer: reading 200 kB lines through the default 8 kB one costs as much
+            # as parsing them.
+            with open(sys.stdin.fileno(), "rb", buffering=1 << 20, closefd=False) as stdin:
+                classify_jsonl_parallel(clf, stdin, sys.stdout, jobs=args.jobs,
+                                        explain=args.explain)
         return 0
     if args.url:
         print(json.dumps(clf.classify_url(args.url).to_dict(), ensure_ascii=False))

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import classifier
-from classifier.cli import classify_jsonl, register
+from classifier.batch import classify_jsonl
+from classifier.cli import register
 from policies.core import Evidence, Profile, decide
 
 
