@@ -26,6 +26,10 @@ TOKEN = re.compile(r"[a-z0-9']{2,}|[^\W\d_]{2,}")
 MODEL_CHARS = 1000
 
 
+#: "18+" and the like: an age gate says something, but "+" is not a word character. Not
+#: "2+2", "c++" or "+18" (a phone prefix).
+_AGE_PLUS = re.compile(r"(?<![\w+.])(1[0-8]|21)\s?\+(?![\w+])")
+
 #: Byte table for the last step: ASCII word characters and "'" stay, every other ASCII byte
 #: becomes a space; bytes >= 0x80 (UTF-8 sequences of word characters) stay.
 _SQUEEZE = bytes(c if c >= 128 or chr(c).isalnum() or c in b"_'" else 32 for c in range(256))
@@ -55,13 +59,16 @@ def _collapse_runs(a: np.ndarray) -> np.ndarray | None:
 
 
 def normalize(text: str) -> str:
-    """Lower-case, fold diacritics, collapse runs of a letter, squeeze non-word characters.
+    """Lower-case, fold diacritics, collapse runs of a letter, squeeze non-word characters;
+    an age gate such as "18+" becomes the word "18plus".
 
     Same result as the regex definition (``_FOLD``, NFKD without combining marks, ``_REPEAT``,
     ``_NONWORD``), computed with C-speed string calls: a per-character ``str.translate`` and
     regex substitutions with one match per word cost more than the models on a page.
     """
     t = text.lower()
+    if "+" in t:
+        t = _AGE_PLUS.sub(r" \1plus ", t)
     if not t.isascii():
         # The Romanian letters of _FOLD fold the same way through NFKD below; quotes do not.
         if "\u2019" in t or "\u2018" in t:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
-import yaml
-
 from classifier.features import normalize, plain_words, tokens
+from policies.categories import is_category
+from policies.config import YamlDocument
 
 TERMS_DIR = Path(__file__).with_name("terms")
 
@@ -36,19 +36,48 @@ class TermList:
 
     @classmethod
     def from_yaml(cls, path: Path) -> TermList:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        """Read and check one term file; mistakes are ``ConfigError``s naming file and line."""
+        doc = YamlDocument.read(path)
+        data = doc.data
+        if not isinstance(data, dict):
+            raise doc.error("", "expected a mapping with category, threshold, terms, negative, rules")
+        unknown = set(data) - {"category", "threshold", "terms", "negative", "rules"}
+        if unknown:
+            raise doc.error(sorted(unknown)[0], "unknown key (expected category, threshold, "
+                            "terms, negative, rules)")
+        category = data.get("category")
+        if not is_category(category):
+            raise doc.error("category", f"not a kidgate category: {category!r}")
+        threshold = _number(doc, "threshold", data.get("threshold", 5.0))
         exact: dict[str, float] = {}
         stems: dict[str, float] = {}
         for part in ("terms", "negative"):
-            for term, w in (doc.get(part) or {}).items():
-                key = str(term).strip()
-                if key.endswith("*"):
-                    stems[_as_tokens(normalize(key[:-1]))] = float(w)
-                else:
-                    exact[_as_tokens(normalize(key)) if not key.endswith("+") else key] = float(w)
-        rules = [(tuple(str(t) for t in r["all"]), float(r["weight"])) for r in doc.get("rules") or ()]
-        thr = float(doc.get("threshold", 5.0))
-        return cls(doc["category"], thr, 1.0, exact, stems, rules, thr)
+            entries = data.get(part) or {}
+            if not isinstance(entries, dict):
+                raise doc.error(part, "expected a mapping of term: weight")
+            for term, w in entries.items():
+                key = f"{part}.{term}"
+                weight = _number(doc, key, w)
+                if (weight < 0) != (part == "negative") and weight != 0:
+                    raise doc.error(key, f"{part} weights must be "
+                                    f"{'negative' if part == 'negative' else 'positive'}")
+                stem = term.strip().endswith("*")
+                norm = normalize(term.strip()[:-1] if stem else term)
+                if not norm:
+                    raise doc.error(key, "the term has no letters or digits left to match")
+                (stems if stem else exact)[_as_tokens(norm)] = weight
+        rules = []
+        for i, rule in enumerate(data.get("rules") or ()):
+            key = f"rules[{i}]"
+            if not (isinstance(rule, dict) and isinstance(rule.get("all"), list) and rule["all"]
+                    and set(rule) == {"all", "weight"}):
+                raise doc.error(key, "expected {all: [term, ...], weight: number}")
+            terms = tuple(normalize(str(t)[:-1]) + "*" if str(t).endswith("*") else normalize(str(t))
+                          for t in rule["all"])
+            if not all(t.strip("*") for t in terms):
+                raise doc.error(key, "a rule term has no letters or digits left to match")
+            rules.append((terms, _number(doc, key, rule["weight"])))
+        return cls(category, threshold, 1.0, exact, stems, rules, threshold)
 
     def raw(self, norm: str, found: Counter[str], stem_found: Counter[str]
             ) -> tuple[float, list[tuple[str, float]]]:
@@ -77,6 +106,12 @@ class TermList:
 
     def proba(self, raw: float) -> float:
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, self.slope * (raw - self.threshold)))))
+
+
+def _number(doc: YamlDocument, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise doc.error(key, f"expected a number, got {value!r}")
+    return float(value)
 
 
 def _as_tokens(phrase: str) -> str:

@@ -74,8 +74,23 @@ class Config:
         return self.profiles.get(name or self.default_profile) or self.profiles[self.default_profile]
 
 
-class _Doc:
-    """A parsed YAML document that remembers the line of every key, for error messages."""
+class YamlDocument:
+    """A parsed YAML document that remembers the line of every key, for error messages.
+
+    Used for every YAML file kidgate reads (config, term lists): duplicate keys, self-referencing
+    aliases and alias bombs are refused with ``file:line: key: message`` errors.
+    """
+
+    @classmethod
+    def read(cls, path: str | Path) -> YamlDocument:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(str(p), None, "", "file not found") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(str(p), None, "", f"cannot read the file: {e}") from None
+        return cls(str(p), text)
 
     def __init__(self, file: str, text: str) -> None:
         self.file = file
@@ -137,23 +152,17 @@ class _Doc:
 
 def load(path: str | Path | None = None) -> Config:
     """Load and validate a configuration file; ``None`` loads the shipped default."""
-    p = Path(path) if path else DEFAULT_CONFIG_PATH
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(p), None, "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(str(p), None, "", f"cannot read the file: {e}") from None
-    return parse(text, str(p))
+    doc = YamlDocument.read(Path(path) if path else DEFAULT_CONFIG_PATH)
+    return _Validator(doc).config()
 
 
 def parse(text: str, file: str = "<config>") -> Config:
-    doc = _Doc(file, text)
+    doc = YamlDocument(file, text)
     return _Validator(doc).config()
 
 
 class _Validator:
-    def __init__(self, doc: _Doc) -> None:
+    def __init__(self, doc: YamlDocument) -> None:
         self.doc = doc
 
     # -- small typed getters ------------------------------------------------------------
