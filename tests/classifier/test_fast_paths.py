@@ -39,7 +39,7 @@ TEXTS = [
 
 
 def ref_normalize(text: str) -> str:
-    t = text.lower().translate(F._FOLD)
+    t = F._AGE_PLUS.sub(r" \1plus ", text.lower()).translate(F._FOLD)
     if not t.isascii():
         t = F._COMBINING.sub("", unicodedata.normalize("NFKD", t))
     t = _REPEAT.sub(r"\1\1", t)
@@ -48,7 +48,7 @@ def ref_normalize(text: str) -> str:
 
 def _random_texts(n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
-    pool = list("aAbBzZ09_'@$ \t\n-.,!?ăâîșşțţĂÂÎȘŞȚŢ’‘“”éÉßæœøØ\u0301\u0327ﬁ²ℌＡ＠\u00a0ПривітツÆ") + [
+    pool = ["18+", "+", "21 +", "c++"] + list("aAbBzZ09_'@$ \t\n-.,!?ăâîșşțţĂÂÎȘŞȚŢ’‘“”éÉßæœøØ\u0301\u0327ﬁ²ℌＡ＠\u00a0ПривітツÆ") + [
         "aaa", "XXXX", "ééé", "__", "''", "\ud800"]
     out = []
     for _ in range(n):
