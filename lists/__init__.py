@@ -34,10 +34,14 @@ def default_store_path() -> Path:
 
 
 def to_evidence(hits: Iterable[ListHit]) -> list[Evidence]:
-    """Decision-core evidence for list hits; hotline entries stay masked in ``detail``."""
+    """Decision-core evidence for list hits; hotline entries stay masked in ``detail``.
+
+    A ``known`` list's hit has no category: it blocks and allows nothing, but tells the
+    engine that a list knows the host, so the URL/host model does not guess about it.
+    """
     out = []
     for hit in hits:
-        what = "allow-list" if hit.allow else hit.category
+        what = "allow-list" if hit.allow else (hit.category or "known, not harmful")
         detail = f"{hit.list_name} ({what}): {hit.kind} {hit.entry}"
         out.append(Evidence(source="list", category=hit.category, detail=detail,
                             allow=hit.allow, kind=hit.list_name))

@@ -17,7 +17,7 @@ import yaml
 
 from policies.categories import CATEGORIES
 from lists.sources import FORMATS, ParseStats, read_entries
-from lists.store import ListInfo, StoreBuilder
+from lists.store import ListInfo, StoreBuilder, list_role
 
 __all__ = ["Source", "BuildReport", "build_store", "load_mapping", "parse_global_usage",
            "extract_tarball", "UT1_FILES", "MAX_TAR_BYTES"]
@@ -28,7 +28,9 @@ log = logging.getLogger("kidgate.lists")
 UT1_FILES = {"domains": "domains", "urls": "urls", "expressions": "expressions"}
 #: Refuse archives that would unpack to more than this (zip-bomb guard).
 MAX_TAR_BYTES = 4 << 30
-_MAPPING_VALUES = frozenset(CATEGORIES) | {"allow", "ignore"}
+#: Besides kidgate categories: ``allow`` (an allow-list), ``known`` (categorised as not harmful:
+#: kept so that the URL/host model does not guess about the host) and ``ignore`` (left out).
+_MAPPING_VALUES = frozenset(CATEGORIES) | {"allow", "known", "ignore"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +38,8 @@ class Source:
     """One list source.
 
     ``format`` is ``ut1`` (a UT1 tree or ``blacklists.tar.gz``) or one of
-    :data:`lists.sources.FORMATS`. ``category`` is a kidgate category or ``allow`` (ignored for
-    ``ut1``, whose categories come from the mapping). A ``hotline`` source is always category
+    :data:`lists.sources.FORMATS`. ``category`` is a kidgate category, ``allow`` or ``known``
+    (ignored for ``ut1``, whose categories come from the mapping). A ``hotline`` source is always category
     ``csam``, blocks for every profile and is never displayed in full.
     """
 
@@ -74,7 +76,7 @@ class BuildReport:
         for name, d in sorted(self.lists.items()):
             c = d["counts"]
             s = d["stats"]
-            what = "allow" if d["allow"] else d["category"]
+            what = list_role(d["category"], d["allow"])
             skipped = {k: s[k] for k in ("invalid", "too_long", "binary", "unsupported",
                                          "unsafe_regex") if s.get(k)}
             extra = f" skipped {skipped}" if skipped else ""
@@ -97,7 +99,7 @@ def load_mapping(override: Mapping[str, str] | str | os.PathLike[str] | None = N
     """The shipped UT1 mapping with ``override`` (a dict or a YAML file) applied on top.
 
     Returns ``{"categories": {...}, "default_black": ..., "default_white": ...}``; raises
-    ValueError for a value that is neither a kidgate category nor ``allow``/``ignore``.
+    ValueError for a value that is neither a kidgate category nor ``allow``/``known``/``ignore``.
     """
     text = resources.files("lists").joinpath("ut1_mapping.yaml").read_text("utf-8")
     mapping: dict[str, Any] = yaml.safe_load(text)
@@ -123,7 +125,7 @@ def load_mapping(override: Mapping[str, str] | str | os.PathLike[str] | None = N
                         ("default_white", mapping["default_white"])]:
         if value not in _MAPPING_VALUES:
             raise ValueError(f"UT1 mapping: {name}: {value!r} is not a kidgate category, "
-                             f"'allow' or 'ignore'")
+                             f"'allow', 'known' or 'ignore'")
     return mapping
 
 
@@ -257,7 +259,7 @@ class _Compiler:
                 self.report.ignored.append(ut1)
                 continue
             allow = value == "allow"
-            index = self.new_list(f"{source.name}/{ut1}", None if allow else value, allow,
+            index = self.new_list(f"{source.name}/{ut1}", _list_category(value), allow,
                                   False, source.origin or source.path, date)
             self.builder.lists[index].description = described.get("desc_en", "")
             found = False
@@ -280,16 +282,19 @@ class _Compiler:
             raise ValueError(f"{source.name}: unknown format {source.format!r}")
         if source.hotline:
             category, allow = "csam", False
-        elif source.category == "allow":
-            category, allow = None, True
-        elif source.category in CATEGORIES:
-            category, allow = source.category, False
+        elif source.category in _MAPPING_VALUES and source.category != "ignore":
+            category, allow = _list_category(source.category), source.category == "allow"
         else:
             raise ValueError(f"{source.name}: category {source.category!r} is not a kidgate "
-                             "category or 'allow'")
+                             "category, 'allow' or 'known'")
         index = self.new_list(source.name, category, allow, source.hotline,
                               source.origin or str(path), _mtime(path))
         self.load_file(index, path, source.format)
+
+
+def _list_category(value: str) -> str | None:
+    """The store's category of a mapping value: allow and known lists have none."""
+    return None if value in ("allow", "known") else value
 
 
 def _mtime(path: Path) -> str:

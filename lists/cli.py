@@ -2,7 +2,7 @@
 
 Source specifications on the command line are ``FORMAT:CATEGORY:PATH`` (``--add``) or
 ``FORMAT:CATEGORY:URL`` (``--fetch``), where FORMAT is one of domains, hosts, adblock, urls,
-expressions, and CATEGORY a kidgate category or ``allow``. A hotline list is given with
+expressions, and CATEGORY a kidgate category, ``allow`` or ``known``. A hotline list is given with
 ``--hotline FORMAT:PATH``.
 """
 
@@ -19,7 +19,7 @@ import yaml
 from lists.build import Source, build_store
 from lists.config import ListsConfig, parse_lists_config
 from lists.sources import FORMATS
-from lists.store import ListStore, StoreError
+from lists.store import ListStore, StoreError, list_role
 
 __all__ = ["register", "main"]
 
@@ -126,7 +126,7 @@ def format_info(info: dict[str, Any]) -> str:
              f"built {info['created']}"]
     for d in info["lists"]:
         c = d["counts"]
-        what = "allow" if d["allow"] else d["category"]
+        what = list_role(d["category"], d["allow"])
         flag = " hotline" if d["hotline"] else ""
         lines.append(f"  {d['name']:30} {what:9}{flag} domains {c.get('domain', 0):>8} "
                      f"ip {c.get('ip', 0):>6} urls {c.get('url', 0):>7} "
@@ -150,7 +150,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--add", action="append", type=_spec, metavar="FORMAT:CATEGORY:PATH",
-                   help="a local list; CATEGORY is a kidgate category or 'allow'")
+                   help="a local list; CATEGORY is a kidgate category, 'allow' or 'known' (not harmful)")
     p.add_argument("--hotline", action="append", type=_hotline_spec, metavar="FORMAT:PATH",
                    help="a hotline (csam) list: always blocks, never shown in full")
     p.add_argument("--mapping", metavar="YAML",

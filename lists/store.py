@@ -97,6 +97,11 @@ class ListInfo:
                 "counts": dict(self.counts), "description": self.description}
 
 
+def list_role(category: str | None, allow: bool) -> str:
+    """How a list is shown: ``allow``, its category, or ``known`` (not harmful, no category)."""
+    return "allow" if allow else (category or "known")
+
+
 def mask_entry(text: str) -> str:
     """Display form of a hotline entry: a hash prefix, so logs never carry the address."""
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -409,7 +414,7 @@ class ListStore:
         """Counts per list and per category, the build date and the build report."""
         per_category: dict[str, int] = {}
         for info in self._lists:
-            key = "allow" if info.allow else (info.category or "-")
+            key = list_role(info.category, info.allow)
             per_category[key] = per_category.get(key, 0) + sum(
                 info.counts.get(k, 0) for k in (*KINDS, "expression"))
         return {"path": str(self.path), "created": self.meta.get("created", ""),

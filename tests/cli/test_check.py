@@ -135,3 +135,19 @@ def test_run_never_opens_the_proxy_to_the_internet(setup):
     assert out[-2:] == ["--mode", "regular"]
     open_cfg = config.parse("allow_public_clients: true\nprofiles: {a: {age: 5}}\n")
     assert "block_global=false" in mitmdump_args(args, open_cfg)
+
+
+def test_known_hosts_are_not_judged_by_the_url_model(tmp_path):
+    """A host a list knows as harmless is not guessed about; an unknown look-alike still is."""
+    cfg = tmp_path / "k.yaml"
+    cfg.write_text(CONFIG)
+    known = build_test_lists(tmp_path, {"known": ["casinobest77.com"]})
+    results = {}
+    for url in ("http://casinobest77.com/", "http://casinobest78.com/"):
+        p = run("check", "--config", str(cfg), "--lists", str(known), "--profile", "kid", url)
+        assert p.returncode == 0, p.stderr
+        results[url] = json.loads(p.stdout)
+    assert results["http://casinobest77.com/"]["action"] == "allow"
+    unknown = results["http://casinobest78.com/"]
+    assert unknown["action"] == "block" and unknown["category"] == "gambling"
+    assert any(r["source"] == "classifier" for r in unknown["reasons"])

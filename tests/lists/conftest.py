@@ -46,6 +46,8 @@ def make_ut1(root: Path) -> Path:
     write(bl / "gambling" / "usage", "black\n")
     write(bl / "press" / "domains", "news.example\n")
     write(bl / "press" / "usage", "black\npress\n")
+    write(bl / "blog" / "domains", "blogs.example\n")
+    write(bl / "blog" / "usage", "black\n")
     write(bl / "sexual_education" / "domains", "sexed.example\n")
     write(bl / "sexual_education" / "usage", "white\n")
     write(bl / "liste_blanche" / "domains", "school.example\n")

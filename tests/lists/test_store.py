@@ -31,18 +31,22 @@ def test_ut1_tree_mapping_and_layout(ut1_store: ListStore) -> None:
     s = ut1_store
     assert _cats(s.lookup("http://porn.example/")) == {("sexual", False)}
     assert _cats(s.lookup("https://www.casino.example/x")) == {("gambling", False)}
-    # Non-harmful categories do not block; white categories are allow-lists.
-    assert s.lookup("http://news.example/") == []
+    # Categories known to be harmless are kept without a category (the URL model need not
+    # guess about them); ignored ones are left out; white categories are allow-lists.
+    news, = s.lookup("http://www.news.example/today")
+    assert (news.category, news.allow, news.list_name) == (None, False, "ut1/press")
+    assert s.lookup("http://blogs.example/") == []
     assert _cats(s.lookup("http://sexed.example/")) == {(None, True)}
     assert _cats(s.lookup("http://school.example/")) == {(None, True)}
     assert _cats(s.lookup("http://museum.example/")) == {(None, True)}   # by usage: white
     names = {d["name"] for d in s.info()["lists"]}
-    assert "ut1/press" not in names
+    assert "ut1/blog" not in names and "ut1/press" in names
     # Aliases are not loaded twice.
     assert not any(n in names for n in ("ut1/porn", "ut1/violence"))
     info = s.info()
     assert info["report"]["aliases"] == {"porn": "adult", "violence": "gambling"}
-    assert info["categories"]["sexual"] == 5
+    assert info["categories"]["sexual"] == 5 and info["categories"]["known"] == 1
+    assert "blog" in info["report"]["ignored"]
     # IP entry in a domains file.
     hit, = s.lookup("http://10.1.2.3/")
     assert (hit.kind, hit.entry, hit.list_name) == ("ip", "10.1.2.3", "ut1/adult")
@@ -167,6 +171,23 @@ def test_allow_list_precedence(formats_store: ListStore) -> None:
     assert any("example.com" in e.detail for e in ev)
 
 
+def test_known_lists_neither_block_nor_allow(tmp_path: Path) -> None:
+    out = tmp_path / "k.kglist"
+    build_store([Source("news", str(write(tmp_path / "news.txt", "news.test\n")), "domains", "known"),
+                 Source("bad", str(write(tmp_path / "bad.txt", "news.test\n")), "domains", "gambling")],
+                out)
+    with ListStore.open(out) as s:
+        ev = to_evidence(s.lookup("https://news.test/a"))
+        assert {(e.category, e.allow) for e in ev} == {(None, False), ("gambling", False)}
+        assert any("known, not harmful" in e.detail for e in ev)
+        known_only = [e for e in ev if e.category is None]
+        assert decide(Profile("kid", 8), known_only).action == "allow"
+        assert decide(Profile("kid", 8), ev).category == "gambling"  # known never allows
+        assert s.info()["categories"] == {"known": 1, "gambling": 1}
+    with pytest.raises(ValueError, match="'allow' or 'known'"):
+        build_store([Source("x", str(tmp_path / "news.txt"), "domains", "ignore")], out)
+
+
 def test_hotline_always_blocks_and_is_masked(tmp_path: Path) -> None:
     src = tmp_path / "src"
     out = tmp_path / "h.kglist"
@@ -276,8 +297,9 @@ def test_global_usage_describes_and_types_categories(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("url", "expected"), [
-    ("https://www.lemonde.fr/", set()),                        # UT1 press: not blocked
-    ("https://www.citibank.co.uk/", set()),                    # UT1 bank
+    ("https://www.lemonde.fr/", {(None, False)}),              # UT1 press: known, not harmful
+    ("https://www.citibank.co.uk/", {(None, False)}),          # UT1 bank: known
+    ("https://www.youtube.com/watch?v=1", {(None, False)}),    # UT1 audio-video: known
     ("https://en.wikipedia.org/wiki/Sex_education", set()),
     ("https://masexualite.ca/", {(None, True)}),               # UT1 sexual_education: allow
     ("https://www.sexinfoonline.com/", {(None, True)}),
@@ -286,6 +308,7 @@ def test_global_usage_describes_and_types_categories(tmp_path: Path) -> None:
 def test_default_store_does_not_over_block(url: str, expected: set) -> None:
     with ListStore.open(lists.default_store_path()) as s:
         assert _cats(s.lookup(url)) == expected
+        assert not decide(Profile("kid", 6), to_evidence(s.lookup(url))).blocked
 
 
 def test_parent_domains_of_every_length_are_checked(tmp_path: Path) -> None:
