@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.extract import MAX_CHARS, extract_view, read_body, str_body
+from classifier.extract import MAX_CHARS, BodyView, extract_view, read_body, str_body
 from classifier.extract import search_query as _search_query
 from classifier.features import MODEL_CHARS, normalize, tokens, url_features
 
@@ -178,35 +178,32 @@ class Classifier:
 
     # -- cache ----------------------------------------------------------------------------
 
-    def _cached(self, key: tuple[str, str]) -> Classification | None:
+    def _memo(self, key: tuple[str, Any], compute: Callable[[], Classification]) -> Classification:
+        """The cached result for ``key``, or ``compute()``'s, stored (least recently used out)."""
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-            return hit
-
-    def _store(self, key: tuple[str, str], value: Classification) -> None:
+                return hit
+        value = compute()  # outside the lock: other threads keep scoring meanwhile
         with self._lock:
             self._cache[key] = value
             self._cache.move_to_end(key)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
+        return value
 
     # -- scoring --------------------------------------------------------------------------
 
     def classify_url(self, url: str) -> Classification:
         """Host/URL model only: cheap enough for every request."""
-        key = ("url", url)
-        hit = self._cached(key)
-        if hit is not None:
-            return hit
-        scores: dict[str, float] = {}
-        feats: dict[str, tuple[str, ...]] = {}
-        srcs: dict[str, str] = {}
-        self._add_url(url, scores, feats, srcs)
-        result = Classification(scores, feats, srcs)
-        self._store(key, result)
-        return result
+        def compute() -> Classification:
+            scores: dict[str, float] = {}
+            feats: dict[str, tuple[str, ...]] = {}
+            srcs: dict[str, str] = {}
+            self._add_url(url, scores, feats, srcs)
+            return Classification(scores, feats, srcs)
+        return self._memo(("url", url), compute)
 
     def _add_url(self, url: str, scores: dict, feats: dict, srcs: dict) -> None:
         if self.url_model is None or not url:
@@ -276,10 +273,11 @@ class Classifier:
         if text is not None:
             text = text[: MAX_CHARS * 2]
             _hash_parts(h, b"text", text.encode("utf-8", "surrogatepass"))
-        key = (url or "", h.digest())
-        hit = self._cached(key)
-        if hit is not None:
-            return hit
+        return self._memo((url or "", h.digest()),
+                          lambda: self._score_page(url, text, view, ctype))
+
+    def _score_page(self, url: str | None, text: str | None, view: BodyView | None,
+                    ctype: str) -> Classification:
         scores: dict[str, float] = {}
         feats: dict[str, tuple[str, ...]] = {}
         srcs: dict[str, str] = {}
@@ -301,9 +299,7 @@ class Classifier:
             u = self.classify_url(url)
             for cat, p in u.scores.items():
                 _merge(scores, feats, srcs, cat, p, u._features.get(cat, ()), u.sources[cat])
-        result = Classification(scores, feats, srcs)
-        self._store(key, result)
-        return result
+        return Classification(scores, feats, srcs)
 
     def cache_clear(self) -> None:
         with self._lock:

@@ -318,7 +318,7 @@ def test_page_reuses_the_url_verdict(tiny_models: Path) -> None:
     url = "http://casinobest77.com/slots"
     u = clf.classify_url(url)
     c = clf.classify(url=url, text="the weather in paris is sunny today")
-    assert clf._cached(("url", url)) is u  # scored once
+    assert clf._cache[("url", url)] is u  # scored once
     for cat, p in u.scores.items():
         assert c.scores[cat] >= p
         if c.sources[cat] == classifier.URL_DETAIL:
