@@ -8,7 +8,7 @@ PY      := $(VENV)/bin/python
 PYTHON  ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3; do \
              $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test bench chromium clean
+.PHONY: run test bench chromium iptables clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "kidgate needs Python 3.12 or newer (install python3.12)"; exit 1; }
@@ -30,7 +30,13 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: browser tests will be skipped"; }
 
-test: $(VENV)/.installed-test chromium
+# The transparent-mode test redirects traffic with iptables inside network namespaces it makes.
+iptables:
+	@command -v iptables >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null) \
+	  || echo "iptables not installed: the transparent-mode test will be skipped"; }
+
+test: $(VENV)/.installed-test chromium iptables
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from proxy_addons.identify import Identify, RuntimeRef, resolve  # noqa: E402
+from proxy_addons.identify import Identify, RuntimeRef  # noqa: E402
 from proxy_addons.filter import Filter  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def _profile_of(ref: RuntimeRef, client):  # -> Profile | None
     rt = ref.get()
     if rt is None:
         return None
-    return resolve(rt.config, client.peername[0] if client.peername else "")[0]
+    return ref.who(client.peername[0] if client.peername else "")[0]
 
 
 addons = make_addons()

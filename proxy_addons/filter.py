@@ -18,7 +18,7 @@ from kidgate.decisionlog import record
 from kidgate.engine import host_of
 from policies.categories import ALWAYS_BLOCKED, CATEGORIES
 from policies.core import Evidence, Profile, Verdict
-from proxy_addons.identify import CLIENT, PROFILE, RuntimeRef, is_local_client, resolve
+from proxy_addons.identify import CLIENT, PROFILE, RuntimeRef, is_local_client
 from proxy_addons.runtime import Runtime
 
 log = logging.getLogger("kidgate")
@@ -220,7 +220,7 @@ class Filter:
         if not passthrough:
             return
         peer = data.context.client.peername
-        profile, _ = resolve(rt.config, peer[0] if peer else "")
+        profile, _ = self.rt.who(peer[0] if peer else "")
         evidence = rt.engine.request_evidence(profile, f"https://{sni}/")
         if not profile.is_child:
             evidence = _adult_safe(evidence)

@@ -18,23 +18,40 @@ CLIENT = "kidgate.client"
 
 class ArpTable:
     """IPv4 → MAC from the kernel's neighbour table. Only meaningful when kidgate runs on the
-    clients' own LAN segment (the gateway); cached because it is read per connection."""
+    clients' own LAN segment (the gateway); cached because it is read per connection.
 
-    def __init__(self, path: Path = Path("/proc/net/arp"), ttl: float = 30.0) -> None:
-        self.path, self.ttl = path, ttl
+    An address missing from the cached copy is looked up afresh (at most once per
+    ``miss_ttl`` seconds per address): a device that joined the network since the last read
+    is in the kernel's table by the time its first request arrives, and must get its own
+    profile then, not the default one until the cache expires."""
+
+    def __init__(self, path: Path = Path("/proc/net/arp"), ttl: float = 30.0,
+                 miss_ttl: float = 1.0) -> None:
+        self.path, self.ttl, self.miss_ttl = path, ttl, miss_ttl
         self._table: dict[str, str] = {}
+        self._missed: dict[str, float] = {}
         self._at = -1e9
 
+    def _read(self, now: float) -> None:
+        self._at = now
+        try:
+            lines = self.path.read_text().splitlines()[1:]
+        except OSError:
+            lines = []
+        self._table = {p[0]: p[3].lower() for p in (ln.split() for ln in lines)
+                       if len(p) >= 4 and p[3] != "00:00:00:00:00:00"}
+
     def mac(self, ip: str) -> str | None:
-        if time.monotonic() - self._at > self.ttl:
-            self._at = time.monotonic()
-            try:
-                lines = self.path.read_text().splitlines()[1:]
-            except OSError:
-                lines = []
-            self._table = {p[0]: p[3].lower() for p in (ln.split() for ln in lines)
-                           if len(p) >= 4 and p[3] != "00:00:00:00:00:00"}
-        return self._table.get(ip)
+        now = time.monotonic()
+        if now - self._at > self.ttl:
+            self._missed.clear()
+            self._read(now)
+        elif ip not in self._table and now - self._missed.get(ip, -1e9) > self.miss_ttl:
+            self._read(now)
+        found = self._table.get(ip)
+        if found is None:
+            self._missed[ip] = now
+        return found
 
 
 def proxy_user(flow: http.HTTPFlow) -> str | None:
@@ -99,7 +116,6 @@ class Identify:
 
     def __init__(self, runtime_ref: "RuntimeRef") -> None:
         self.rt = runtime_ref
-        self.arp = ArpTable()
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         rt = self.rt.get()
@@ -107,9 +123,7 @@ class Identify:
             return
         rt.maybe_reload()
         ip = flow.client_conn.peername[0] if flow.client_conn.peername else ""
-        needs_mac = any(d.mac for d in rt.config.devices)
-        profile, client = resolve(rt.config, ip, user=proxy_user(flow),
-                                  mac=self.arp.mac(ip) if needs_mac else None)
+        profile, client = self.rt.who(ip, user=proxy_user(flow))
         flow.metadata[PROFILE] = profile
         flow.metadata[CLIENT] = client
 
@@ -119,6 +133,15 @@ class RuntimeRef:
 
     def __init__(self) -> None:
         self.runtime = None
+        self.arp = ArpTable()
 
     def get(self):  # -> Runtime | None
         return self.runtime
+
+    def who(self, ip: str, user: str | None = None) -> tuple[Profile, str]:
+        """The profile for a client address (and proxy-auth user), MAC address included: the
+        same answer for requests and for connections that carry no request (pass-through TLS,
+        safe addresses). Needs a runtime."""
+        config = self.runtime.config
+        needs_mac = any(d.mac for d in config.devices)
+        return resolve(config, ip, user=user, mac=self.arp.mac(ip) if needs_mac else None)

@@ -38,18 +38,25 @@ Handler = Callable[[http.server.BaseHTTPRequestHandler], tuple[int, dict[str, st
 
 @dataclass
 class Site:
-    """A local web server; ``pages`` maps a path to (status, headers, body) or a handler."""
+    """A local web server; ``pages`` maps a path to (status, headers, body) or a handler.
+    ``connections`` counts accepted connections, also those that never sent a request."""
 
     pages: dict[str, tuple[int, dict[str, str], bytes] | Handler] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     port: int = 0
     tls: ssl.SSLContext | None = None
+    host: str = "127.0.0.1"
+    connections: int = 0
 
     def start(self) -> "Site":
         site = self
 
         class H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                site.connections += 1
+                super().setup()
 
             def _serve(self) -> None:
                 site.requests.append((self.command, self.path, dict(self.headers.items())))
@@ -73,7 +80,7 @@ class Site:
             def log_message(self, *a: object) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server = http.server.ThreadingHTTPServer((self.host, self.port), H)
         if self.tls:
             self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
@@ -92,10 +99,11 @@ class Proxy:
     confdir: Path
     data_dir: Path
     log_path: Path
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ca_cert(self) -> Path:
@@ -119,16 +127,18 @@ class Proxy:
 @contextmanager
 def run_proxy(tmp: Path, *, config: str | None = None, routes: dict[str, int] | None = None,
               options: list[str] | None = None, classifier: bool = True,
-              upstream_ca: Path | None = None, lists: Path | None = None, env: dict[str, str] | None = None) -> Iterator[Proxy]:
+              upstream_ca: Path | None = None, lists: Path | None = None, env: dict[str, str] | None = None,
+              listen_host: str = "127.0.0.1", netns: str | None = None) -> Iterator[Proxy]:
     """Start ``mitmdump`` with kidgate's addons; ``routes`` maps test host names to local
-    ports. Waits until the proxy answers, and stops it afterwards."""
+    ports. Waits until the proxy answers, and stops it afterwards. With ``netns`` the proxy
+    runs inside that network namespace (``ip netns exec``), listening on ``listen_host``."""
     port = free_port()
     confdir, data_dir = tmp / "mitmproxy", tmp / "data"
     confdir.mkdir(exist_ok=True)
     data_dir.mkdir(exist_ok=True)
     args = [sys.executable, "-c", "from mitmproxy.tools.main import mitmdump; mitmdump()",
             "-s", str(ADDON), "-s", str(ROUTE),
-            "--listen-host", "127.0.0.1", "--listen-port", str(port),
+            "--listen-host", listen_host, "--listen-port", str(port),
             "--set", f"confdir={confdir}", "--set", f"kidgate_data_dir={data_dir}",
             "--set", "connection_strategy=lazy", "--set", "flow_detail=0",
             "--set", f"test_routes={','.join(f'{h}={p}' for h, p in (routes or {}).items())}"]
@@ -143,19 +153,28 @@ def run_proxy(tmp: Path, *, config: str | None = None, routes: dict[str, int] | 
     if upstream_ca:
         args += ["--set", f"ssl_verify_upstream_trusted_ca={upstream_ca}"]
     args += options or []
+    if netns:
+        args = ["ip", "netns", "exec", netns, *args]
     log_path = tmp / "proxy.log"
     logf = log_path.open("w")
     proc = subprocess.Popen(args, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
-    proxy = Proxy(port, proc, confdir, data_dir, log_path)
+    proxy = Proxy(port, proc, confdir, data_dir, log_path, listen_host)
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"proxy exited with {proc.returncode}:\n{proxy.log()}")
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    pass
+                if netns:
+                    # No test connection: transparent mode logs one that was not redirected
+                    # as an error, and an error logged during start-up makes mitmdump exit.
+                    from tests.support.netns import listening
+                    if not listening(netns, listen_host, port):
+                        raise OSError("not listening yet")
+                else:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                        pass
                 if proxy.ca_cert.exists():
                     break
             except OSError:
