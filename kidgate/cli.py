@@ -108,8 +108,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = config_mod.load(args.config)  # fail before starting mitmproxy, with file:line:key
     from mitmproxy.tools.main import mitmdump
     port = args.port or cfg.listen_port
+    extra = " ".join(args.mitmproxy_args)
+    how = ("redirect the network's web traffic (TCP 80 and 443) to this port" if "transparent" in extra
+           else f"point devices at this machine, port {port}")
     print(f"kidgate: filtering proxy on {args.listen_host or cfg.listen_host}:{port} "
-          f"(config: {cfg.source}). Point devices at this machine, port {port}; "
+          f"(config: {cfg.source}). To use it, {how}; "
           f"install the certificate from http://mitm.it", file=sys.stderr)
     mitmdump(mitmdump_args(args, cfg))
     return 0

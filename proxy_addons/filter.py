@@ -15,7 +15,6 @@ from mitmproxy import ctx, http, tls
 
 from kidgate import blockpage
 from kidgate.decisionlog import record
-from kidgate.engine import host_of
 from policies.categories import ALWAYS_BLOCKED, CATEGORIES
 from policies.core import Evidence, Profile, Verdict
 from proxy_addons.identify import CLIENT, PROFILE, RuntimeRef, is_local_client
