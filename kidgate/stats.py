@@ -1,8 +1,11 @@
 """``kidgate stats``: what was blocked, for whom and when, read from the decision log.
 
-Parents and school admins want charts, not log lines. This module streams ``decisions.jsonl``
-(and rotated ``decisions.jsonl.1``, ``decisions.jsonl.2.gz``, ``decisions.jsonl-20240501.gz``
-…) one line at a time, so a log of any size is read in bounded memory on a small gateway: open
+Parents and school admins want charts, not log lines. This module streams every retained file
+of the decision log in time order: rotations made by another tool (``decisions.jsonl.1``,
+``decisions.jsonl.2.gz``, ``decisions.jsonl-20240501.gz`` …), kidgate's daily files
+(``decisions-2024-05-01.jsonl``, ``decisions-2024-05-01.1.jsonl`` …, also ``.gz``) and the
+current ``decisions.jsonl`` (the only file of versions before rotation). Lines are read one at a
+time, so a log of any size is read in bounded memory on a small gateway: open
 ended keys (hosts, clients, profiles) go through :class:`BoundedCounter`, the timeline is capped
 in days, and an over-long line is skipped without being held in memory. A line that is not a
 decision (truncated, binary, wrong types) is counted and skipped, never fatal.
@@ -62,6 +65,7 @@ from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kidgate.decisionlog import LogFiles
 from policies.categories import CATEGORIES
 
 SCHEMA = "kidgate-stats/1"
@@ -209,18 +213,28 @@ def parse_record(obj: object) -> Decision:
 
 
 def log_files(data_dir: Path) -> list[Path]:
-    """The decision log and its rotations in ``data_dir``, oldest first."""
+    """The decision log's files in ``data_dir``, oldest first: another tool's rotations (by
+    modification time), then kidgate's daily files (by the date and part in their names, which
+    a copy does not change), then the current ``decisions.jsonl``."""
+    dated = LogFiles(data_dir / LOG_NAME)
     try:
-        found = [p for p in data_dir.iterdir() if _LOG_FILE.match(p.name) and p.is_file()]
+        found = [p for p in data_dir.iterdir() if p.is_file()]
     except OSError:
         return []
 
-    def mtime(p: Path) -> float:
-        try:
-            return p.stat().st_mtime
-        except OSError:
-            return 0.0
-    return sorted(found, key=lambda p: (mtime(p), p.name))
+    def order(p: Path) -> tuple[int, float, int, str] | None:
+        if p.name == LOG_NAME:
+            return (2, 0.0, 0, p.name)
+        if (day_part := dated.parse(p.name)) is not None:
+            return (1, float(day_part[0].toordinal()), day_part[1], p.name)
+        if _LOG_FILE.match(p.name):
+            try:
+                return (0, p.stat().st_mtime, 0, p.name)
+            except OSError:
+                return (0, 0.0, 0, p.name)
+        return None
+    keyed = [(k, p) for p in found if (k := order(p)) is not None]
+    return [p for _, p in sorted(keyed)]
 
 
 @dataclass
@@ -828,13 +842,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     """Add ``kidgate stats`` to the main command's subparsers."""
     p = subparsers.add_parser(
         "stats", help="statistics and charts of blocked and allowed requests",
-        description="Summarise the decision log (decisions.jsonl and its rotations) as tables, "
-                    "JSON or PNG charts.")
+        description="Summarise the decision log (decisions.jsonl and the daily files it is "
+                    "rotated into) as tables, JSON or PNG charts.")
     # SUPPRESS: an absent option must not overwrite a --data-dir given to the main CLI.
     p.add_argument("--data-dir", dest="data_dir", metavar="DIR", type=Path,
                    default=argparse.SUPPRESS,
                    help="kidgate's data directory (default: the proxy's, $KIDGATE_HOME or "
-                        "~/.local/share/kidgate); reads decisions.jsonl and its rotations")
+                        "~/.local/share/kidgate); reads decisions.jsonl and its daily files")
     p.add_argument("--log", dest="stats_logs", metavar="PATH", type=Path, action="append",
                    default=[], help="read this log file instead (repeatable; .gz allowed)")
     p.add_argument("--since", metavar="WHEN",

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from kidgate.decisionlog import MB, Retention
 from policies.categories import ALWAYS_BLOCKED, DEFAULT_MIN_AGES, NEVER
 from policies.core import Profile, Schedule
 from policies.labels import LABEL_KINDS
@@ -65,6 +66,7 @@ class Config:
     lists: Mapping[str, Any] = field(default_factory=dict)
     classifier: Mapping[str, Any] = field(default_factory=dict)
     alerts: Mapping[str, Any] = field(default_factory=dict)
+    log: Retention = field(default_factory=Retention)
     passthrough: tuple[str, ...] = ()
     allow_public_clients: bool = False
     helpline: str = "116 111"
@@ -224,7 +226,7 @@ class _Validator:
         self._check_keys(d, "", {"listen", "language", "hotline_country", "data_dir",
                                  "default_profile", "category_ages", "classifier", "labels",
                                  "profiles", "devices", "lists", "alerts", "passthrough",
-                                 "allow_public_clients", "helpline"})
+                                 "allow_public_clients", "helpline", "log"})
         language = self._choice(d.get("language", "en"), "language", LANGUAGES)
         listen = self._map(d.get("listen"), "listen")
         self._check_keys(listen, "listen", {"host", "port"})
@@ -262,13 +264,23 @@ class _Validator:
         allow_public = d.get("allow_public_clients", False)
         if not isinstance(allow_public, bool):
             raise self.doc.error("allow_public_clients", "expected true or false")
+        retention = self._log(d.get("log"), "log")
         return Config(
             profiles=profiles, default_profile=default, devices=devices, listen_host=host,
             listen_port=port, language=language, hotline_country=country, data_dir=data_dir,
             lists=lists, classifier=self._map(d.get("classifier"), "classifier"), alerts=alerts,
             passthrough=self._domains(d.get("passthrough"), "passthrough"),
-            allow_public_clients=allow_public,
+            allow_public_clients=allow_public, log=retention,
             helpline=str(d.get("helpline", "116 111")), source=self.doc.file)
+
+    def _log(self, value: Any, path: str) -> Retention:
+        """``log: {retention_days: 30, max_mb: 200}``; 0 days keeps no decision log at all."""
+        s = self._map(value, path)
+        self._check_keys(s, path, {"retention_days", "max_mb"})
+        default = Retention()
+        days = self._int(s.get("retention_days", default.days), f"{path}.retention_days", 0, 3650)
+        mb = self._int(s.get("max_mb", default.max_bytes // MB), f"{path}.max_mb", 1, 1_000_000)
+        return Retention(days=days, max_bytes=mb * MB)
 
     def _category_ages(self, value: Any, path: str) -> dict[str, int]:
         out: dict[str, int] = {}

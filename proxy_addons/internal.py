@@ -15,7 +15,7 @@ from policies.core import Profile, Verdict
 from proxy_addons.filter import INTERNAL_HOST, Filter
 from proxy_addons.identify import CLIENT, RuntimeRef
 from reporting import access, links, tokens, web
-from reporting.store import Store, default_path
+from reporting.store import Pruner, Store, default_path
 
 log = logging.getLogger("kidgate")
 
@@ -29,6 +29,7 @@ class Internal:
         self.store: Store | None = None
         self.signer: tokens.Signer | None = None
         self.alerter: Any = None
+        self.pruner: Pruner | None = None
 
     def _ensure(self) -> None:
         """(Re)build the reporting side when the runtime (data dir, config) changed."""
@@ -46,6 +47,11 @@ class Internal:
         self.filter.links = self.block_links
         rt.extras["inject"] = self.inject
         self._start_alerts(rt)
+        if self.pruner is not None:
+            self.pruner.close(timeout=0)  # signal only: the event loop never waits on it
+        # Its own thread: old tokens, alerts, approvals and answered requests go, never on
+        # the event loop; the retention is read on each run, so a reloaded config applies.
+        self.pruner = Pruner(self.store, lambda: rt.config.log.days)
 
     def _start_alerts(self, rt: Any) -> None:
         if self.alerter is not None:
@@ -74,6 +80,8 @@ class Internal:
     def done(self) -> None:
         if self.alerter is not None:
             self.alerter.close()
+        if self.pruner is not None:
+            self.pruner.close()
 
     async def request(self, flow: http.HTTPFlow) -> None:
         self._ensure()

@@ -43,7 +43,8 @@ class Runtime:
         if site_labels:
             from policies.labels.sitefile import SiteLabelCache
             engine.site_labels = SiteLabelCache(verify=site_labels_ca or True)
-        rt = cls(config_path, cfg, engine, ddir, DecisionLog(ddir / "decisions.jsonl"))
+        rt = cls(config_path, cfg, engine, ddir,
+                 DecisionLog(ddir / "decisions.jsonl", retention=cfg.log))
         rt._mtime = _mtime(config_path)
         return rt
 
@@ -64,6 +65,8 @@ class Runtime:
             return False
         self.config = new
         self.engine.config = new
+        if self.decisions is not None:
+            self.decisions.apply(new.log)  # rotation and deletion happen on the log's thread
         log.warning("kidgate: configuration reloaded from %s", self.config_path)
         return True
 

@@ -1,4 +1,5 @@
-"""``kidgate requests …`` and ``kidgate reports …``: answer access requests from a shell.
+"""``kidgate requests …``, ``kidgate reports …`` and ``kidgate prune``: answer access requests
+and apply the retention period from a shell.
 
 The main ``kidgate`` CLI calls :func:`register` with its subparsers; the database is taken
 from ``--db PATH`` on these subcommands, else ``args.db``, else ``DATA_DIR/kidgate.db`` with
@@ -12,8 +13,11 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from reporting import access
+from kidgate.decisionlog import MB, LogFiles
 from kidgate.paths import default_data_dir
+from policies import config as config_mod
+from policies.config import ConfigError
+from reporting import access
 from reporting.store import Store, default_path
 
 
@@ -48,6 +52,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--limit", type=int, default=50)
     _db_option(p)
     p.set_defaults(func=_reports_list)
+
+    p = subparsers.add_parser(
+        "prune", help="delete history older than the retention period now",
+        description="Apply the configuration's log.retention_days and log.max_mb now: delete "
+                    "old decision-log files and, in kidgate.db, used token nonces, old alert "
+                    "rows, long-expired approvals and old answered access requests. Reports to "
+                    "hotlines are kept. The running proxy does this by itself; this is for when "
+                    "it is stopped or the retention was just shortened.")
+    p.add_argument("--config", "-c", dest="prune_config", metavar="PATH", type=Path,
+                   help="configuration file with the log section (default: the shipped default)")
+    _db_option(p)
+    p.set_defaults(func=_prune)
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
@@ -122,6 +138,44 @@ def _reports_list(args: argparse.Namespace) -> int:
               f"category={r['category'] or '-'} hotline={r['hotline_country'] or 'INHOPE'} "
               f"{r['url']}")
     return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    try:
+        cfg = config_mod.load(args.prune_config)
+    except ConfigError as e:
+        print(f"kidgate: {e}", file=sys.stderr)
+        return 2
+    retention = cfg.log
+    data_dir = Path(getattr(args, "data_dir", None) or cfg.data_dir or default_data_dir())
+    db = Path(getattr(args, "reporting_db", None) or getattr(args, "db", None)
+              or default_path(data_dir))
+    status = 0
+    if db.exists():
+        store = Store(db)
+        try:
+            pruned = store.prune(keep_days=retention.days)
+        finally:
+            store.close()
+        print(f"{db}: removed {pruned.describe()}")
+    else:
+        print(f"{db}: no database, nothing to prune")
+    files = LogFiles(data_dir / "decisions.jsonl")
+    current = files.current.stat().st_size if files.current.is_file() else 0
+    result = files.prune(retention, dt.date.today(), current)
+    if not retention.enabled and files.current.exists():  # no log at all
+        error = files.remove_current()
+        if error is None:
+            result.deleted.append(files.current)
+        else:
+            result.failed.append((files.current, error))
+    kept = (f"keeping {retention.days} day(s), at most {retention.max_bytes // MB} MB"
+            if retention.enabled else "retention_days is 0: no decision log is kept")
+    print(f"{data_dir}: removed {len(result.deleted)} decision log file(s) ({kept})")
+    for path, error in result.failed:
+        print(f"kidgate: cannot delete {path}: {error}", file=sys.stderr)
+        status = 1
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,21 +4,38 @@ Why these settings: WAL lets readers run while one worker writes; ``busy_timeout
 writer wait for another process instead of failing; ``synchronous=FULL`` plus one
 transaction per write means a report or request is either fully on disk or absent, even if
 the proxy is killed in the middle. Only addresses and metadata are stored, never content.
+
+Nothing grows for ever: :meth:`Store.prune` (run by :class:`Pruner` on its own thread while the
+proxy runs, and by ``kidgate prune``) deletes what no longer serves a purpose. Reports to
+hotlines are kept: they are the parent's record of what was reported.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 SCHEMA_VERSION = 1
 DEFAULT_DB_NAME = "kidgate.db"
 BUSY_TIMEOUT_MS = 10_000
+DAY = 86_400.0
+#: A used token's nonce is kept this long after the token expired. An expired token is refused
+#: anyway; the margin covers a clock set back (a Raspberry Pi has no battery-backed clock).
+NONCE_GRACE = DAY
+#: Alert rows are kept at least this long whatever the retention: rate limiting looks back at
+#: recent claims and suppressed events, and the digest is daily.
+ALERT_LOG_MIN_DAYS = 1.0
+#: How often the proxy prunes the database.
+PRUNE_EVERY = 6 * 3600.0
+
+log = logging.getLogger("kidgate")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -188,6 +205,95 @@ class Store:
         with self.transaction() as conn:
             return use_nonce(conn, nonce, expires, now)
 
+    # -- retention ---------------------------------------------------------------------
+
+    def prune(self, now: float | None = None, *, keep_days: float = 30.0) -> Pruned:
+        """Delete, in one transaction, what is no longer needed; ``keep_days`` is the history
+        retention (the config's ``log.retention_days``).
+
+        Deleted: nonces of tokens expired for more than :data:`NONCE_GRACE`; alert rows older
+        than ``keep_days`` (at least :data:`ALERT_LOG_MIN_DAYS`); approvals expired, or
+        revoked, more than ``keep_days`` ago; answered access requests older than that.
+        Kept whatever their age: reports, pending requests, requests an approval still points
+        to, digest events not yet delivered and, per rate key, the latest sent alert (the rate
+        limit and the digest's "sent today" both read it)."""
+        if keep_days < 0:
+            raise ValueError("keep_days must not be negative")
+        now = time.time() if now is None else now
+        history = now - keep_days * DAY
+        alerts = now - max(keep_days, ALERT_LOG_MIN_DAYS) * DAY
+        with self.transaction() as conn:
+            tokens = conn.execute("DELETE FROM used_tokens WHERE expires < ?",
+                                  (now - NONCE_GRACE,)).rowcount
+            alert_rows = conn.execute(
+                "DELETE FROM alert_log WHERE created < ? AND status NOT IN ('queued', 'digesting')"
+                " AND id NOT IN (SELECT a.id FROM alert_log a JOIN (SELECT rate_key,"
+                " max(created) AS last FROM alert_log WHERE status = 'sent' GROUP BY rate_key) l"
+                " ON a.rate_key = l.rate_key AND a.created = l.last WHERE a.status = 'sent')",
+                (alerts,)).rowcount
+            approvals = conn.execute(
+                "DELETE FROM approvals WHERE (expires IS NOT NULL AND expires < ?)"
+                " OR (revoked = 1 AND created < ?)", (history, history)).rowcount
+            requests = conn.execute(
+                "DELETE FROM access_requests WHERE status IN ('approved', 'denied')"
+                " AND coalesce(decided_at, created) < ? AND id NOT IN"
+                " (SELECT request_id FROM approvals WHERE request_id IS NOT NULL)",
+                (history,)).rowcount
+        return Pruned(tokens, alert_rows, approvals, requests)
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """Rows deleted by one :meth:`Store.prune`, per table."""
+
+    used_tokens: int = 0
+    alert_log: int = 0
+    approvals: int = 0
+    access_requests: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(astuple(self))
+
+    def describe(self) -> str:
+        return (f"{self.used_tokens} used token(s), {self.alert_log} alert log row(s), "
+                f"{self.approvals} expired approval(s), {self.access_requests} answered "
+                "access request(s)")
+
+
+class Pruner:
+    """Prunes the database at start and then every ``every`` seconds on its own thread, so
+    the proxy's event loop never waits for a delete. ``keep_days`` is asked each time, so a
+    reloaded configuration applies. Failures are logged, never raised."""
+
+    def __init__(self, store: Store, keep_days: Callable[[], float], *,
+                 every: float = PRUNE_EVERY, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.runs = 0
+        self.last: Pruned | None = None
+        self._keep_days, self._every, self._clock = keep_days, every, clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kidgate-prune", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.last = self.store.prune(self._clock(), keep_days=self._keep_days())
+                    if self.last.total:
+                        log.info("kidgate: pruned %s: %s", self.store.path, self.last.describe())
+                except Exception as e:  # noqa: BLE001 - a broken database never stops filtering
+                    log.warning("kidgate: cannot prune %s: %s", self.store.path, e)
+                self.runs += 1
+                self._stop.wait(self._every)
+        finally:
+            self.store.close()  # this thread's connection
+
 
 def use_nonce(conn: sqlite3.Connection, nonce: str, expires: float,
               now: float | None = None) -> bool:
@@ -198,7 +304,7 @@ def use_nonce(conn: sqlite3.Connection, nonce: str, expires: float,
         return False
     # Expired nonces can never verify again, so they need not be remembered.
     conn.execute("DELETE FROM used_tokens WHERE expires < ?",
-                 ((time.time() if now is None else now) - 60,))
+                 ((time.time() if now is None else now) - NONCE_GRACE,))
     return True
 
 

@@ -118,3 +118,45 @@ def test_alias_bomb_is_refused():
         for p, c in zip("abcdefgh", "bcdefghi")) + "profiles: {a: {age: 1}}\n"
     with pytest.raises(ConfigError, match="expands too much"):
         config.parse(bomb, "bomb.yaml")
+
+
+# -- log: retention of the decision log -----------------------------------------------------
+
+def test_log_retention_defaults_and_values():
+    from kidgate.decisionlog import MB, Retention
+    shipped = config.load().log
+    assert shipped == Retention(days=30, max_bytes=200 * MB) and shipped.enabled
+    assert config.parse("profiles: {a: {age: 1}}\n").log == Retention()  # no section
+    assert config.parse("profiles: {a: {age: 1}}\nlog:\n").log == Retention()  # empty section
+    c = config.parse("profiles: {a: {age: 1}}\nlog: {retention_days: 7, max_mb: 50}\n")
+    assert c.log == Retention(days=7, max_bytes=50 * MB)
+    off = config.parse("profiles: {a: {age: 1}}\nlog:\n  retention_days: 0\n").log
+    assert off.days == 0 and not off.enabled and off.max_bytes == 200 * MB
+
+
+@pytest.mark.parametrize("section,line,key,words", [
+    ("log:\n  retention_days: -1\n", 3, "log.retention_days", "whole number from 0"),
+    ("log:\n  retention_days: thirty\n", 3, "log.retention_days", "whole number"),
+    ("log:\n  retention_days: 1.5\n", 3, "log.retention_days", "whole number"),
+    ("log:\n  retention_days: yes\n", 3, "log.retention_days", "whole number"),
+    ("log:\n  retention_days: 100000\n", 3, "log.retention_days", "to 3650"),
+    ("log:\n  max_mb: 0\n", 3, "log.max_mb", "whole number from 1"),
+    ("log:\n  max_mb: -5\n", 3, "log.max_mb", "whole number from 1"),
+    ("log:\n  max_mb: 200MB\n", 3, "log.max_mb", "whole number"),
+    ("log:\n  retention_days: 30\n  keep_forever: true\n", 4, "log.keep_forever",
+     "unknown key; expected one of: max_mb, retention_days"),
+    ("log: 30\n", 2, "log", "mapping"),
+    ("log: [30]\n", 2, "log", "mapping"),
+])
+def test_log_section_errors_name_file_line_and_key(section, line, key, words):
+    with pytest.raises(ConfigError) as exc:
+        config.parse("profiles: {a: {age: 1}}\n" + section, "kidgate.yaml")
+    e = exc.value
+    assert (e.file, e.line, e.key) == ("kidgate.yaml", line, key), str(e)
+    assert words in str(e) and str(e).startswith(f"kidgate.yaml:{line}: {key}: ")
+
+
+def test_shipped_default_documents_the_log_section():
+    text = config.DEFAULT_CONFIG_PATH.read_text()
+    assert "retention_days: 30" in text and "max_mb: 200" in text
+    assert "0 = keep no decision log" in text
