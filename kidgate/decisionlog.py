@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kidgate.paths import PRIVATE_MODE
 from policies.core import Verdict
 
 log = logging.getLogger("kidgate")
@@ -451,7 +452,7 @@ class DecisionLog:
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, PRIVATE_MODE)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):

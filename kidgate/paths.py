@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: Mode of new log and database files (before the umask): the decision log, requests and
+#: reports name the sites a child visited, so other local users get no access.
+PRIVATE_MODE = 0o640
+
 
 def default_data_dir() -> Path:
     """``$KIDGATE_HOME``, else ``$XDG_DATA_HOME/kidgate``, else ``~/.local/share/kidgate``."""

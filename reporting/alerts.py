@@ -26,6 +26,7 @@ import logging
 import queue
 import re
 import smtplib
+import sqlite3
 import ssl
 import threading
 import time
@@ -522,6 +523,7 @@ class Alerter:
     def _send_digest(self, rule: AlertRule, now: float) -> int:
         marker = f"digest:{rule.name}"
         with self.store.transaction() as conn:
+            self._requeue_interrupted(conn, rule, marker, now)
             rows = conn.execute("SELECT id, profile, category, url, reason, event_time FROM "
                                 "alert_log WHERE rule = ? AND status = 'queued' ORDER BY id",
                                 (rule.name,)).fetchall()
@@ -545,6 +547,21 @@ class Alerter:
             conn.executemany("UPDATE alert_log SET status = ? WHERE id = ?",
                              [("digested" if ok else "queued", i) for i in ids])
         return 1 if ok else 0
+
+
+    @staticmethod
+    def _requeue_interrupted(conn: sqlite3.Connection, rule: AlertRule, marker: str,
+                             now: float) -> None:
+        """Events of a digest that never finished (the process died while sending) go back
+        to the queue, so the next digest carries them instead of losing them."""
+        pending = conn.execute("SELECT id, created FROM alert_log WHERE rate_key = ? AND "
+                               "status = 'pending'", (marker,)).fetchall()
+        if not pending or any(r["created"] > now - _PENDING_STALE for r in pending):
+            return  # nothing interrupted, or a digest still being sent right now
+        conn.execute("UPDATE alert_log SET status = 'queued' WHERE rule = ? AND "
+                     "status = 'digesting'", (rule.name,))
+        conn.executemany("UPDATE alert_log SET status = 'failed', error = 'interrupted' "
+                         "WHERE id = ?", [(r["id"],) for r in pending])
 
 
 _FOOTER = ("\n\nOnly the address was recorded; kidgate keeps no page content. Do not open the "

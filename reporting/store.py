@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
+from kidgate.paths import PRIVATE_MODE
+
 SCHEMA_VERSION = 1
 DEFAULT_DB_NAME = "kidgate.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -123,6 +125,9 @@ class Store:
     def connect(self) -> sqlite3.Connection:
         """A new connection with kidgate's settings (callers that need their own, e.g. an index)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            # SQLite gives its -wal and -shm files the database file's mode.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE))
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
                                isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row

@@ -92,6 +92,19 @@ def test_first_write_of_a_new_day_rotates(tmp_path):
     assert hosts(tmp_path / "decisions.jsonl") == ["tue0.test"]
 
 
+def test_log_files_are_not_readable_by_other_users(tmp_path):
+    old = os.umask(0o022)
+    try:
+        clock = Clock(NOON)
+        log = new_log(tmp_path, clock, tick=60.0)
+        log.write(rec("mon0.test", clock.t))
+        wait_for(lambda: lines_in(tmp_path / "decisions.jsonl") == 1)
+        log.close()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "decisions.jsonl").stat().st_mode & 0o007 == 0
+
+
 def test_idle_log_rotates_at_local_midnight(tmp_path):
     zone = dt.timezone(dt.timedelta(hours=2))  # local midnight is 22:00 UTC
     clock = Clock(dt.datetime(2026, 11, 30, 21, 0, tzinfo=UTC).timestamp())

@@ -233,3 +233,30 @@ def test_worker_sends_a_due_digest_without_new_events(store, smtp_server):
                     clock=lambda: (day + dt.timedelta(hours=18, minutes=1)).timestamp())
     assert inbox.event.wait(10) and len(inbox.messages) == 1
     after.close()
+
+
+def test_digest_interrupted_mid_send_is_sent_next_time(store, smtp_server):
+    """A process that dies while sending a digest leaves its events 'digesting': the next
+    digest must carry them, not lose them."""
+    import datetime as dt
+    day = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    morning, evening = (day + dt.timedelta(hours=10)).timestamp(), (day + dt.timedelta(hours=19)).timestamp()
+    port, inbox = smtp_server
+    alerter = Alerter({**_config(port, None, digest=True), "digest_time": "18:00"}, store,
+                      clock=lambda: morning)
+    for i in range(2):
+        alerter.notify(_event(url=f"https://x.example/{i}"))
+    assert alerter.wait_idle(10)
+    # What _send_digest's first transaction leaves behind when the process dies after it.
+    rule = store.query("SELECT rule FROM alert_log WHERE status = 'queued' LIMIT 1")[0][0]
+    with store.transaction() as conn:
+        conn.execute("UPDATE alert_log SET status = 'digesting' WHERE status = 'queued'")
+        conn.execute("INSERT INTO alert_log (created, rule, rate_key, profile, category, url,"
+                     " event_time, status) VALUES (?, ?, ?, '*', NULL, '', ?, 'pending')",
+                     (evening - 3600, rule, f"digest:{rule}", evening - 3600))
+    assert alerter.send_digests(now=evening) == 1
+    body = email.message_from_bytes(inbox.messages[0][2]).get_payload(decode=True).decode()
+    assert "https://x.example/0" in body and "https://x.example/1" in body
+    statuses = [r[0] for r in store.query("SELECT status FROM alert_log ORDER BY id")]
+    assert "digesting" not in statuses and "failed" in statuses  # the dead digest's marker
+    alerter.close()

@@ -36,6 +36,18 @@ def test_created_on_first_use_with_schema_version(tmp_path):
     assert not cols & {"content", "body", "html", "text"}  # never content
 
 
+def test_database_is_not_readable_by_other_users(tmp_path):
+    old = os.umask(0o022)
+    try:
+        s = Store(tmp_path / "kidgate.db")
+        s.query("SELECT 1")
+    finally:
+        os.umask(old)
+    for name in ("kidgate.db", "kidgate.db-wal", "kidgate.db-shm"):
+        mode = (tmp_path / name).stat().st_mode & 0o777
+        assert mode & 0o007 == 0, (name, oct(mode))
+
+
 def test_several_processes_write_without_loss(tmp_path):
     path = str(tmp_path / "kidgate.db")
     ctx = multiprocessing.get_context("spawn")
