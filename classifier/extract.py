@@ -13,6 +13,7 @@ import html as _html
 import re
 import zlib
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -131,6 +132,7 @@ _CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:\-]{1,40})", re.I)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"),
          (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOM_PREFIXES = tuple(bom for bom, _ in _BOMS)
 _BINARY_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b",
                  b"RIFF", b"\x00\x00\x00", b"OggS", b"wOFF", b"wOF2", b"\x7fELF", b"MZ")
 
@@ -160,54 +162,74 @@ def looks_binary(data: bytes) -> bool:
     return ctrl > len(head) // 20
 
 
-def decode(data: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """Bytes to text: BOM, then header charset, then <meta charset>, then UTF-8, then cp1252."""
-    text, charset, _ = _decode(data, content_type)
-    return text, charset
-
-
-def _decode(data: bytes, content_type: str | None) -> tuple[str, str, bool]:
-    """:func:`decode`, and whether the text is ``data.decode(charset)`` without any error."""
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom):].decode(name, "replace"), name, False
-    candidates = []
+def _declared(data: bytes, content_type: str | None) -> list[str]:
+    """Known charsets declared by the Content-Type header, then by a <meta> in the first 4 kB."""
+    names = []
     if content_type:
         m = _CT_CHARSET.search(content_type)
         if m:
-            candidates.append(_lookup(m.group(1)))
+            names.append(_lookup(m.group(1)))
     m = _META_CHARSET.search(data[:4096])
     if m:
-        candidates.append(_lookup(m.group(1).decode("ascii", "replace")))
-    for cs in candidates:
-        if cs is None or cs.startswith("utf-16") or cs.startswith("utf-32"):
-            continue  # a declared UTF-16 without BOM in an ASCII-compatible page is a lie
+        names.append(_lookup(m.group(1).decode("ascii", "replace")))
+    # A declared UTF-16 without BOM in an ASCII-compatible page is a lie.
+    return [cs for cs in names if cs and not cs.startswith(("utf-16", "utf-32"))]
+
+
+def decode(data: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Bytes to text: BOM, then header charset, then <meta charset>, then UTF-8, then cp1252."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(name, "replace"), name
+    for cs in _declared(data, content_type):
         try:
-            return data.decode(cs), cs, True
+            return data.decode(cs), cs
         except UnicodeDecodeError:
             # Declared charset is wrong; fall through to detection.
             continue
     try:
-        return data.decode("utf-8"), "utf-8", True
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as e:
         # A cut in the middle of a multi-byte sequence at the cap is not a wrong charset.
         if e.start >= len(data) - 3:
-            return data[:e.start].decode("utf-8", "replace"), "utf-8", False
+            return data[:e.start].decode("utf-8", "replace"), "utf-8"
     # Detection: Romanian legacy pages use cp1250 (ş ţ ă î â); otherwise cp1252.
     if sum(data.count(b) for b in (b"\xba", b"\xfe", b"\xe3", b"\xaa", b"\xde", b"\xc3")) > \
             sum(data.count(b) for b in (b"\xe9", b"\xe8", b"\xfc", b"\xf6", b"\xe4", b"\xf1")):
-        return data.decode("cp1250", "replace"), "cp1250", False
-    return data.decode("cp1252", "replace"), "cp1252", False
+        return data.decode("cp1250", "replace"), "cp1250"
+    return data.decode("cp1252", "replace"), "cp1252"
+
+
+def _strict_utf8(head: bytes, body: bytes, content_type: str | None) -> tuple[str, str] | None:
+    """The texts of ``head`` and ``body`` when :func:`decode` reads ``head + body`` as UTF-8
+    without error because no BOM leads and the first charset declared, if any, is UTF-8;
+    else None.
+
+    ``body`` starts with "<", which is no part of a multi-byte sequence, so the parts decode
+    as the whole does, without joining ~36 kB and slicing the text apart again.
+    """
+    data4 = (head[:4096] + body[:4096])[:4096]  # what decode() reads declarations from
+    if data4.startswith(_BOM_PREFIXES) or _declared(data4, content_type)[:1] not in ([], ["utf-8"]):
+        return None
+    try:
+        return head.decode("utf-8"), body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
 # HTML to text, linear time
 
 
-_TAG = re.compile(r"<[^<>]*>")  # cannot cross another "<": linear on unclosed tags
+# The rest of a tag, "[^<>]{0,n}>", is spelt "(?=[^<]{0,n}>)[^>]{0,n}>" in the patterns that
+# scan whole pages: the same matches (the first "<" or ">" ahead is a ">"), but sre runs a
+# class of one character in a tight loop and calls a class test per character for "[^<>]",
+# several times slower. Both loops stop at the next "<": still linear on unclosed tags.
+_TAG = re.compile(r"<(?=[^<]*>)[^>]*>")  # "<[^<>]*>": cannot cross another "<"
+_TAG_OR_MORE = re.compile(r"<[^>]*>")  # may cross a "<": see _strip_tags
 _OPEN_TAG = re.compile(r"<[^<>]*$")
 _TITLE = re.compile(r"<title[^<>]{0,400}>([^<]{0,1000})", re.I)
-_META = re.compile(r"<meta\s[^<>]{0,2000}>", re.I)
+_META = re.compile(r"<meta\s(?=[^<]{0,2000}>)[^>]{0,2000}>", re.I)
 _ATTR = re.compile(r"""([a-zA-Z_:\-]{1,40})\s*=\s*(?:"([^"]{0,2000})"|'([^']{0,2000})'|([^\s"'>]{1,400}))""")
 #: Meta names worth parsing (description, keywords, titles, age labels for other detectors);
 #: _html_fields spells them out as substring tests.
@@ -215,14 +237,20 @@ _META_KEYS = ("description", "keywords", "title", "rating", "label", "restrictio
 _TITLE_BLOCK = re.compile(r"<title[^<>]{0,400}>[^<]{0,1000}</title\s*>", re.I)
 _HEADING = re.compile(r"<h[1-3][^<>]{0,400}>(.{0,400}?)</h[1-3]", re.I | re.S)
 _IMG = re.compile(r"<img\s[^<>]{0,2000}>", re.I)
-_HEADING_OR_IMG = re.compile(r"<(?:h[1-3][^<>]{0,400}>(.{0,400}?)</h[1-3]|img\s[^<>]{0,2000}>)",
-                             re.I | re.S)
+#: The opening tag of a _HEADING (group 1 set) or an _IMG. The leading lookahead rejects
+#: most "<" at once: sre tries a case-blind alternation's branches one by one.
+_HEADING_OPEN_OR_IMG = re.compile(r"<(?=[hi])(?:(h)[1-3](?=[^<]{0,400}>)[^>]{0,400}>"
+                                  r"|img\s(?=[^<]{0,2000}>)[^>]{0,2000}>)", re.I)
+_HEADING_CLOSE = re.compile(r"</h[1-3]", re.I)
 
 
 _BLOCKS = ("script", "style", "!--", "noscript", "svg", "template")
 #: One group per block kind: ``lastindex`` says which. (re.I also matches look-alikes such as
-#: "ſcript", whose lower() is no key of a name-keyed table.)
-_BLOCK_OPEN = re.compile("<(?:" + "|".join(f"({re.escape(b)})" for b in _BLOCKS) + ")", re.I)
+#: "ſcript", whose lower() is no key of a name-keyed table.) The lookahead on the first two
+#: letters rejects nearly every other "<" in one step instead of six failed branches.
+_BLOCK_OPEN = re.compile(
+    "<(?=[{}][{}])".format(*("".join(sorted({re.escape(b[i]) for b in _BLOCKS})) for i in (0, 1)))
+    + "(?:" + "|".join(f"({re.escape(b)})" for b in _BLOCKS) + ")", re.I)
 _BLOCK_END = tuple(re.compile("-->" if name == "!--" else rf"</{name}\s*>", re.I) for name in _BLOCKS)
 _BODY = re.compile(r"<body", re.I)
 _BODY_BYTES = re.compile(rb"<body", re.I)
@@ -272,8 +300,8 @@ def _decode_as(data: bytes, charset: str | None) -> str:
 
 
 def _attrs(tag: str) -> dict[str, str]:
-    return {m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or "")
-            for m in _ATTR.finditer(tag)}
+    # findall: tuples of strings ("" for a quote style not used) cost less than match objects.
+    return {name.lower(): dq or sq or bare for name, dq, sq, bare in _ATTR.findall(tag)}
 
 
 def _clean(s: str, limit: int) -> str:
@@ -284,22 +312,54 @@ def _clean(s: str, limit: int) -> str:
     return " ".join(s.split())[:limit]
 
 
-def _tag_text(v: str, need: int) -> str:
-    """``_OPEN_TAG.sub(" ", _TAG.sub(" ", v))[:need]``, reading only as much of ``v`` as needed.
+def _meta_tags(head: str, n: int) -> list[str]:
+    """The first ``n`` _META matches in ``head``.
+
+    ``findall`` makes no match object per tag (pages often have dozens of meta tags), but it
+    cannot stop after ``n``: it reads ``head`` in pieces of about 4 kB that end just after a
+    ">", which no match can cross, until it has ``n``.
+    """
+    tags: list[str] = []
+    pos = 0
+    while len(tags) < n and pos < len(head):
+        cut = head.find(">", pos + 4096) + 1 or len(head)
+        tags += _META.findall(head, pos, cut)
+        pos = cut
+    return tags[:n]
+
+
+def _strip_tags(s: str) -> str:
+    """``_TAG.sub(" ", s)``, usually by the cheaper _TAG_OR_MORE.
+
+    That one scans up to the next ">" only, not on to the next "<", and its matches are
+    _TAG's when none holds a second "<", which is when it made as many as there are "<".
+    It gets the text up to the last ">" only, where each "<" has a ">" ahead: past it, each
+    "<" would make it scan to the end in vain (quadratic), and no tag ends there anyway.
+    """
+    end = s.rfind(">") + 1
+    t, n = _TAG_OR_MORE.subn(" ", s[:end])
+    if n != s.count("<", 0, end):
+        t = _TAG.sub(" ", s[:end])
+    return t + s[end:]
+
+
+def _tag_text(v: str, need: int, end: int) -> str:
+    """``_OPEN_TAG.sub(" ", _TAG.sub(" ", v[:end]))[:need]``, reading only as much as needed.
 
     A cut just after a ">" ends no tag early, so tag removal works piecewise on such pieces;
     ``_OPEN_TAG`` can only change the text from a "<" left in it on, so while none is in the
-    first ``need`` characters they are final. Pages seldom need half of ``v`` for that.
+    first ``need`` characters they are final.
     """
+    end = min(end, len(v))
     step = max(need, 1024)
     pieces: list[str] = []
     have = 0
     pos = 0
     while have < need:
-        cut = v.rfind(">", pos, pos + step) + 1
-        if cut <= 0 or pos + step >= len(v):
+        cut = v.rfind(">", pos, min(pos + step, end)) + 1
+        if cut <= 0 or pos + step >= end:
             break  # no ">" in the next step, or the end is near: do the rest in one go
-        t = _TAG.sub(" ", v[pos:cut])
+        t = _strip_tags(v[pos:cut])
         if "<" in t:
             break
         pieces.append(t)
@@ -307,7 +367,7 @@ def _tag_text(v: str, need: int) -> str:
         pos = cut
     else:
         return "".join(pieces)[:need]
-    return ("".join(pieces) + _OPEN_TAG.sub(" ", _TAG.sub(" ", v[pos:])))[:need]
+    return ("".join(pieces) + _OPEN_TAG.sub(" ", _strip_tags(v[pos:end])))[:need]
 
 
 #: What :func:`read_body` found: how the parts are to be read.
@@ -382,17 +442,17 @@ def extract_view(view: BodyView, *, content_type: str | None = None,
         s, charset = decode(view.parts[0], content_type)
         return _html_fields(s[:16384], s, charset, truncated, max_chars)
     head_raw, body_raw = view.parts
-    # Detect once on head + body window, then decode both with the same charset.
     head4 = head_raw[:4096]
-    s, charset, strict = _decode(head4 + body_raw, content_type)
-    if strict and charset == "utf-8":
-        # Decoded without error: "<body" starts a character, so the window's text is the tail.
-        n4 = len(head4.decode("utf-8"))
-        rest = s[n4:]
-        head = s[:n4] if len(head_raw) <= 4096 else _decode_as(head_raw, charset)
+    texts = _strict_utf8(head4, body_raw, content_type)
+    if texts is None:
+        # Detect once on head + body window, then decode both with the same charset.
+        _, charset = decode(head4 + body_raw, content_type)
+        head, rest = _decode_as(head_raw, charset), _decode_as(body_raw, charset)
     else:
-        head = _decode_as(head_raw, charset)
-        rest = _decode_as(body_raw, charset)
+        charset = "utf-8"
+        head, rest = texts
+        if len(head_raw) > 4096:
+            head = _decode_as(head_raw, charset)
     return _html_fields(head, rest, charset, truncated, max_chars)
 
 
@@ -432,22 +492,30 @@ def _headings_and_images(visible: str, n_head: int = 12, n_img: int = 24
 
     At any "<" at most one of the two can match. A heading's text cannot hide an image from
     the image scan: such images are looked for inside it, and no image tag can reach past it
-    (the heading ends at a "<").
+    (the heading ends at a "<"). The lazy ``(.{0,400}?)</h[1-3]`` of _HEADING is a search
+    for the first "</h" in reach instead: sre tries a lazy repeat one character at a time.
     """
     heads: list[str] = []
     imgs: list[str] = []
-    for m in _HEADING_OR_IMG.finditer(visible):
-        text = m.group(1)
-        if text is None:
-            if len(imgs) < n_img:
-                imgs.append(m.group(0))
-        else:
-            if len(heads) < n_head:
-                heads.append(text)
-            if len(imgs) < n_img and "<" in text:
-                imgs += [mm.group(0) for _, mm in zip(range(n_img - len(imgs)), _IMG.finditer(text))]
-        if len(heads) >= n_head and len(imgs) >= n_img:
+    pos = 0
+    while len(heads) < n_head or len(imgs) < n_img:
+        m = _HEADING_OPEN_OR_IMG.search(visible, pos)
+        if m is None:
             break
+        pos = m.end()
+        if m.group(1) is None:
+            if len(imgs) < n_img:
+                imgs.append(m.group())
+            continue
+        close = _HEADING_CLOSE.search(visible, pos, pos + 404)  # text of at most 400 characters
+        if close is None:
+            continue  # no heading starts here; no match can start inside the opening tag
+        text = visible[pos:close.start()]
+        pos = close.end()
+        if len(heads) < n_head:
+            heads.append(text)
+        if len(imgs) < n_img and "<" in text:
+            imgs += [mm.group() for mm in islice(_IMG.finditer(text), n_img - len(imgs))]
     return heads, imgs
 
 
@@ -460,12 +528,12 @@ def _html_fields(head: str, rest: str, charset: str | None, truncated: bool,
     m = _TITLE.search(head) or _TITLE.search(rest[:16384])
     title = _clean(m.group(1), 300) if m else ""
     meta: dict[str, str] = {}
-    for _, mm in zip(range(64), _META.finditer(head)):
-        tag = mm.group(0)
+    for tag in _meta_tags(head, 64):
         low = tag.lower()
         # The names of _META_KEYS spelt out: six substring tests beat one alternation regex.
-        if "content" not in low or not ("description" in low or "keywords" in low or "title" in low
-                                        or "rating" in low or "label" in low or "restrictions" in low):
+        # "content" last: nearly every tag has it, and most have none of the names.
+        if not ("description" in low or "keywords" in low or "title" in low or "rating" in low
+                or "label" in low or "restrictions" in low) or "content" not in low:
             continue
         a = _attrs(tag)
         key = (a.get("name") or a.get("property") or a.get("http-equiv") or "").lower()
@@ -480,7 +548,7 @@ def _html_fields(head: str, rest: str, charset: str | None, truncated: bool,
         rest = _TITLE_BLOCK.sub(" ", rest)
     visible = _strip_blocks(rest, limit=max_chars * 6)
     inner, imgs = _headings_and_images(visible)
-    headings = tuple(h for h in (_clean(_TAG.sub(" ", x), 200) for x in inner) if h)
+    headings = tuple(h for h in (_clean(_strip_tags(x), 200) for x in inner) if h)
     alts: list[str] = []
     for tag in imgs:
         alt = _attrs(tag).get("alt", "")
@@ -488,7 +556,7 @@ def _html_fields(head: str, rest: str, charset: str | None, truncated: bool,
             alts.append(_clean(alt, 120))
     budget = max(0, max_chars - len(title) - len(description) - len(keywords)
                  - sum(len(h) for h in headings) - sum(len(a) for a in alts))
-    body_text = _clean(_tag_text(visible[: max_chars * 6], 2 * budget), budget)
+    body_text = _clean(_tag_text(visible, 2 * budget, max_chars * 6), budget)
     if len(body_text) >= budget:
         truncated = True
     return Extracted(title=title, description=description, keywords=keywords, headings=headings,

@@ -85,6 +85,22 @@ def test_many_lone_angle_brackets_stay_linear() -> None:
     assert secs < 0.5
 
 
+def test_tag_meta_and_heading_scans_stay_linear() -> None:
+    from classifier import extract as E
+
+    n = 30_000  # a quadratic scan would take seconds
+    for s in ("< a" * n, "<" * n + ">", ("<" + "x" * 20) * n + ">", "<a <b>" * n, "ț< a" * n):
+        out, secs = _timed(E._strip_tags, s)
+        assert secs < 0.5 and out == E._TAG.sub(" ", s)
+    for head in ("<meta a>" * n, "<meta " * n, "<meta a=" + "b" * 1999 + ">" * n):
+        tags, secs = _timed(E._meta_tags, head, 64)
+        assert secs < 0.5 and len(tags) <= 64
+    n = 20_000  # each unclosed heading is searched 400 characters on for its end
+    for visible in ("<h1>" * n, "<h2>" + "x" * 399 + "<h3>" * n, "<img " * n, "<h1><img a>" * n):
+        _, secs = _timed(E._headings_and_images, visible)
+        assert secs < 0.5
+
+
 def test_huge_attributes() -> None:
     html = ("<html><head><title>T</title><meta name='description' content='" + "d" * 2_000_000
             + "'></head><body><img alt='" + "a" * 1_000_000 + "'><p>ok text</p></body></html>")

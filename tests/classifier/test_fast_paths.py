@@ -232,16 +232,75 @@ def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
             assert scores == {c: p for c, (p, _r, _f) in clf.terms.score(t).items()}
 
 
+# The plain spellings of patterns that extract.py spells for speed.
+PLAIN_TAG = re.compile(r"<[^<>]*>")
+PLAIN_META = re.compile(r"<meta\s[^<>]{0,2000}>", re.I)
+PLAIN_BLOCK_OPEN = re.compile("<(?:(script)|(style)|(!--)|(noscript)|(svg)|(template))", re.I)
+
+#: Markup pieces for random documents; the second pool makes them non-ASCII (wider str kinds).
+TAG_ATOMS = ["<", ">", "<p>", "</p>", "<b >", "word ", "  ", "\n", "&amp;", "< x", "<img alt='a'>",
+             "text " * 5, "<a href='x'>link</a>", "<<", ">>", "<a <b>", "x" * 700]
+WIDE_ATOMS = ["é", "ț", "中", "\U0001f600", "\u017f", "\u0130"]
+
+
+def _docs(rng: random.Random, atoms: list[str], n: int, longest: int) -> list[str]:
+    pools = (atoms, atoms + WIDE_ATOMS)
+    return ["".join(rng.choice(pools[i % 2]) for _ in range(rng.randrange(0, longest))) for i in range(n)]
+
+
 def test_tag_text_is_tag_removal_cut_short() -> None:
     from classifier import extract as E
 
     rng = random.Random(3)
-    atoms = ["<", ">", "<p>", "</p>", "<b >", "word ", "  ", "\n", "&amp;", "< x", "é", "<img alt='a'>",
-             "text " * 5, "<a href='x'>link</a>", "<<", ">>"]
+    for v in _docs(rng, TAG_ATOMS, 3000, 600):
+        need, end = rng.randrange(0, 4000), rng.randrange(0, len(v) + 9)
+        assert E._tag_text(v, need, end) == E._OPEN_TAG.sub(" ", PLAIN_TAG.sub(" ", v[:end]))[:need]
+
+
+def test_tag_patterns_match_their_plain_spelling() -> None:
+    from classifier import extract as E
+
+    rng = random.Random(5)
+    for v in _docs(rng, TAG_ATOMS, 3000, 300):
+        assert [m.span() for m in E._TAG.finditer(v)] == [m.span() for m in PLAIN_TAG.finditer(v)], v
+        assert E._strip_tags(v) == PLAIN_TAG.sub(" ", v), v
+    meta_atoms = ["<meta a=b>", "<META name=x content=y>", "<meta\n>", "<meta", "<metax >", "<meta>",
+                  ">", "<", " ", "c" * 1995, "<meta " + "d" * 1993, "<meta b='1'>", "\u212a"]
+    edges = ["<meta " + "d" * k + end for k in range(1997, 2003) for end in (">", "<b>")]
+    for h in edges + _docs(rng, meta_atoms, 2000, 40):
+        assert [m.span() for m in E._META.finditer(h)] == [m.span() for m in PLAIN_META.finditer(h)], h
+        n = rng.choice([64, 3, 1, 0])
+        assert E._meta_tags(h, n) == [m.group() for _, m in zip(range(n), PLAIN_META.finditer(h))], h
+    block_atoms = ["<script", "<SCRIPT", "<Style", "<!--", "<noscript", "<NoScr\u0130pt", "<svg", "<sVg",
+                   "<template", "<\u017fcript", "<scr", "<st", "<s", "<n", "<t", "<!-", "<!", "x", "<"]
+    for v in _docs(rng, block_atoms, 2000, 40):
+        want = [(m.span(), m.lastindex) for m in PLAIN_BLOCK_OPEN.finditer(v)]
+        assert [(m.span(), m.lastindex) for m in E._BLOCK_OPEN.finditer(v)] == want, v
+
+
+def test_utf8_fast_path_decodes_as_the_whole() -> None:
+    """When _strict_utf8 answers, decode() of head + body reads UTF-8, and the texts are
+    what extract_view's general path makes of the two parts."""
+    from classifier import extract as E
+
+    rng = random.Random(6)
+    heads = [b"", b"<html><head>", "<title>Știri</title>".encode(), b"\xef\xbb\xbf<p>", b"\xff\xfe<",
+             b"<meta charset=utf-8>", b"<meta charset='latin-1'>", b"<meta charset=utf-16>",
+             b"<meta charset=bogus>", b"\xc8", b"\xe9t\xe9", "ţ".encode() * 3, b"x" * 4093]
+    bodies = [b"<body>", "<body>ăîș".encode(), b"<body>\xe9", b"<body>\xc8", b"<body>" + b"y" * 5000]
+    types = [None, "text/html", "text/html; charset=utf-8", "text/html; charset=windows-1250",
+             "text/html; charset=nope"]
+    answered = 0
     for _ in range(3000):
-        v = "".join(rng.choice(atoms) for _ in range(rng.randrange(0, 600)))
-        need = rng.randrange(0, 4000)
-        assert E._tag_text(v, need) == E._OPEN_TAG.sub(" ", E._TAG.sub(" ", v))[:need]
+        head = b"".join(rng.choice(heads) for _ in range(rng.randrange(0, 4)))
+        body = b"".join(rng.choice(bodies) for _ in range(rng.randrange(1, 3)))
+        ct = rng.choice(types)
+        texts = E._strict_utf8(head, body, ct)
+        if texts is not None:
+            answered += 1
+            assert E.decode(head + body, ct) == (texts[0] + texts[1], "utf-8")
+            assert texts == (head.decode("utf-8", "replace"), body.decode("utf-8", "replace"))
+    assert answered > 500
 
 
 def test_str_body_reads_like_encoding_everything() -> None:
@@ -304,9 +363,9 @@ def test_headings_and_images_in_one_scan_match_two_scans() -> None:
     rng = random.Random(4)
     atoms = ["<h1>", "</h1>", "<H2 class=x>", "</h2>", "<h3>", "</H3>", "<h4>", "<img alt='a'>",
              "<IMG src=x>", "<\u0130mg alt=b>", "<img>", "x", "y ", "<", ">", "<b>", "</b>",
-             "<img alt=\"q\" ", "\n", "<h1 ", "<himg>", "<h1><img alt=z></h1>"]
-    for _ in range(3000):
-        v = "".join(rng.choice(atoms) for _ in range(rng.randrange(0, 120)))
+             "<img alt=\"q\" ", "\n", "<h1 ", "<himg>", "<h1><img alt=z></h1>", "</h", "</h5",
+             "t" * 130, "<h2 " + "a" * 395 + ">"]  # heading texts and tags about 400 long
+    for v in _docs(rng, atoms, 3000, 120):
         nh, ni = rng.choice([(12, 24), (1, 1), (3, 0), (0, 3), (2, 5)])
         want = ([m.group(1) for _, m in zip(range(nh), E._HEADING.finditer(v))],
                 [m.group(0) for _, m in zip(range(ni), E._IMG.finditer(v))])
