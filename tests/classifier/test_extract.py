@@ -57,6 +57,27 @@ def test_fields() -> None:
     assert ex.text.index("Cats") < ex.text.index("Visible")
 
 
+def test_indentation_does_not_use_up_the_text_budget() -> None:
+    """Deeply indented markup: the body text is counted in words, not in whitespace."""
+    para = "<p>" + " ".join(f"word{i}" for i in range(10)) + "</p>"
+    html = "<html><body>" + "".join("\n" + " " * 300 + para for _ in range(200)) + "</body></html>"
+    body = extract(html.encode(), content_type="text/html").body
+    assert len(body) > 1500 and "  " not in body
+
+
+def test_text_after_a_long_menu_is_read() -> None:
+    """A body that opens with 14 kB of menu markup (links without words) still gives its
+    article text: extraction reads on past its first part when that held few words."""
+    menu = "".join(f'<li class="nav-item nav-item--{i}"><a href="/section/{i}" '
+                   f'data-track="menu-{i}"><span class="icon icon-{i}"></span></a></li>'
+                   for i in range(110))
+    article = "<article><p>" + "The quick brown fox jumps over the lazy dog. " * 60 + "</p></article>"
+    html = f"<html><head><title>t</title></head><body><ul>{menu}</ul><script>x()</script>{article}"
+    assert len(menu) > 12_000
+    body = extract(html.encode(), content_type="text/html").body
+    assert "quick brown fox" in body and len(body) > 1000
+
+
 def _timed(fn, *a, **kw):
     t = time.perf_counter()
     r = fn(*a, **kw)
