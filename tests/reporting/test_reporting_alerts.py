@@ -111,16 +111,23 @@ def test_failed_delivery_is_logged_and_does_not_use_the_slot(store, webhook_serv
     alerter.close()
 
 
-def test_daily_digest_collects_events_into_one_message(store, smtp_server):
+def _digest_day(store, smtp_port: int, events: int) -> tuple[Alerter, float]:
+    """An alerter with a 18:00 digest and ``events`` events queued at 10:00; returns it and
+    a time at 19:00 the same day."""
     import datetime as dt
     day = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
     morning, evening = (day + dt.timedelta(hours=10)).timestamp(), (day + dt.timedelta(hours=19)).timestamp()
-    port, inbox = smtp_server
-    alerter = Alerter({**_config(port, None, digest=True), "digest_time": "18:00"}, store,
+    alerter = Alerter({**_config(smtp_port, None, digest=True), "digest_time": "18:00"}, store,
                       clock=lambda: morning)
-    for i in range(3):
+    for i in range(events):
         alerter.notify(_event(url=f"https://x.example/{i}"))
     assert alerter.wait_idle(10)
+    return alerter, evening
+
+
+def test_daily_digest_collects_events_into_one_message(store, smtp_server):
+    port, inbox = smtp_server
+    alerter, evening = _digest_day(store, port, 3)
     assert inbox.messages == []  # queued until 18:00
     assert alerter.send_digests(due_only=True, now=evening) == 1
     assert len(inbox.messages) == 1
@@ -238,15 +245,8 @@ def test_worker_sends_a_due_digest_without_new_events(store, smtp_server):
 def test_digest_interrupted_mid_send_is_sent_next_time(store, smtp_server):
     """A process that dies while sending a digest leaves its events 'digesting': the next
     digest must carry them, not lose them."""
-    import datetime as dt
-    day = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
-    morning, evening = (day + dt.timedelta(hours=10)).timestamp(), (day + dt.timedelta(hours=19)).timestamp()
     port, inbox = smtp_server
-    alerter = Alerter({**_config(port, None, digest=True), "digest_time": "18:00"}, store,
-                      clock=lambda: morning)
-    for i in range(2):
-        alerter.notify(_event(url=f"https://x.example/{i}"))
-    assert alerter.wait_idle(10)
+    alerter, evening = _digest_day(store, port, 2)
     # What _send_digest's first transaction leaves behind when the process dies after it.
     rule = store.query("SELECT rule FROM alert_log WHERE status = 'queued' LIMIT 1")[0][0]
     with store.transaction() as conn:
