@@ -78,10 +78,10 @@ def _score_line(clf: Any, line: str | bytes, lineno: int, explain: bool) -> dict
         return {"line": lineno, "error": f"{name}: {e}"}
 
 
-def _score_lines(clf: Any, lines: Iterable[str | bytes], explain: bool,
-                 first_line: int = 1) -> Iterator[dict[str, Any]]:
+def _score_lines(clf: Any, lines: Iterable[str | bytes], explain: bool
+                 ) -> Iterator[dict[str, Any]]:
     """One result per non-blank line; blank lines still count for error line numbers."""
-    for lineno, line in enumerate(lines, first_line):
+    for lineno, line in enumerate(lines, 1):
         if line and not line.isspace():  # no strip(): it would copy a whole page
             yield _score_line(clf, line, lineno, explain)
 
