@@ -230,7 +230,12 @@ def render(meta: dict[str, Any], rep: dict[str, Any], text_rows: list[Row], url_
         "drugs and weapons rely on character n-grams shared with English and the RO terms.",
         "- The URL model learns from list membership; host names that look like porn or casino names "
         "but are not (e.g. brand names) can be over-blocked, and the noisy Block List Project drug "
-        "list lowers `drugs` precision.",
+        "list lowers `drugs` precision. The proxy asks it only about hosts no list knows: UT1's "
+        "harmless categories (press, audio-video, shopping, ...) ship as `known` lists for that "
+        "reason. Alone it needs a score of 0.8 to block.",
+        "- The weighted terms add up over a whole page: long articles that mention a category's "
+        "words often (reporting on drugs, say) rely on the negative context terms to stay "
+        "allowed, and those are written by hand.",
         "- Images, video and text rendered by JavaScript are not seen.",
         "",
     ]
