@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from lists.normalize import InvalidURL, normalize_host
 from policies.config import Config
 from policies.helpseeking import PROTECTED as HELP_PROTECTED
 from policies.helpseeking import help_seeking
@@ -60,6 +62,24 @@ def profile_evidence(profile: Profile, host: str) -> list[Evidence]:
         out.append(Evidence("policy", None, f"on {profile.name}'s deny list ({d})",
                             kind="profile-deny"))
     return out
+
+
+def address_evidence(profile: Profile, host: str) -> list[Evidence]:
+    """``bypass`` evidence for a bare public IP address, when the profile blocks those.
+
+    Lists, labels and the host model judge names; typing a site's IP number would walk round
+    all of them. Addresses on the local network (router, printer) and kidgate's own are fine.
+    """
+    if profile.ip_urls != "block" or not host or not (host[0].isdigit() or ":" in host):
+        return []  # global IPv6 addresses start with a digit too (2000::/3)
+    try:
+        canonical, is_ip = normalize_host(host)
+    except InvalidURL:
+        return []
+    if not is_ip or not ipaddress.ip_address(canonical).is_global:
+        return []
+    return [Evidence("list", "bypass", f"{canonical} is a bare IP address: no list or label can "
+                     "judge it", kind="ip-address")]
 
 
 @dataclass
@@ -129,6 +149,7 @@ class Engine:
         ev += self._guard("lists", lambda: self.list_evidence(url))
         if (unlockable := bypass_evidence(host, profile.safe_search)) is not None:
             ev.append(unlockable)
+        ev += address_evidence(profile, host)
         ev += self._load_error_evidence(["lists"])
         return ev
 

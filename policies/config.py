@@ -327,7 +327,7 @@ class _Validator:
         p = self._map(value, path)
         self._check_keys(p, path, {"age", "language", "allow", "deny", "categories", "safe_search",
                                    "youtube", "fail_safe", "schedules", "timezone", "report_button",
-                                   "school", "thresholds", "labels"})
+                                   "school", "thresholds", "labels", "ip_urls"})
         if "age" not in p:
             raise self.doc.error(path, "missing key 'age' (the child's age in years, e.g. age: 10)")
         age = self._int(p["age"], f"{path}.age", 0, 120)
@@ -356,7 +356,8 @@ class _Validator:
                                  f"{path}.youtube", SAFE_LEVELS),
             fail_safe=self._choice(p.get("fail_safe", "block"), f"{path}.fail_safe", ("block", "allow")),
             schedules=schedules, timezone=tz, report_button=report_button, school=school,
-            labels={**labels, **self._labels(p.get("labels"), f"{path}.labels")})
+            labels={**labels, **self._labels(p.get("labels"), f"{path}.labels")},
+            ip_urls=self._choice(p.get("ip_urls", "block"), f"{path}.ip_urls", ("block", "allow")))
 
     def _school(self, value: Any, path: str) -> dict[str, object]:
         s = self._map(value, path)

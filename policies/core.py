@@ -134,6 +134,9 @@ class Profile:
     school: Mapping[str, object] = field(default_factory=dict)
     #: Which age-label kinds count: kind -> "enforce" | "ignore".
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: Web addresses that are a bare public IP number ("http://203.0.113.7/"): "block" counts
+    #: them as ``bypass`` (no list or label can judge them; blocked for children only).
+    ip_urls: Literal["block", "allow"] = "block"
 
     @property
     def is_child(self) -> bool:

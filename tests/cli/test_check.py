@@ -151,3 +151,32 @@ def test_known_hosts_are_not_judged_by_the_url_model(tmp_path):
     unknown = results["http://casinobest78.com/"]
     assert unknown["action"] == "block" and unknown["category"] == "gambling"
     assert any(r["source"] == "classifier" for r in unknown["reasons"])
+
+
+@pytest.mark.parametrize(("profile_yaml", "url", "action"), [
+    ("{age: 9}", "http://93.184.216.34/", "block"),
+    ("{age: 9}", "http://1572395042/page", "block"),               # the same address in decimal
+    ("{age: 9}", "https://[2606:2800:220:1:248:1893:25c8:1946]/", "block"),
+    ("{age: 9}", "http://192.168.1.1/", "allow"),                  # the router stays reachable
+    ("{age: 9}", "http://10.0.0.7:8080/printer", "allow"),
+    ("{age: 9, ip_urls: allow}", "http://93.184.216.34/", "allow"),
+    ("{age: 9, allow: [93.184.216.34]}", "http://93.184.216.34/", "allow"),
+    ("{age: 40}", "http://93.184.216.34/", "allow"),               # bypass blocks children only
+])
+def test_bare_ip_addresses_are_bypass_for_children(tmp_path, profile_yaml, url, action):
+    cfg = tmp_path / "k.yaml"
+    cfg.write_text(f"profiles:\n  p: {profile_yaml}\n")
+    lists = build_test_lists(tmp_path, {"social": ["chat.test"]})
+    p = run("check", "--config", str(cfg), "--lists", str(lists), "--no-classifier", url)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["action"] == action, out
+    if action == "block":
+        assert out["category"] == "bypass" and "bare IP address" in out["reasons"][0]["detail"]
+
+
+def test_ip_urls_setting_is_checked(tmp_path):
+    cfg = tmp_path / "k.yaml"
+    cfg.write_text("profiles:\n  p:\n    age: 9\n    ip_urls: sometimes\n")
+    p = run("config", str(cfg))
+    assert p.returncode != 0 and "k.yaml:4: profiles.p.ip_urls" in p.stderr

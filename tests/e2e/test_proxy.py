@@ -73,6 +73,15 @@ def test_listed_category_gets_block_page(proxy, url, category):
     assert f'data-category="{category}"' in r.text
 
 
+def test_bare_public_ip_address_is_blocked_for_a_child_before_connecting(proxy):
+    """No route exists to this address here: only a decision before connecting gives a page."""
+    with proxy.client() as c:
+        r = c.get("http://93.184.216.34/")
+    assert r.status_code == 403, r.text[:300]
+    assert r.headers["x-kidgate-category"] == "bypass"
+    assert "bare IP address" in r.text
+
+
 def test_allow_list_beats_category_list(proxy):
     with proxy.client() as c:
         r = c.get("http://edu.casino.test/plain")
