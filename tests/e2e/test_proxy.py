@@ -158,6 +158,22 @@ def test_https_is_intercepted_and_blocked_with_a_page(tmp_path, site):
         tls_site.stop()
 
 
+def test_upstream_certificate_is_verified(tmp_path):
+    """A site whose certificate the gateway does not trust is never shown: a forged or
+    intercepted upstream must not get kidgate's own trusted certificate painted over it."""
+    _ca, ctx = make_tls(tmp_path, ["secure.test", "127.0.0.1"])
+    tls_site = Site({"/": (200, {"Content-Type": "text/plain"}, b"secure hello")}, tls=ctx).start()
+    try:
+        with run_proxy(tmp_path, config=CONFIG, routes={"secure.test": tls_site.port},
+                       classifier=False, lists=build_test_lists(tmp_path, LISTS)) as p, \
+                p.client() as c:
+            r = c.get("https://secure.test/")
+        assert r.status_code == 502 and "secure hello" not in r.text
+        assert "certificate" in r.text.lower()
+    finally:
+        tls_site.stop()
+
+
 def test_invalid_config_refuses_to_start_with_located_error(tmp_path):
     cfg = tmp_path / "kidgate.yaml"
     cfg.write_text("profiles:\n  kid:\n    age: old\n")
