@@ -41,7 +41,8 @@ class Internal:
         self.store = Store(default_path(data_dir))
         self.signer = tokens.Signer(tokens.load_or_create_secret(data_dir))
         app = web.create_app(self.store, self.signer, {"country": rt.config.hotline_country,
-                                                       "helpline": rt.config.helpline})
+                                                       "helpline": rt.config.helpline},
+                             on_access_request=self.access_requested)
         self.apps = [WSGIApp(app, INTERNAL_HOST, 80), WSGIApp(app, INTERNAL_HOST, 443)]
         rt.engine.approvals = access.ApprovalIndex(self.store)
         self.filter.links = self.block_links
@@ -61,7 +62,8 @@ class Internal:
             return
         try:
             from reporting import alerts
-            self.alerter = alerts.Alerter.from_config(rt.config.alerts, store=self.store)
+            self.alerter = alerts.Alerter.from_config(rt.config.alerts, store=self.store,
+                                                      signer=self.signer)
         except Exception as e:  # noqa: BLE001 - a broken alert setting must not stop filtering
             log.warning("kidgate: alerts disabled: %s", e)
             return
@@ -73,6 +75,11 @@ class Internal:
                     verdict, url=flow.request.pretty_url, profile=profile.name,
                     client=str(flow.metadata.get(CLIENT, ""))))
         rt.extras["on_decision"] = on_decision
+
+    def access_requested(self, event: Any) -> None:
+        """A child asked for access: the alerter (if any) tells the parent, off this thread."""
+        if self.alerter is not None:
+            self.alerter.notify_access_request(event)
 
     def running(self) -> None:
         self._ensure()

@@ -14,6 +14,7 @@ import datetime as dt
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +29,15 @@ DURATIONS: dict[str, float | None] = {"15m": 15 * 60, "1h": 3600, "1d": 86400, "
 STATUSES = ("pending", "approved", "denied")
 MAX_MESSAGE = 500
 MAX_PENDING_PER_PROFILE = 50
+
+
+class AlreadyAnswered(ValueError):
+    """The request was approved or denied before (CLI, another link): not an error for the
+    adult, who is shown what happened instead."""
+
+    def __init__(self, request_id: int, status: str) -> None:
+        super().__init__(f"request {request_id} is already {status}")
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +100,14 @@ def clean_message(message: str) -> str:
 
 def request_access(store: Store, *, profile: str, url: str, category: str | None,
                    reason: str = "", message: str = "", nonce: tuple[str, float] | None = None,
-                   now: float | None = None) -> AccessRequest:
+                   now: float | None = None,
+                   on_new: Callable[[AccessRequest], object] | None = None) -> AccessRequest:
     """Record a request; a second request for the same pending URL updates the message.
 
     With ``nonce`` (nonce, expiry) the token is consumed in the same transaction; a used
-    token raises :class:`reporting.tokens.TokenError` ``replayed`` and writes nothing."""
+    token raises :class:`reporting.tokens.TokenError` ``replayed`` and writes nothing.
+    ``on_new`` is called after the commit, only when a new request was stored: a parent is
+    told once per request, not once per click."""
     check_url(url)
     if category in ALWAYS_BLOCKED:
         raise ValueError(f"access to {category} content cannot be requested")
@@ -105,6 +118,7 @@ def request_access(store: Store, *, profile: str, url: str, category: str | None
             raise TokenError("replayed", "the link was already used")
         row = conn.execute("SELECT id FROM access_requests WHERE profile = ? AND url = ? AND "
                            "status = 'pending'", (profile, url)).fetchone()
+        new = row is None
         if row is not None:
             if message:
                 conn.execute("UPDATE access_requests SET message = ? WHERE id = ?",
@@ -119,7 +133,10 @@ def request_access(store: Store, *, profile: str, url: str, category: str | None
                 "INSERT INTO access_requests (created, profile, url, host, category, reason,"
                 " message) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (now, profile, url, host_of(url), category, reason[:300], message)).lastrowid
-    return get_request(store, int(rid or 0))
+    req = get_request(store, int(rid or 0))
+    if new and on_new is not None:
+        on_new(req)
+    return req
 
 
 def get_request(store: Store, request_id: int) -> AccessRequest:
@@ -142,8 +159,11 @@ def list_requests(store: Store, status: str | None = "pending",
 
 
 def approve(store: Store, request_id: int, duration: str, by: str, *, scope: Scope = "url",
-            now: float | None = None) -> Approval:
-    """Approve a pending request for ``duration`` (15m, 1h, 1d, always) and ``scope``."""
+            now: float | None = None, nonce: tuple[str, float] | None = None) -> Approval:
+    """Approve a pending request for ``duration`` (15m, 1h, 1d, always) and ``scope``.
+
+    With ``nonce`` the decision link's token is consumed in the same transaction (see
+    :func:`request_access`); :class:`AlreadyAnswered` when it is no longer pending."""
     seconds = parse_duration(duration)
     if scope not in ("url", "host"):
         raise ValueError("scope must be 'url' or 'host'")
@@ -151,6 +171,7 @@ def approve(store: Store, request_id: int, duration: str, by: str, *, scope: Sco
     now = time.time() if now is None else now
     expires = None if seconds is None else now + seconds
     with store.transaction() as conn:
+        _consume(conn, nonce, now)
         req = _pending(conn, request_id)
         if req["category"] in ALWAYS_BLOCKED:
             raise ValueError(f"{req['category']} content cannot be approved")
@@ -165,9 +186,12 @@ def approve(store: Store, request_id: int, duration: str, by: str, *, scope: Sco
     return Approval(int(aid or 0), request_id, req["profile"], scope, target, expires, by)
 
 
-def deny(store: Store, request_id: int, by: str, *, now: float | None = None) -> AccessRequest:
+def deny(store: Store, request_id: int, by: str, *, now: float | None = None,
+         nonce: tuple[str, float] | None = None) -> AccessRequest:
+    """Deny a pending request; ``nonce`` and errors as for :func:`approve`."""
     now = time.time() if now is None else now
     with store.transaction() as conn:
+        _consume(conn, nonce, now)
         _pending(conn, request_id)
         conn.execute("UPDATE access_requests SET status = 'denied', decided_by = ?, "
                      "decided_at = ? WHERE id = ?",
@@ -187,8 +211,14 @@ def _pending(conn: sqlite3.Connection, request_id: int) -> sqlite3.Row:
     if row is None:
         raise KeyError(f"no access request {request_id}")
     if row["status"] != "pending":
-        raise ValueError(f"request {request_id} is already {row['status']}")
+        raise AlreadyAnswered(request_id, row["status"])
     return row
+
+
+def _consume(conn: sqlite3.Connection, nonce: tuple[str, float] | None, now: float) -> None:
+    """Inside the decision's transaction: a used link changes nothing (rolled back)."""
+    if nonce is not None and not use_nonce(conn, *nonce, now):
+        raise TokenError("replayed", "the link was already used")
 
 
 class ApprovalIndex:

@@ -10,6 +10,14 @@ Configured as a mapping (YAML section ``alerts``)::
     rules:
       - {profiles: ["*"], categories: [self_harm], email: [lead@school.example],
          webhook: "https://hooks.example/kidgate", digest: false, min_interval: 10m}
+      - {profiles: [ana, ben], access_requests: true, email: [parent@home.example],
+         access_requests_per_hour: 10}
+
+A rule with ``access_requests: true`` also tells its recipients when a child of one of its
+``profiles`` asks for access, with one-click decision links (``categories`` is then optional).
+Those messages are sent at once (a child is waiting; ``digest`` does not apply to them), one
+per request, at most ``access_requests_per_hour`` (default 10) per rule and profile: a child
+cannot flood a parent; the requests beyond stay pending and are counted in the next message.
 
 A message carries only the URL, category, profile, time and reason: never page content.
 :meth:`Alerter.notify` only matches rules and queues; a worker thread delivers, so the proxy
@@ -30,6 +38,7 @@ import sqlite3
 import ssl
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,8 +46,10 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policies.categories import CATEGORIES
-from reporting.links import DEFAULT_HELPLINE
+from reporting.access import AccessRequest, clean_message
+from reporting.links import DEFAULT_HELPLINE, decision_links
 from reporting.store import Store
+from reporting.tokens import Signer
 from reporting.urls import without_content
 
 log = logging.getLogger(__name__)
@@ -48,6 +59,8 @@ _DURATION = re.compile(r"^(\d+)\s*([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 _PENDING_STALE = 300.0
+_HOUR = 3600.0
+DEFAULT_ACCESS_REQUESTS_PER_HOUR = 10
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -73,10 +86,18 @@ class AlertRule:
     webhook: str | None = None
     digest: bool = False
     min_interval: float = 600.0
+    access_requests: bool = False
+    access_requests_per_hour: int = DEFAULT_ACCESS_REQUESTS_PER_HOUR
 
     def matches(self, profile: str, category: str | None) -> bool:
         return (category is not None and ("*" in self.categories or category in self.categories)
-                and ("*" in self.profiles or profile in self.profiles))
+                and self.covers(profile))
+
+    def covers(self, profile: str) -> bool:
+        return "*" in self.profiles or profile in self.profiles
+
+    def wants_access_request(self, profile: str) -> bool:
+        return self.access_requests and self.covers(profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +211,14 @@ def _rule(v: object, i: int) -> AlertRule:
     key = f"alerts.rules[{i}]"
     m = _mapping(v, key)
     _known(m, key, {"name", "profiles", "categories", "email", "webhook", "digest",
-                    "min_interval"})
+                    "min_interval", "access_requests", "access_requests_per_hour"})
     name = _text(m.get("name", f"rule{i}"), f"{key}.name", 60)
+    asks = _bool(m.get("access_requests", False), f"{key}.access_requests")
+    per_hour = m.get("access_requests_per_hour", DEFAULT_ACCESS_REQUESTS_PER_HOUR)
+    if "access_requests_per_hour" in m and not asks:
+        raise ValueError(f"{key}.access_requests_per_hour: only with 'access_requests: true'")
+    if not isinstance(per_hour, int) or isinstance(per_hour, bool) or not 0 < per_hour <= 1000:
+        raise ValueError(f"{key}.access_requests_per_hour: must be a whole number from 1 to 1000")
 
     def names(field: str, default: list[str] | None) -> frozenset[str]:
         raw = m.get(field, default)
@@ -200,7 +227,9 @@ def _rule(v: object, i: int) -> AlertRule:
         return frozenset(raw)
 
     profiles = names("profiles", ["*"])
-    categories = names("categories", None)
+    if "categories" not in m and not asks:
+        raise ValueError(f"{key}: needs 'categories' and/or 'access_requests: true'")
+    categories = names("categories", None) if "categories" in m else frozenset()
     bad = sorted(c for c in categories if c != "*" and c not in CATEGORIES)
     if bad:
         raise ValueError(f"{key}.categories: unknown category {bad[0]!r}; "
@@ -220,7 +249,8 @@ def _rule(v: object, i: int) -> AlertRule:
         raise ValueError(f"{key}: needs 'email' and/or 'webhook'")
     return AlertRule(name, profiles, categories, emails, webhook,
                      _bool(m.get("digest", False), f"{key}.digest"),
-                     parse_interval(m.get("min_interval", "10m"), f"{key}.min_interval"))
+                     parse_interval(m.get("min_interval", "10m"), f"{key}.min_interval"),
+                     asks, per_hour)
 
 
 # -- events --------------------------------------------------------------------------------
@@ -286,6 +316,31 @@ class AlertEvent:
 DecisionEvent = AlertEvent
 
 
+@dataclass(frozen=True, slots=True)
+class AccessRequestEvent:
+    """A child's new access request: what a parent needs to decide, never page content.
+
+    ``url`` is the full requested address (what an approval covers); messages show it
+    without query and fragment, which may carry search words or personal data."""
+
+    request_id: int
+    profile: str
+    url: str
+    category: str | None
+    reason: str
+    message: str
+    language: str
+    time: float
+
+    @classmethod
+    def from_request(cls, req: AccessRequest, language: str = "en") -> AccessRequestEvent:
+        return cls(req.id, req.profile, req.url, req.category, without_content(req.reason),
+                   clean_message(req.message), language, req.created)
+
+
+_Item = tuple[AlertRule, AlertEvent | AccessRequestEvent]
+
+
 def _clean(text: str, limit: int) -> str:
     """One line, no control characters (no header or log injection), bounded."""
     return _CONTROL.sub(" ", text)[:limit]
@@ -298,6 +353,20 @@ def _iso(ts: float) -> str:
 def _facts(e: AlertEvent) -> dict[str, object]:
     return {"profile": _clean(e.profile, 80), "category": e.category,
             "url": _clean(e.url, 4096), "time": _iso(e.time), "reason": _clean(e.reason, 300)}
+
+
+def without_query(url: str) -> str:
+    """The address without query and fragment: the site and page a parent decides on."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _request_facts(e: AccessRequestEvent) -> dict[str, object]:
+    return {"request_id": e.request_id, "profile": _clean(e.profile, 80),
+            "category": e.category, "url": _clean(without_query(e.url), 4096),
+            "host": _clean(urllib.parse.urlsplit(e.url).hostname or "", 253),
+            "time": _iso(e.time), "reason": _clean(without_content(e.reason), 300),
+            "message": _clean(clean_message(e.message), 500)}
 
 
 # -- delivery ------------------------------------------------------------------------------
@@ -341,12 +410,13 @@ class Alerter:
 
     def __init__(self, config: AlertConfig | Mapping[str, object] | None, store: Store,
                  *, queue_size: int = 1000, tick: float = 30.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, signer: Signer | None = None) -> None:
         self.config = config if isinstance(config, AlertConfig) else \
             AlertConfig.from_mapping(config)
         self.store = store
+        self.signer = signer  # signs the decision links of access-request messages
         self.dropped = 0
-        self._queue: queue.Queue[tuple[AlertRule, AlertEvent] | None] = queue.Queue(queue_size)
+        self._queue: queue.Queue[_Item | None] = queue.Queue(queue_size)
         self._tick = tick
         self._clock = clock  # decides when the daily digest is due
         self._thread: threading.Thread | None = None
@@ -369,6 +439,21 @@ class Alerter:
         matched = 0
         for rule in self.config.rules:
             if rule.matches(event.profile, event.category):
+                matched += 1
+                try:
+                    self._queue.put_nowait((rule, event))
+                except queue.Full:
+                    self.dropped += 1
+        if matched:
+            self._ensure_worker()
+        return matched
+
+    def notify_access_request(self, event: AccessRequestEvent) -> int:
+        """Queue a message about a new access request for every rule that asks for them and
+        covers its profile; returns how many. Never blocks (the child's page is waiting)."""
+        matched = 0
+        for rule in self.config.rules:
+            if rule.wants_access_request(event.profile):
                 matched += 1
                 try:
                     self._queue.put_nowait((rule, event))
@@ -425,7 +510,10 @@ class Alerter:
                 if item != ():
                     self._queue.task_done()
 
-    def _handle(self, rule: AlertRule, event: AlertEvent) -> None:
+    def _handle(self, rule: AlertRule, event: AlertEvent | AccessRequestEvent) -> None:
+        if isinstance(event, AccessRequestEvent):
+            self._handle_request(rule, event)
+            return
         facts = _facts(event)
         key = f"{rule.name}|{facts['profile']}|{event.category}"
         if rule.digest:
@@ -445,6 +533,42 @@ class Alerter:
         body = "kidgate safeguarding alert\n\n" + "\n".join(lines) + _FOOTER
         subject = f"kidgate alert: {event.category} ({facts['profile']})"
         self._deliver(rule, row_id, subject, body, payload)
+
+    def _handle_request(self, rule: AlertRule, event: AccessRequestEvent) -> None:
+        facts = _request_facts(event)
+        key = f"{rule.name}|{facts['profile']}|#access_request"
+        claim = self._claim_quota(rule, key, facts, event, rule.access_requests_per_hour)
+        if claim is None:
+            return
+        row_id, suppressed = claim
+        links = {} if self.signer is None else decision_links(
+            signer=self.signer, request_id=event.request_id, url=event.url,
+            category=event.category, profile_name=event.profile, reason=event.reason,
+            language=event.language)
+        payload = {"kind": "kidgate.access_request", "rule": rule.name, **facts,
+                   "links": links, "suppressed_since_last": suppressed}
+        subject = f"kidgate: {facts['profile']} asks for access to {facts['host']}"
+        self._deliver(rule, row_id, subject, _request_body(facts, links, suppressed), payload)
+
+    def _claim_quota(self, rule: AlertRule, key: str, facts: Mapping[str, object],
+                     event: AccessRequestEvent, per_hour: int) -> tuple[int, int] | None:
+        """Like :meth:`_claim`, but ``per_hour`` messages per key in any hour: each request
+        deserves its own message, a flood of them does not."""
+        now = time.time()
+        with self.store.transaction() as conn:
+            recent = conn.execute(
+                "SELECT count(*) FROM alert_log WHERE rate_key = ? AND created > ? AND "
+                "(status = 'sent' OR (status = 'pending' AND created > ?))",
+                (key, now - _HOUR, now - _PENDING_STALE)).fetchone()[0]
+            if recent >= per_hour:
+                self._insert(conn, rule, key, facts, event, "suppressed")
+                return None
+            last = conn.execute("SELECT max(created) FROM alert_log WHERE rate_key = ? AND "
+                                "status = 'sent'", (key,)).fetchone()[0]
+            suppressed = conn.execute(
+                "SELECT count(*) FROM alert_log WHERE rate_key = ? AND status = 'suppressed' "
+                "AND created > ?", (key, last or 0)).fetchone()[0]
+            return self._insert(conn, rule, key, facts, event, "pending"), int(suppressed)
 
     def _deliver(self, rule: AlertRule, row_id: int, subject: str, body: str,
                  payload: Mapping[str, object]) -> bool:
@@ -562,6 +686,37 @@ class Alerter:
                      "status = 'digesting'", (rule.name,))
         conn.executemany("UPDATE alert_log SET status = 'failed', error = 'interrupted' "
                          "WHERE id = ?", [(r["id"],) for r in pending])
+
+
+_DECISION_TEXT = {"approve_1h": "Allow this page for 1 hour",
+                  "approve_1d": "Allow this page for 1 day",
+                  "approve_always": "Always allow the whole site {host}",
+                  "deny": "Say no"}
+
+
+def _request_body(facts: Mapping[str, object], links: Mapping[str, str],
+                  suppressed: int) -> str:
+    """The e-mail a parent reads: who asked, for what, why it was blocked, and the links."""
+    lines = [f"{facts['profile']} asks for access to a blocked page.", "",
+             f"Profile: {facts['profile']}", f"Site: {facts['url']}",
+             f"Blocked as: {facts['category'] or 'no category (a rule of the profile)'}"
+             + (f" ({facts['reason']})" if facts["reason"] else ""),
+             f"Time: {facts['time']}"]
+    if facts["message"]:
+        lines.append(f"Message from {facts['profile']}: {facts['message']}")
+    lines.append("")
+    if links:
+        lines.append("Decide with one click (each link opens a page that asks you to confirm; "
+                     "the links work once, for 7 days, from a device that uses kidgate):")
+        lines += [f"  {_DECISION_TEXT[d].format(host=facts['host'])}: {url}"
+                  for d, url in links.items()]
+        lines.append("")
+    lines.append(f"Or on the kidgate computer: kidgate requests approve {facts['request_id']} "
+                 f"--for 1h   /   kidgate requests deny {facts['request_id']}")
+    if suppressed:
+        lines.append(f"{suppressed} more request(s) from this profile were not sent separately "
+                     "(limit per hour); see: kidgate requests list")
+    return "kidgate: request for access\n\n" + "\n".join(lines) + "\n"
 
 
 _FOOTER = ("\n\nOnly the address was recorded; kidgate keeps no page content. Do not open the "

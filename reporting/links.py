@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from policies.categories import ALWAYS_BLOCKED, REPORTABLE
 from reporting import INTERNAL_ORIGIN
-from reporting.tokens import Signer
+from reporting.tokens import DECIDE_TTL, DECISIONS, Signer
 from reporting.urls import check_url, without_content
 
 DEFAULT_HELPLINE = "116 111"
@@ -80,6 +80,19 @@ def block_links(*, url: str, category: str | None, profile_name: str, reason: st
     report = _url("report", s.issue("report", **fields)) if category in REPORTABLE else None
     ask = None if category in ALWAYS_BLOCKED else _url("ask", s.issue("ask", **fields))
     return BlockLinks(report, ask, line)
+
+
+def decision_links(*, signer: Signer, request_id: int, url: str, category: str | None,
+                   profile_name: str, reason: str = "", language: str = "en",
+                   ttl: float = DECIDE_TTL) -> dict[str, str]:
+    """One signed ``/decide`` link per decision (see :data:`reporting.tokens.DECISIONS`) for
+    the message that tells a parent about an access request. Each link opens a confirmation
+    page; only its button changes anything, and each token works once."""
+    fields = dict(url=url, category=category, profile=profile_name,
+                  reason=without_content(reason), language=language, ttl=ttl,
+                  request_id=request_id)
+    return {d: _url("decide", signer.issue("decide", decision=d, **fields))  # type: ignore[arg-type]
+            for d in DECISIONS}
 
 
 def report_link_snippet(*, url: str, profile_name: str, secret: bytes | None = None,

@@ -1,7 +1,9 @@
 """Signed, expiring tokens for the internal pages.
 
 A token binds an action (``report``, ``ask``) to the URL, category, profile, reason and
-language of one block, with an expiry and a random nonce, signed with HMAC-SHA256. Only the
+language of one block, with an expiry and a random nonce, signed with HMAC-SHA256. A
+``decide`` token (a parent's one-click answer to an access request) also binds the request
+id and the decision, so a link can do only the one thing its text says. Only the
 proxy knows the secret, so no other web page can make a child's browser file a report or a
 request. One-shot actions consume the nonce in the store, so a token works once.
 
@@ -23,8 +25,14 @@ from typing import Protocol
 
 from reporting.urls import check_url
 
-ACTIONS = frozenset({"report", "ask"})
+ACTIONS = frozenset({"report", "ask", "decide"})
+#: What a ``decide`` token may do: (duration, scope) for approvals, ``None`` for deny.
+DECISIONS: dict[str, tuple[str, str] | None] = {
+    "approve_1h": ("1h", "url"), "approve_1d": ("1d", "url"),
+    "approve_always": ("always", "host"), "deny": None}
 DEFAULT_TTL = 3600.0
+#: Decision links wait in a parent's mailbox; a week covers a weekend away.
+DECIDE_TTL = 7 * 86400.0
 MAX_TOKEN_LENGTH = 12_000
 SECRET_FILE = "reporting.key"
 _VERSION = 1
@@ -52,6 +60,8 @@ class Claims:
     language: str
     expires: float
     nonce: str
+    request_id: int | None = None
+    decision: str | None = None
 
 
 class Signer:
@@ -65,15 +75,19 @@ class Signer:
 
     def issue(self, action: str, *, url: str, category: str | None, profile: str,
               reason: str = "", language: str = "en", ttl: float | None = None,
-              now: float | None = None) -> str:
+              now: float | None = None, request_id: int | None = None,
+              decision: str | None = None) -> str:
         if action not in ACTIONS:
             raise ValueError(f"unknown token action {action!r}")
+        _check_decision(action, request_id, decision)
         check_url(url)
         now = time.time() if now is None else now
         payload = {"v": _VERSION, "a": action, "u": url, "c": category, "p": profile,
                    "r": reason[:300], "l": language[:8],
                    "x": int(now + (self.ttl if ttl is None else ttl)),
                    "n": secrets.token_urlsafe(12)}
+        if action == "decide":  # other tokens keep their exact old shape
+            payload.update(i=request_id, d=decision)
         body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode())
         return f"{body}.{_b64(self._mac(body))}"
 
@@ -95,9 +109,11 @@ class Signer:
             p = json.loads(_unb64(body))
             claims = Claims(str(p["a"]), check_url(p["u"]),
                             None if p["c"] is None else str(p["c"]), str(p["p"]),
-                            str(p["r"]), str(p["l"]), float(p["x"]), str(p["n"]))
+                            str(p["r"]), str(p["l"]), float(p["x"]), str(p["n"]),
+                            p.get("i"), p.get("d"))
             if p["v"] != _VERSION:
                 raise ValueError("version")
+            _check_decision(claims.action, claims.request_id, claims.decision)
         except (ValueError, KeyError, TypeError):
             raise TokenError("malformed", "the token is malformed") from None
         if claims.action != action:
@@ -111,6 +127,18 @@ class Signer:
     def _mac(self, body: str) -> bytes:
         return hmac.new(self._key, b"kidgate-token:" + body.encode("ascii", "replace"),
                         hashlib.sha256).digest()
+
+
+def _check_decision(action: str, request_id: object, decision: object) -> None:
+    """A ``decide`` token names one request and one known decision; other tokens neither."""
+    if action != "decide":
+        if request_id is not None or decision is not None:
+            raise ValueError("only decide tokens carry a request id and a decision")
+        return
+    if not isinstance(request_id, int) or isinstance(request_id, bool) or request_id < 1:
+        raise ValueError("a decide token needs a positive request id")
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}")
 
 
 def issue(secret: bytes, action: str, **fields: object) -> str:

@@ -1,17 +1,21 @@
 """The internal web app served by the proxy on ``kidgate.internal``.
 
-Every action needs a token issued with the block page (see :mod:`reporting.tokens`). The app
+Every action needs a token issued with the block page (see :mod:`reporting.tokens`), or, for
+a parent's answer to an access request, with the message that told them about it. The app
 never fetches the reported URL, never redirects, puts no request data in response headers,
-and answers with a strict CSP (scripts and styles only from itself).
+and answers with a strict CSP (scripts and styles only from itself). GET never changes
+anything except through the child's own report link: mail scanners and link previews open
+a parent's decision links, so those show a confirmation page and only its POST decides.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -19,8 +23,11 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from reporting import INTERNAL_HOST, access, hotlines, i18n
+from reporting.alerts import AccessRequestEvent
 from reporting.store import Store
-from reporting.tokens import Claims, Signer, TokenError
+from reporting.tokens import DECISIONS, Claims, Signer, TokenError
+
+log = logging.getLogger(__name__)
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -90,7 +97,10 @@ class _State:
 
 
 def create_app(store: Store, signer: Signer,
-               config: WebConfig | Mapping[str, object] | None = None) -> Flask:
+               config: WebConfig | Mapping[str, object] | None = None, *,
+               on_access_request: Callable[[AccessRequestEvent], object] | None = None) -> Flask:
+    """``on_access_request`` is told about each new access request (the proxy passes the
+    alerter's non-blocking ``notify_access_request``)."""
     cfg = config if isinstance(config, WebConfig) else WebConfig.from_mapping(config)
     state = _State(store, signer, cfg)
     app = Flask(__name__, static_folder="static", static_url_path="/static",
@@ -163,12 +173,24 @@ def create_app(store: Store, signer: Signer,
         return page("ask", 200, claims.language, url=claims.url, reason=claims.reason,
                     token=token, sent=False)
 
-    @app.post("/ask")
-    def ask_submit() -> Response:
+    def same_origin() -> bool:
+        """Refuse POSTs another site makes a browser send (CSRF)."""
         origin = request.headers.get("Origin")
         allowed = {f"{scheme}://{h}" for h in cfg.hosts for scheme in ("http", "https")}
-        if (origin not in (None, "null") and origin not in allowed) \
-                or request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return not ((origin not in (None, "null") and origin not in allowed)
+                    or request.headers.get("Sec-Fetch-Site") == "cross-site")
+
+    def tell_parent(req: access.AccessRequest, language: str) -> None:
+        if on_access_request is None:
+            return
+        try:
+            on_access_request(AccessRequestEvent.from_request(req, language))
+        except Exception:  # the child's request is stored; a broken alert must not undo that
+            log.exception("cannot queue the access-request alert")
+
+    @app.post("/ask")
+    def ask_submit() -> Response:
+        if not same_origin():
             return refused("other")
         claims = claims_for("ask", request.form.get("t"))
         if isinstance(claims, Response):
@@ -177,12 +199,77 @@ def create_app(store: Store, signer: Signer,
             access.request_access(store, profile=claims.profile, url=claims.url,
                                   category=claims.category, reason=claims.reason,
                                   message=request.form.get("message", ""),
-                                  nonce=(claims.nonce, claims.expires))
+                                  nonce=(claims.nonce, claims.expires),
+                                  on_new=lambda req: tell_parent(req, claims.language))
         except TokenError as e:
             return refused(e.kind, claims.language)
         except ValueError:
             return refused("url", claims.language, 400)
         return page("ask", 200, claims.language, url=claims.url, sent=True)
+
+    def decision_request(claims: Claims) -> access.AccessRequest | Response:
+        """The request a decide token names, if it is still the one the token was made for
+        (ids restart when kidgate.db is deleted while the secret stays)."""
+        try:
+            req = access.get_request(store, int(claims.request_id or 0))
+        except KeyError:
+            return refused("other", claims.language, 404)
+        if (req.profile, req.url) != (claims.profile, claims.url):
+            return refused("other", claims.language)
+        return req
+
+    def decide_page(req: access.AccessRequest, lang: str, state: str,
+                    token: str | None = None, decision: str | None = None) -> Response:
+        t = i18n.texts(lang)
+        action = t[f"decide_{decision}"].format(host=req.host) if decision else ""
+        status = t.get(f"decide_status_{req.status}", req.status)
+        return page("decide", 200, lang, req=req, state=state, token=token, action=action,
+                    intro=t["decide_intro"].format(profile=req.profile),
+                    answered=t["decide_answered"].format(status=status))
+
+    @app.get("/decide")
+    def decide_form() -> Response:
+        """A parent's decision link: shows what the button will do; changes nothing."""
+        token = request.args.get("t")
+        claims = claims_for("decide", token)
+        if isinstance(claims, Response):
+            return claims
+        if store.query("SELECT 1 FROM used_tokens WHERE nonce = ?", (claims.nonce,)):
+            return refused("replayed", claims.language)
+        req = decision_request(claims)
+        if isinstance(req, Response):
+            return req
+        state = "ask" if req.status == "pending" else "answered"
+        return decide_page(req, claims.language, state, token, claims.decision)
+
+    @app.post("/decide")
+    def decide_submit() -> Response:
+        """Apply the decision the token names, once, as ``access.approve``/``deny`` by "link"."""
+        if not same_origin():
+            return refused("other")
+        claims = claims_for("decide", request.form.get("t"))
+        if isinstance(claims, Response):
+            return claims
+        req = decision_request(claims)
+        if isinstance(req, Response):
+            return req
+        nonce = (claims.nonce, claims.expires)
+        approval = DECISIONS[str(claims.decision)]
+        try:
+            if approval is None:
+                access.deny(store, req.id, "link", nonce=nonce)
+            else:
+                duration, scope = approval
+                access.approve(store, req.id, duration, "link", scope=scope,  # type: ignore[arg-type]
+                               nonce=nonce)
+        except TokenError as e:
+            return refused(e.kind, claims.language)
+        except access.AlreadyAnswered:
+            return decide_page(access.get_request(store, req.id), claims.language, "answered")
+        except ValueError:
+            return refused("url", claims.language, 400)
+        return decide_page(access.get_request(store, req.id), claims.language, "done",
+                           decision=claims.decision)
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
