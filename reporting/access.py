@@ -206,6 +206,26 @@ def revoke(store: Store, approval_id: int) -> None:
             raise KeyError(f"no approval {approval_id}")
 
 
+def revoke_request(store: Store, request_id: int, by: str, *,
+                   now: float | None = None) -> AccessRequest:
+    """Take back an approval: its request becomes denied and the proxy stops allowing the page
+    within a second (the approval index polls). A parent who clicked "always" by mistake, or
+    a teacher whose lesson is over, needs this."""
+    now = time.time() if now is None else now
+    with store.transaction() as conn:
+        row = conn.execute("SELECT status FROM access_requests WHERE id = ?",
+                           (request_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no access request {request_id}")
+        if row["status"] != "approved":
+            raise ValueError(f"access request {request_id} is {row['status']}, not approved")
+        conn.execute("UPDATE approvals SET revoked = 1 WHERE request_id = ?", (request_id,))
+        conn.execute("UPDATE access_requests SET status = 'denied', decided_by = ?, "
+                     "decided_at = ?, expires = NULL WHERE id = ?",
+                     (f"{clean_message(by)[:60] or 'unknown'} (revoked)", now, request_id))
+    return get_request(store, request_id)
+
+
 def _pending(conn: sqlite3.Connection, request_id: int) -> sqlite3.Row:
     row = conn.execute("SELECT * FROM access_requests WHERE id = ?", (request_id,)).fetchone()
     if row is None:

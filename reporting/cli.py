@@ -46,6 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _db_option(p)
     p.set_defaults(func=_requests_deny)
 
+    p = req_sub.add_parser("revoke", help="take back an approval (the page is blocked again)")
+    p.add_argument("id", type=int, help="the request's number, as `requests list --status "
+                   "approved` shows it")
+    p.add_argument("--by", default="cli")
+    _db_option(p)
+    p.set_defaults(func=_requests_revoke)
+
     rep = subparsers.add_parser("reports", help="reports made to hotlines")
     rep_sub = rep.add_subparsers(dest="reports_command", required=True)
     p = rep_sub.add_parser("list", help="list recorded reports")
@@ -126,6 +133,16 @@ def _requests_deny(args: argparse.Namespace) -> int:
         print(f"kidgate: {e.args[0] if e.args else e}", file=sys.stderr)
         return 1
     print(f"denied #{args.id}")
+    return 0
+
+
+def _requests_revoke(args: argparse.Namespace) -> int:
+    try:
+        access.revoke_request(_store(args), args.id, args.by)
+    except (KeyError, ValueError) as e:
+        print(f"kidgate: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 1
+    print(f"revoked #{args.id}: blocked again within a second")
     return 0
 
 

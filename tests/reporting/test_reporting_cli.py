@@ -43,6 +43,27 @@ def test_list_approve_deny_in_a_real_process(tmp_path):
     assert "approved by mum" in listed and "denied by cli" in listed
 
 
+def test_revoke_blocks_again_in_a_real_process(tmp_path):
+    db = tmp_path / "kidgate.db"
+    store = Store(db)
+    a = access.request_access(store, profile="ana", url="https://games.example/", category="gambling")
+    pending = access.request_access(store, profile="ana", url="https://chat.example/",
+                                    category="social")
+    index = ApprovalIndex(store, check_interval=0)
+    assert _run("--db", str(db), "requests", "approve", str(a.id), "--for", "always",
+                "--scope", "host").returncode == 0
+    assert index.is_approved("ana", "https://games.example/x") is not None
+    out = _run("--db", str(db), "requests", "revoke", str(a.id), "--by", "mum")
+    assert out.returncode == 0 and f"revoked #{a.id}" in out.stdout
+    assert index.is_approved("ana", "https://games.example/x") is None
+    assert access.get_request(store, a.id).status == "denied"
+    assert "mum (revoked)" in _run("--db", str(db), "requests", "list", "--status", "denied").stdout
+    for rid, why in ((a.id, "is denied, not approved"), (pending.id, "is pending"),
+                     (999, "no access request 999")):
+        bad = _run("--db", str(db), "requests", "revoke", str(rid))
+        assert bad.returncode == 1 and why in bad.stderr
+
+
 def test_register_into_the_main_cli_with_its_own_db_option(tmp_path, capsys):
     db = tmp_path / "kidgate.db"
     Store(db).add_report(url="https://bad.example/", category="hate", profile="ana", reason="",
