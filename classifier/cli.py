@@ -111,6 +111,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
     import classifier
     from classifier.batch import classify_jsonl_parallel
 
+    if args.jsonl and args.input:
+        try:
+            with open(args.input, "rb"):
+                pass
+        except OSError as e:  # before loading the models: a typo should fail at once
+            raise SystemExit(f"kidgate classify: cannot read --input {args.input}: "
+                             f"{e.strerror or e}") from None
     clf = classifier.load(Path(args.models) if args.models else None)
     if args.jsonl:
         if args.input:

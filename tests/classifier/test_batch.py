@@ -138,3 +138,9 @@ def test_cli_jobs_end_to_end(tiny_models: Path, tmp_path: Path) -> None:
                           "--models", str(tiny_models), "--input", str(inp)],
                          capture_output=True, text=True, cwd=REPO, timeout=60)
     assert bad.returncode == 2 and "at least 1" in bad.stderr
+    for missing in (tmp_path / "nope.jsonl", tmp_path):
+        p = subprocess.run([sys.executable, "-m", "kidgate.cli", "classify", "--jsonl",
+                            "--models", str(tiny_models), "--input", str(missing)],
+                           capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert p.returncode == 1 and "cannot read --input" in p.stderr
+        assert "Traceback" not in p.stderr
