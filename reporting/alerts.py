@@ -436,32 +436,24 @@ class Alerter:
         if not self.config.rules:
             return 0
         event = AlertEvent.from_decision(decision_event)
-        matched = 0
-        for rule in self.config.rules:
-            if rule.matches(event.profile, event.category):
-                matched += 1
-                try:
-                    self._queue.put_nowait((rule, event))
-                except queue.Full:
-                    self.dropped += 1
-        if matched:
-            self._ensure_worker()
-        return matched
+        return self._enqueue([r for r in self.config.rules
+                              if r.matches(event.profile, event.category)], event)
 
     def notify_access_request(self, event: AccessRequestEvent) -> int:
         """Queue a message about a new access request for every rule that asks for them and
         covers its profile; returns how many. Never blocks (the child's page is waiting)."""
-        matched = 0
-        for rule in self.config.rules:
-            if rule.wants_access_request(event.profile):
-                matched += 1
-                try:
-                    self._queue.put_nowait((rule, event))
-                except queue.Full:
-                    self.dropped += 1
-        if matched:
+        return self._enqueue([r for r in self.config.rules
+                              if r.wants_access_request(event.profile)], event)
+
+    def _enqueue(self, rules: list[AlertRule], event: object) -> int:
+        for rule in rules:
+            try:
+                self._queue.put_nowait((rule, event))
+            except queue.Full:
+                self.dropped += 1
+        if rules:
             self._ensure_worker()
-        return matched
+        return len(rules)
 
     def helpline_for(self, category: str | None) -> str | None:
         """The child helpline number the block page shows for self-harm blocks."""

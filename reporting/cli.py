@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kidgate.decisionlog import MB, LogFiles
@@ -117,32 +118,34 @@ def _requests_list(args: argparse.Namespace) -> int:
 
 
 def _requests_approve(args: argparse.Namespace) -> int:
-    try:
-        a = access.approve(_store(args), args.id, args.duration, args.by, scope=args.scope)
-    except (KeyError, ValueError) as e:
-        print(f"kidgate: {e.args[0] if e.args else e}", file=sys.stderr)
-        return 1
-    print(f"approved #{args.id}: {a.detail()}")
-    return 0
+    def decide(store: Store) -> str:
+        a = access.approve(store, args.id, args.duration, args.by, scope=args.scope)
+        return f"approved #{args.id}: {a.detail()}"
+    return _answer(decide, args)
 
 
 def _requests_deny(args: argparse.Namespace) -> int:
-    try:
-        access.deny(_store(args), args.id, args.by)
-    except (KeyError, ValueError) as e:
-        print(f"kidgate: {e.args[0] if e.args else e}", file=sys.stderr)
-        return 1
-    print(f"denied #{args.id}")
-    return 0
+    def decide(store: Store) -> str:
+        access.deny(store, args.id, args.by)
+        return f"denied #{args.id}"
+    return _answer(decide, args)
 
 
 def _requests_revoke(args: argparse.Namespace) -> int:
+    def decide(store: Store) -> str:
+        access.revoke_request(store, args.id, args.by)
+        return f"revoked #{args.id}: blocked again within a second"
+    return _answer(decide, args)
+
+
+def _answer(decide: Callable[[Store], str], args: argparse.Namespace) -> int:
+    """Run a decision on the database and print its outcome; a request that does not exist or
+    cannot take the decision is a one-line error (exit status 1)."""
     try:
-        access.revoke_request(_store(args), args.id, args.by)
+        print(decide(_store(args)))
     except (KeyError, ValueError) as e:
         print(f"kidgate: {e.args[0] if e.args else e}", file=sys.stderr)
         return 1
-    print(f"revoked #{args.id}: blocked again within a second")
     return 0
 
 
