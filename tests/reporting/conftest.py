@@ -86,3 +86,14 @@ def webhook_server() -> Iterator[tuple[str, _Hooks]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def run_cli(*args: str) -> "subprocess.CompletedProcess[str]":
+    """``python -m reporting.cli ARGS`` in a real process, from the repository root."""
+    import os
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "reporting.cli", *args], cwd=root, text=True,
+                          capture_output=True, env={**os.environ, "PYTHONPATH": str(root)},
+                          timeout=60)

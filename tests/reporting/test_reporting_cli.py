@@ -11,14 +11,9 @@ from pathlib import Path
 from reporting import access, cli
 from reporting.access import ApprovalIndex
 from reporting.store import Store
+from tests.reporting.conftest import run_cli as _run
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reporting.cli", *args], cwd=ROOT, text=True,
-                          capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                          timeout=60)
 
 
 def test_list_approve_deny_in_a_real_process(tmp_path):

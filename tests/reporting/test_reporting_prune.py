@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,8 @@ from reporting import access
 from reporting.alerts import Alerter
 from reporting.store import NONCE_GRACE, Pruner, Store
 from reporting.tokens import Signer, TokenError
+from tests.reporting.conftest import run_cli as _cli
 
-ROOT = Path(__file__).resolve().parents[2]
 DAY = 86_400.0
 NOW = time.time()
 
@@ -223,12 +222,6 @@ def test_pruner_waits_for_a_locked_database_without_failing(tmp_path):
 
 
 # -- kidgate prune ---------------------------------------------------------------------------
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reporting.cli", *args], cwd=ROOT, text=True,
-                          capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                          timeout=60)
-
 
 def test_prune_command_prunes_database_and_old_log_files(tmp_path):
     import datetime as dt
