@@ -97,3 +97,18 @@ def run_cli(*args: str) -> "subprocess.CompletedProcess[str]":
     return subprocess.run([sys.executable, "-m", "reporting.cli", *args], cwd=root, text=True,
                           capture_output=True, env={**os.environ, "PYTHONPATH": str(root)},
                           timeout=60)
+
+
+def alert_config(smtp_port: int | None, hook: str | None, rule: dict[str, object],
+                 sender: str, recipient: str) -> dict[str, object]:
+    """An ``alerts:`` section with one rule, sending to the test SMTP server (from ``sender``
+    to ``recipient``) and/or the test webhook."""
+    r = dict(rule)
+    if smtp_port:
+        r.setdefault("email", [recipient])
+    if hook:
+        r["webhook"] = hook
+    cfg: dict[str, object] = {"rules": [r]}
+    if smtp_port:
+        cfg["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "from": sender}
+    return cfg

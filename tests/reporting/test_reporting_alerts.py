@@ -8,19 +8,13 @@ import time
 import pytest
 
 from reporting.alerts import AlertConfig, AlertEvent, Alerter
+from tests.reporting.conftest import alert_config
 
 
 def _config(smtp_port: int | None, hook: str | None, **rule: object) -> dict[str, object]:
-    r: dict[str, object] = {"profiles": ["*"], "categories": ["self_harm"], "min_interval": "10m"}
-    if smtp_port:
-        r["email"] = ["lead@school.example"]
-    if hook:
-        r["webhook"] = hook
-    r.update(rule)
-    cfg: dict[str, object] = {"rules": [r]}
-    if smtp_port:
-        cfg["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "from": "kidgate@school.example"}
-    return cfg
+    return alert_config(smtp_port, hook, {"profiles": ["*"], "categories": ["self_harm"],
+                                          "min_interval": "10m", **rule},
+                        "kidgate@school.example", "lead@school.example")
 
 
 def _event(profile: str = "ana", category: str = "self_harm", url: str = "https://x.example/a",

@@ -16,6 +16,7 @@ from reporting.alerts import AlertConfig, AlertEvent, Alerter
 from reporting.links import block_links
 from reporting.tokens import DECIDE_TTL, Signer
 from reporting.web import CSP, create_app
+from tests.reporting.conftest import alert_config
 
 BASE = "http://kidgate.internal"
 URL = "https://bets.example/games/poker?user=ana&q=secret#top"
@@ -23,16 +24,9 @@ LINK = re.compile(r"http://kidgate\.internal/decide\?t=[A-Za-z0-9_.-]+")
 
 
 def _config(smtp_port: int | None, hook: str | None, **rule: object) -> dict[str, object]:
-    r: dict[str, object] = {"name": "parents", "profiles": ["ana"], "access_requests": True}
-    if smtp_port:
-        r["email"] = ["mum@home.example"]
-    if hook:
-        r["webhook"] = hook
-    r.update(rule)
-    cfg: dict[str, object] = {"rules": [r]}
-    if smtp_port:
-        cfg["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "from": "kidgate@home.example"}
-    return cfg
+    return alert_config(smtp_port, hook, {"name": "parents", "profiles": ["ana"],
+                                          "access_requests": True, **rule},
+                        "kidgate@home.example", "mum@home.example")
 
 
 @pytest.fixture
@@ -50,6 +44,17 @@ def make(store, signer):
     yield build
     for a in made:
         a.close()
+
+
+@pytest.fixture
+def asked(make, signer, webhook_server):
+    """A child asked for URL and the parent's webhook got the message: (client, request id,
+    decision links by name)."""
+    hook, hooks = webhook_server
+    alerter, client = make(_config(None, hook))
+    rid = _ask(client, signer)
+    assert alerter.wait_idle(10)
+    return client, rid, _links_from_hook(hooks)
 
 
 def _ask(client, signer, url: str = URL, message: str = "for homework", profile: str = "ana",
@@ -269,13 +274,8 @@ def test_romanian_confirmation_page(make, store, signer, webhook_server):
     assert "Confirmă" in body
 
 
-def test_replayed_tampered_expired_and_wrong_action_tokens_are_refused(
-        make, store, signer, webhook_server):
-    hook, hooks = webhook_server
-    alerter, client = make(_config(None, hook))
-    rid = _ask(client, signer)
-    assert alerter.wait_idle(10)
-    links = _links_from_hook(hooks)
+def test_replayed_tampered_expired_and_wrong_action_tokens_are_refused(asked, store, signer):
+    client, rid, links = asked
 
     tampered = _token(links["deny"])[:-3] + ("AAA" if not links["deny"].endswith("AAA")
                                               else "BBB")
@@ -311,12 +311,8 @@ def test_replayed_tampered_expired_and_wrong_action_tokens_are_refused(
     assert store.query("SELECT count(*) FROM approvals")[0][0] == 1
 
 
-def test_a_link_for_a_request_answered_elsewhere_says_so(make, store, signer, webhook_server):
-    hook, hooks = webhook_server
-    alerter, client = make(_config(None, hook))
-    rid = _ask(client, signer)
-    assert alerter.wait_idle(10)
-    links = _links_from_hook(hooks)
+def test_a_link_for_a_request_answered_elsewhere_says_so(asked, store, signer):
+    client, rid, links = asked
     access.deny(store, rid, "cli")  # the parent used the command line
     for r in (client.get(links["approve_1d"][len(BASE):], base_url=BASE),
               _post(client, links["approve_1d"])):
@@ -329,12 +325,8 @@ def test_a_link_for_a_request_answered_elsewhere_says_so(make, store, signer, we
     assert r.status_code == 200 and "already answered" in r.get_data(as_text=True)
 
 
-def test_second_link_after_the_first_decided(make, store, signer, webhook_server):
-    hook, hooks = webhook_server
-    alerter, client = make(_config(None, hook))
-    rid = _ask(client, signer)
-    assert alerter.wait_idle(10)
-    links = _links_from_hook(hooks)
+def test_second_link_after_the_first_decided(asked, store, signer):
+    client, rid, links = asked
     assert _post(client, links["approve_1h"]).status_code == 200
     r = _post(client, links["deny"])
     assert r.status_code == 200 and "already answered (approved)" in r.get_data(as_text=True)
