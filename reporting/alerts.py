@@ -38,7 +38,6 @@ import sqlite3
 import ssl
 import threading
 import time
-import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from reporting.access import AccessRequest, clean_message
 from reporting.links import DEFAULT_HELPLINE, decision_links
 from reporting.store import Store
 from reporting.tokens import Signer
-from reporting.urls import without_content
+from reporting.urls import host_of, without_content, without_query
 
 log = logging.getLogger(__name__)
 
@@ -355,16 +354,10 @@ def _facts(e: AlertEvent) -> dict[str, object]:
             "url": _clean(e.url, 4096), "time": _iso(e.time), "reason": _clean(e.reason, 300)}
 
 
-def without_query(url: str) -> str:
-    """The address without query and fragment: the site and page a parent decides on."""
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
 def _request_facts(e: AccessRequestEvent) -> dict[str, object]:
     return {"request_id": e.request_id, "profile": _clean(e.profile, 80),
             "category": e.category, "url": _clean(without_query(e.url), 4096),
-            "host": _clean(urllib.parse.urlsplit(e.url).hostname or "", 253),
+            "host": _clean(host_of(e.url), 253),
             "time": _iso(e.time), "reason": _clean(without_content(e.reason), 300),
             "message": _clean(clean_message(e.message), 500)}
 

@@ -49,6 +49,13 @@ def normalize_url(url: str) -> str:
     return urllib.parse.urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
+def without_query(url: str) -> str:
+    """The address without query and fragment: the site and page, not search words or
+    personal data that a query may carry (what messages to parents show)."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
 def without_content(reason: str) -> str:
     """A decision reason without the classifier's ``features:`` list (words taken from the
     page): reports and alerts carry the reason, never page content."""
