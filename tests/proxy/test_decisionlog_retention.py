@@ -187,6 +187,7 @@ def test_an_old_single_file_log_past_retention_is_deleted(tmp_path):
 def test_a_cut_off_last_line_is_not_glued_to_the_next_record(tmp_path):
     current = tmp_path / "decisions.jsonl"
     current.write_text(json.dumps(rec("whole.test", NOON)) + "\n" + '{"ts": 17')  # a crash
+    os.utime(current, (NOON, NOON))  # written on the log's day, whatever today's date is
     log = new_log(tmp_path, Clock(NOON))
     log.write(rec("after.test", NOON))
     log.close()
