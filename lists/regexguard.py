@@ -2,8 +2,9 @@
 
 Python's ``re`` backtracks and cannot be interrupted, so a bad pattern must be refused when lists
 are compiled, not discovered on a live request. A pattern is refused when it is too long, uses
-back-references or look-arounds, or has an unbounded repeat whose body can itself repeat or
-branch (``(a+)+``, ``(a|aa)*``: the shapes that backtrack exponentially). Accepted patterns are
+back-references or look-arounds, has an unbounded repeat whose body can itself repeat or
+branch (``(a+)+``, ``(a|aa)*``: the shapes that backtrack exponentially), or repeats a body with
+an unbounded repeat more than a few times (``(.*a){20}``: polynomial of high degree). Accepted patterns are
 then timed on adversarial inputs of :data:`MAX_SUBJECT` characters; slow ones are refused too.
 At lookup the subject is capped at :data:`MAX_SUBJECT` characters.
 """
@@ -25,6 +26,8 @@ MAX_PATTERN = 2000
 MAX_SUBJECT = 2048
 MAX_SECONDS = 0.05
 _UNBOUNDED = 64
+#: A bounded repeat may copy a body with an unbounded repeat at most this many times.
+_MAX_COPIES = 3
 _PROBES = ("a" * MAX_SUBJECT, "/" * MAX_SUBJECT, "a-" * (MAX_SUBJECT // 2),
            "a." * (MAX_SUBJECT // 2), "0" * MAX_SUBJECT, "ax/" * (MAX_SUBJECT // 3) + "!")
 
@@ -50,6 +53,20 @@ def _can_repeat(items: object) -> bool:
     return False
 
 
+def _has_unbounded(items: object) -> bool:
+    """True when a parsed sub-pattern contains a repeat without a small upper bound."""
+    for op, av in items:  # type: ignore[attr-defined]
+        if op in _REPEATS:
+            if av[1] > _UNBOUNDED or _has_unbounded(av[2]):
+                return True
+        elif op == _c.BRANCH:
+            if any(_has_unbounded(alt) for alt in av[1]):
+                return True
+        elif op == _c.SUBPATTERN and _has_unbounded(av[-1]):
+            return True
+    return False
+
+
 def _check(items: object) -> None:
     for op, av in items:  # type: ignore[attr-defined]
         if op in (_c.GROUPREF, _c.GROUPREF_EXISTS):
@@ -60,6 +77,10 @@ def _check(items: object) -> None:
             lo, hi, body = av
             if hi > _UNBOUNDED and _can_repeat(body):
                 raise UnsafePattern("nested quantifier or alternation under an unbounded repeat")
+            if hi > _MAX_COPIES and _has_unbounded(body):
+                # (.*a){20} is .*a repeated twenty times: polynomial backtracking of degree 20.
+                raise UnsafePattern(f"unbounded repeat inside a repeat of more than "
+                                    f"{_MAX_COPIES}")
             _check(body)
         elif op == _c.BRANCH:
             for alt in av[1]:

@@ -214,12 +214,15 @@ def make_tls(tmp: Path, hosts: list[str]) -> tuple[Path, ssl.SSLContext]:
     from cryptography.x509.oid import NameOID
     import ipaddress
 
+    # Valid a year either side of now: OpenSSL checks with the real clock even when a test
+    # run has moved Python's clock (``--at``).
     now = dt.datetime.now(dt.timezone.utc)
+    valid_from, valid_to = now - dt.timedelta(days=400), now + dt.timedelta(days=400)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kidgate test CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+          .not_valid_before(valid_from).not_valid_after(valid_to)
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
           .sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
@@ -233,7 +236,7 @@ def make_tls(tmp: Path, hosts: list[str]) -> tuple[Path, ssl.SSLContext]:
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
             .issuer_name(ca_name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+            .not_valid_before(valid_from).not_valid_after(valid_to)
             .add_extension(x509.SubjectAlternativeName(sans), critical=False)
             .sign(ca_key, hashes.SHA256()))
     ca_path, cert_path, key_path = tmp / "test-ca.pem", tmp / "server.pem", tmp / "server.key"
