@@ -8,7 +8,7 @@ PY      := $(VENV)/bin/python
 PYTHON  ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3; do \
              $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test test-dates bench chromium iptables clean
+.PHONY: run test test-dates fuzz bench chromium iptables clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "kidgate needs Python 3.12 or newer (install python3.12)"; exit 1; }
@@ -44,6 +44,10 @@ test: $(VENV)/.installed-test chromium iptables
 # and the next daylight-saving changes: the suite must pass on any day.
 test-dates: $(VENV)/.installed-test
 	$(PY) -m tests.run_at_dates $(PYTEST_ARGS)
+
+# The property-based tests with ten times the cases of make test (KIDGATE_FUZZ_SCALE=N to choose).
+fuzz: $(VENV)/.installed-test
+	KIDGATE_FUZZ_SCALE=$${KIDGATE_FUZZ_SCALE:-10} $(PY) -m pytest -q tests/robustness $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
