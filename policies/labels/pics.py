@@ -62,7 +62,7 @@ def _score(service: str, pairs: list[tuple[str, str]]) -> tuple[int, str | None]
         k = key.lower()
         try:
             level = int(float(raw))
-        except ValueError:
+        except (ValueError, OverflowError):  # "x", "inf", "nan"
             continue
         age, cat = 0, None
         if service == "RSACi" and k in RSACI_AGES:

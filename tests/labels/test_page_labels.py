@@ -155,3 +155,11 @@ def test_hostile_markup_is_read_in_linear_time(hostile):
     t = time.perf_counter()
     read_labels("https://a.example/", {}, hostile)
     assert time.perf_counter() - t < 0.5
+
+
+def test_pics_levels_that_are_not_numbers_are_skipped_not_fatal():
+    """'inf' and 'nan' parse as floats but have no integer level: that dimension is ignored."""
+    header = ('(PICS-1.1 "http://www.rsac.org/ratingsv01.html" l gen true '
+              'r (v inf l nan n 2 s 1))')
+    ev = read_labels("https://x.example.com/", {"PICS-Label": header}, None)
+    assert [(e.kind, e.min_age, e.category) for e in ev] == [("pics", 16, "sexual")]
