@@ -25,7 +25,9 @@ def _add_config(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from kidgate.install import version
     parser = argparse.ArgumentParser(prog="kidgate", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"kidgate {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="start the filtering proxy")
@@ -67,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from kidgate.extras import MissingExtra
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.func is not cmd_run:  # mitmproxy sets up its own logging
@@ -76,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"kidgate: {e}", file=sys.stderr)
         return 2
+    except MissingExtra as e:
+        print(f"kidgate: {e}", file=sys.stderr)
+        return 3
     except BrokenPipeError:
         return 0
 

@@ -671,6 +671,8 @@ CHART_FILES = ("blocks_by_category.png", "timeline.png", "hours.png", "top_hosts
 def write_charts(summary: dict[str, Any], out_dir: Path) -> list[Path]:
     """Write the four PNG charts to ``out_dir`` and return their paths. Uses matplotlib's
     object API with the Agg canvas: no display, no global pyplot state."""
+    from kidgate.extras import require
+    require("matplotlib", "charts", "kidgate stats --charts")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
