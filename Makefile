@@ -30,11 +30,12 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: browser tests will be skipped"; }
 
-# The transparent-mode test redirects traffic with iptables inside network namespaces it makes.
+# The transparent-mode tests redirect traffic with iptables and with the nftables rules of
+# kidgate gateway-rules inside network namespaces they make.
 iptables:
-	@command -v iptables >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null) \
-	  || echo "iptables not installed: the transparent-mode test will be skipped"; }
+	@{ command -v iptables && command -v nft; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables nftables >/dev/null) \
+	  || echo "iptables/nftables not installed: the transparent-mode tests will be skipped"; }
 
 test: $(VENV)/.installed-test chromium iptables
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("path", type=Path)
     validate.set_defaults(func=cmd_config)
 
-    for module in ("lists.cli", "classifier.cli", "reporting.cli", "kidgate.stats"):
+    for module in ("lists.cli", "classifier.cli", "reporting.cli", "kidgate.stats",
+                   "kidgate.gateway"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as e:
