@@ -9,6 +9,7 @@ expressions, and CATEGORY a kidgate category, ``allow`` or ``known``. A hotline 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -39,9 +40,32 @@ def _hotline_spec(value: str) -> tuple[str, str | None, str]:
     return _spec(value, with_category=False)
 
 
-def _default_path() -> Path:
+def _data_dir(args: argparse.Namespace) -> Path:
+    """``--data-dir``, else the config's ``data_dir``, else kidgate's default data directory."""
+    if getattr(args, "data_dir", None):
+        return Path(args.data_dir).expanduser()
+    if getattr(args, "config", None):
+        try:
+            data = yaml.safe_load(Path(args.config).read_text("utf-8")) or {}
+            if isinstance(data, dict) and data.get("data_dir"):
+                return Path(str(data["data_dir"])).expanduser()
+        except (OSError, yaml.YAMLError):
+            pass
+    from kidgate.paths import default_data_dir
+    return default_data_dir()
+
+
+def _default_path(args: argparse.Namespace | None = None) -> Path:
+    """Where downloaded lists go: the data directory (the proxy picks them up there)."""
+    from lists import updated_store_path
+    return updated_store_path(_data_dir(args or argparse.Namespace()))
+
+
+def _in_use(args: argparse.Namespace) -> Path:
+    """The store the proxy would use: the downloaded one, else the shipped default."""
     from lists import default_store_path
-    return default_store_path()
+    updated = _default_path(args)
+    return updated if updated.exists() else default_store_path()
 
 
 def _local_sources(args: argparse.Namespace) -> list[Source]:
@@ -85,7 +109,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        report = build_store(sources, args.output or cfg.path or _default_path(),
+        report = build_store(sources, args.output or cfg.path or _default_path(args),
                              args.mapping or cfg.mapping)
     except ValueError as e:
         print(f"lists build: {e}", file=sys.stderr)
@@ -111,9 +135,9 @@ def _cmd_update(args: argparse.Namespace) -> int:
     for fmt, category, url in args.fetch or []:
         remote.append(RemoteSource(f"fetch{len(remote)}", url, fmt, category))
     try:
-        report = update(remote, args.output or cfg.path or _default_path(),
+        report = update(remote, args.output or cfg.path or _default_path(args),
                         cfg.local + _local_sources(args), args.mapping or cfg.mapping,
-                        progress=sys.stderr)
+                        progress=sys.stderr, min_ratio=0.0 if args.allow_shrink else 0.5)
     except (UpdateError, ValueError) as e:
         print(f"lists update: {e}; the previous lists are kept", file=sys.stderr)
         return 1
@@ -137,18 +161,34 @@ def format_info(info: dict[str, Any]) -> str:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    path = args.path or _default_path()
+    from lists.autoupdate import describe, read_state, state_path
+    path = Path(args.path) if args.path else _in_use(args)
     try:
         store = ListStore.open(path, verify=args.verify)
     except StoreError as e:
         print(f"lists info: {e}", file=sys.stderr)
         return 1
     info = store.info()
-    print(json.dumps(info, indent=2) if args.json else format_info(info))
+    updates = _default_path(args)
+    if args.json:
+        if state_path(updates).exists():
+            info["auto_update"] = dataclasses.asdict(read_state(updates))
+        print(json.dumps(info, indent=2))
+    else:
+        print(format_info(info))
+        print(describe(updates))
     return 0
 
 
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    # SUPPRESS: an absent option must not overwrite a --data-dir given to the main command.
+    p.add_argument("--data-dir", dest="data_dir", metavar="DIR", default=argparse.SUPPRESS,
+                   help="kidgate's data directory, where downloaded lists are kept (default: "
+                        "the config's data_dir, $KIDGATE_HOME or ~/.local/share/kidgate)")
+
+
 def _add_source_options(p: argparse.ArgumentParser) -> None:
+    _add_data_dir(p)
     p.add_argument("--add", action="append", type=_spec, metavar="FORMAT:CATEGORY:PATH",
                    help="a local list; CATEGORY is a kidgate category, 'allow' or 'known' (not harmful)")
     p.add_argument("--hotline", action="append", type=_hotline_spec, metavar="FORMAT:PATH",
@@ -159,8 +199,8 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
                    help="a kidgate configuration file: its 'lists:' section gives sources, "
                         "mapping and output path (see lists/config.py)")
     p.add_argument("-o", "--output", default=None, metavar="FILE",
-                   help="store file to write (default: the configured path, else the shipped "
-                        "default store)")
+                   help="store file to write (default: the configured lists.path, else "
+                        "lists.kglist in the data directory, which the proxy uses)")
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -181,13 +221,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     u.add_argument("--checksum-url", help="a published MD5/SHA-256 file for the tarball")
     u.add_argument("--min-bytes", type=int, default=1024, help="reject smaller downloads")
     u.add_argument("--no-ut1", action="store_true", help="do not download UT1")
+    u.add_argument("--allow-shrink", action="store_true",
+                   help="accept lists with less than half the entries of those in use")
     u.add_argument("--fetch", action="append", type=_spec, metavar="FORMAT:CATEGORY:URL",
                    help="another list to download")
     _add_source_options(u)
     u.set_defaults(func=_cmd_update)
 
-    i = sub.add_parser("info", help="show the lists in a store")
-    i.add_argument("path", nargs="?", help="store file (default: the shipped default)")
+    i = sub.add_parser("info", help="show the lists in a store and the automatic updates")
+    i.add_argument("path", nargs="?",
+                   help="store file (default: the lists in use: the downloaded ones in the "
+                        "data directory, else the shipped default)")
+    i.add_argument("--config", metavar="YAML", help="a kidgate configuration file (data_dir)")
+    _add_data_dir(i)
     i.add_argument("--json", action="store_true")
     i.add_argument("--verify", action="store_true", help="also check the file checksum")
     i.set_defaults(func=_cmd_info)
@@ -195,7 +241,15 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return lists
 
 
+def _exit_on_terminate(signum: int, frame: object) -> None:
+    """SIGTERM (the automatic updater giving up on a hung download) unwinds like Ctrl-C, so
+    the update's clean-up removes its temporary files."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     parser = argparse.ArgumentParser(prog="kidgate")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

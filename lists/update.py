@@ -8,6 +8,7 @@ and checksum, unpacks, and compiles into a store that opens and verifies. Any fa
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import hashlib
 import os
 import shutil
@@ -16,6 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,11 +142,21 @@ def download(source: RemoteSource, dest: Path, progress: TextIO | None = None,
 
 
 def _check_tarball(name: str, path: Path) -> None:
-    """Format sanity: a complete gzip tar with at least one category ``domains`` file."""
+    """Format sanity: a complete gzip tar with at least one category ``domains`` file.
+
+    The compressed stream is read to its end first: ``tarfile`` happily lists the members of
+    an archive cut off after its first file, and that would replace millions of entries with
+    a handful."""
     try:
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+        if gzipped:
+            with gzip.open(path, "rb") as stream:
+                while stream.read(1 << 20):
+                    pass
         with tarfile.open(path, "r:*") as tar:
             names = tar.getnames()
-    except (tarfile.TarError, EOFError, OSError) as e:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         raise UpdateError(f"{name}: corrupt or truncated archive ({e})") from e
     if not any(n.endswith("/domains") for n in names):
         raise UpdateError(f"{name}: archive has no category 'domains' files")
@@ -153,8 +165,11 @@ def _check_tarball(name: str, path: Path) -> None:
 def update(remote: list[RemoteSource], output: str | os.PathLike[str],
            local: Sequence[Source] = (),
            mapping: Mapping[str, str] | str | os.PathLike[str] | None = None,
-           progress: TextIO | None = None) -> BuildReport:
-    """Download ``remote``, compile it with ``local`` sources, and replace ``output``."""
+           progress: TextIO | None = None, min_ratio: float = 0.5) -> BuildReport:
+    """Download ``remote``, compile it with ``local`` sources, and replace ``output``.
+
+    A result with fewer than ``min_ratio`` times the entries of the store it replaces is
+    refused (0 accepts anything)."""
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".kidgate-update-", dir=out.parent))
@@ -172,8 +187,22 @@ def update(remote: list[RemoteSource], output: str | os.PathLike[str],
             raise UpdateError(f"compiling the downloaded lists failed: {e}") from e
         if report.entries == 0:
             raise UpdateError("the downloaded lists have no entries")
+        before = _entries(out)
+        if before and report.entries < before * min_ratio:
+            raise UpdateError(f"the downloaded lists have {report.entries} entries, the lists "
+                              f"in use {before}: a source probably sent a partial file "
+                              f"(--allow-shrink to accept it)")
         os.replace(staged, out)
         report.output = str(out)
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _entries(path: Path) -> int:
+    """Entries of the store at ``path``; 0 when there is none (or it cannot be read)."""
+    try:
+        with ListStore.open(path) as store:
+            return int(store.entries)
+    except (StoreError, OSError):
+        return 0

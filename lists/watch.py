@@ -23,16 +23,27 @@ class ListWatcher:
     the previous store kept. The old mapping is released when the last reference to it goes.
     """
 
-    def __init__(self, path: str | os.PathLike[str], interval: float = 2.0) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], interval: float = 2.0, *,
+                 fallback: str | os.PathLike[str] | None = None) -> None:
+        """``fallback`` (the shipped default) is used while ``path`` does not exist yet: the
+        first automatic update creates ``path`` and the watcher moves to it."""
+        self.wanted = Path(path)
+        self.fallback = Path(fallback) if fallback is not None else None
         self.interval = interval
         self._lock = threading.Lock()
+        self.path = self._pick()
         self._store = ListStore.open(self.path)
         self._stamp = self._stat()
         self._checked = time.monotonic()
         self.reloads = 0
 
+    def _pick(self) -> Path:
+        if self.fallback is None or self.wanted.exists():
+            return self.wanted
+        return self.fallback
+
     def _stat(self) -> tuple[int, int, int, int] | None:
+        self.path = self._pick()
         try:
             st = os.stat(self.path)
         except OSError:

@@ -253,7 +253,7 @@ class _Validator:
         if data_dir is not None:
             data_dir = Path(self._str(data_dir, "data_dir")).expanduser()
         lists = self._map(d.get("lists"), "lists")
-        self._check_keys(lists, "lists", {"path", "sources", "mapping", "hotline"})
+        self._check_keys(lists, "lists", {"path", "sources", "mapping", "hotline", "auto_update"})
         alerts = self._map(d.get("alerts"), "alerts")
         if alerts:
             from reporting.alerts import AlertConfig

@@ -7,6 +7,7 @@ import http.server
 import os
 import tarfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +88,15 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(body)
             self.wfile.flush()
             self.close_connection = True
+            return
+        if self.path.startswith("/hang/"):
+            # Answers, then sends nothing more: a server that hangs mid-download.
+            self.send_response(200)
+            self.send_header("Content-Length", "1000000")
+            self.end_headers()
+            self.wfile.write(b"\x1f\x8b")
+            self.wfile.flush()
+            time.sleep(20)
             return
         super().do_GET()
 

@@ -182,3 +182,29 @@ def test_published_checksum_file(served_tarball: tuple[str, Path, bytes], old_st
     assert rc == 0, err
     with ListStore.open(old_store) as s:
         assert s.lookup("http://porn.example/")
+
+
+def test_an_archive_cut_off_after_its_first_file_is_refused(
+        served_tarball: tuple[str, Path, bytes], old_store: Path) -> None:
+    """tarfile lists the first members of such an archive without complaint; the update must
+    not replace the lists with the handful of entries it holds."""
+    base, www, data = served_tarball
+    (www / "cut.tar.gz").write_bytes(data[:300] + b"\x00" * 5000)
+    with pytest.raises(UpdateError, match="corrupt or truncated"):
+        update([RemoteSource("ut1", f"{base}/cut.tar.gz", min_bytes=100)], old_store)
+    _still_old(old_store)
+
+
+def test_lists_that_shrink_to_less_than_half_are_refused_unless_allowed(
+        served_tarball: tuple[str, Path, bytes], tmp_path: Path) -> None:
+    base, _, _ = served_tarball
+    big = tmp_path / "live" / "lists.kglist"
+    many = "".join(f"site{i}.test\n" for i in range(100))
+    build_store([Source("big", str(write(tmp_path / "big.txt", many)), "domains", "gambling")],
+                big)
+    src = [RemoteSource("ut1", f"{base}/blacklists.tar.gz", min_bytes=100)]
+    with pytest.raises(UpdateError, match="entries, the lists in use 100"):
+        update(src, big)
+    with ListStore.open(big) as s:
+        assert s.lookup("http://site7.test/")
+    assert update(src, big, min_ratio=0).entries < 100
