@@ -20,7 +20,7 @@ import yaml
 
 from kidgate.decisionlog import MB, Retention
 from policies.categories import ALWAYS_BLOCKED, DEFAULT_MIN_AGES, NEVER
-from policies.core import Profile, Schedule
+from policies.core import Calendar, Profile, Schedule
 from policies.labels import LABEL_KINDS
 
 LANGUAGES = ("en", "ro")
@@ -166,6 +166,8 @@ def parse(text: str, file: str = "<config>") -> Config:
 class _Validator:
     def __init__(self, doc: YamlDocument) -> None:
         self.doc = doc
+        self._timetables: dict[str, tuple[tuple[dt.time, dt.time], ...]] = {}
+        self._calendars: dict[str, Calendar] = {}
 
     # -- small typed getters ------------------------------------------------------------
     def _check_keys(self, data: Mapping[str, Any], path: str, allowed: set[str]) -> None:
@@ -226,7 +228,8 @@ class _Validator:
         self._check_keys(d, "", {"listen", "language", "hotline_country", "data_dir",
                                  "default_profile", "category_ages", "classifier", "labels",
                                  "profiles", "devices", "lists", "alerts", "passthrough",
-                                 "allow_public_clients", "helpline", "log"})
+                                 "allow_public_clients", "helpline", "log", "timetables",
+                                 "calendars"})
         language = self._choice(d.get("language", "en"), "language", LANGUAGES)
         listen = self._map(d.get("listen"), "listen")
         self._check_keys(listen, "listen", {"host", "port"})
@@ -238,6 +241,10 @@ class _Validator:
         ages = self._category_ages(d.get("category_ages"), "category_ages")
         thresholds = self._thresholds(d.get("classifier"), "classifier")
         labels = self._labels(d.get("labels"), "labels")
+        self._timetables = {str(name): self._periods(t, f"timetables.{name}")
+                            for name, t in self._map(d.get("timetables"), "timetables").items()}
+        self._calendars = {str(name): self._calendar(str(name), c, f"calendars.{name}")
+                           for name, c in self._map(d.get("calendars"), "calendars").items()}
         profiles_raw = self._map(d.get("profiles"), "profiles")
         if not profiles_raw:
             raise self.doc.error("profiles", "at least one profile is needed, e.g. profiles: {child: {age: 10}}")
@@ -379,16 +386,41 @@ class _Validator:
 
     def _schedule(self, value: Any, path: str) -> Schedule:
         s = self._map(value, path)
-        self._check_keys(s, path, {"name", "days", "start", "end", "categories"})
-        for key in ("start", "end"):
-            if key not in s:
-                raise self.doc.error(path, f"missing key '{key}' (a time such as \"21:00\")")
+        self._check_keys(s, path, {"name", "days", "start", "end", "categories", "periods",
+                                   "timetable", "calendar"})
+        sources = [k for k in ("start", "periods", "timetable") if k in s]
+        if len(sources) != 1 or ("start" in s) != ("end" in s):
+            raise self.doc.error(path, "give start and end (times such as \"21:00\"), or "
+                                       "periods, or the name of a timetable")
+        if "timetable" in s:
+            name = s["timetable"]
+            if name not in self._timetables:
+                raise self.doc.error(f"{path}.timetable", f"no timetable named {name!r}; "
+                                     f"timetables are: {', '.join(self._timetables) or 'none'}")
+            periods = self._timetables[name]
+        elif "periods" in s:
+            periods = self._periods(s["periods"], f"{path}.periods")
+        else:
+            periods = ()
+        calendar = None
+        if "calendar" in s:
+            if s["calendar"] not in self._calendars:
+                raise self.doc.error(f"{path}.calendar", f"no calendar named {s['calendar']!r}; "
+                                     f"calendars are: {', '.join(self._calendars) or 'none'}")
+            calendar = self._calendars[s["calendar"]]
         days_raw = s.get("days", list(DAYS))
         if isinstance(days_raw, str):
             days_raw = [d.strip() for d in days_raw.split(",")]
         days = set()
         for i, d in enumerate(self._list(days_raw, f"{path}.days")):
-            key = str(d).strip().lower()[:3]
+            text = str(d).strip().lower()
+            if re.fullmatch(r"[a-z]{3}[a-z]*-[a-z]{3}[a-z]*", text):  # a range: mon-fri
+                a, b = (DAYS.get(x[:3]) for x in text.split("-"))
+                if a is None or b is None:
+                    raise self.doc.error(f"{path}.days[{i}]", f"expected weekdays such as mon-fri, got {d!r}")
+                days.update((a + k) % 7 for k in range((b - a) % 7 + 1))
+                continue
+            key = text[:3]
             if key not in DAYS:
                 raise self.doc.error(f"{path}.days[{i}]", f"expected a weekday such as mon or sat, got {d!r}")
             days.add(DAYS[key])
@@ -397,9 +429,66 @@ class _Validator:
             if c not in DEFAULT_MIN_AGES:
                 raise self.doc.error(f"{path}.categories[{i}]", f"unknown category {c!r}")
             cats.append(c)
+        if periods:
+            start, end = periods[0][0], periods[-1][1]
+        else:
+            start, end = self._time(s["start"], f"{path}.start"), self._time(s["end"], f"{path}.end")
         return Schedule(name=str(s.get("name", "schedule")), days=frozenset(days),
-                        start=self._time(s["start"], f"{path}.start"),
-                        end=self._time(s["end"], f"{path}.end"), categories=frozenset(cats))
+                        start=start, end=end, categories=frozenset(cats), periods=periods,
+                        calendar=calendar)
+
+    def _periods(self, value: Any, path: str) -> tuple[tuple[dt.time, dt.time], ...]:
+        """A timetable: lesson periods as ``{start, end}`` mappings or ``"08:00-08:45"``."""
+        out = []
+        items = self._list(value, path)
+        if not items:
+            raise self.doc.error(path, "a timetable needs at least one period, e.g. \"08:00-08:45\"")
+        for i, item in enumerate(items):
+            sub = f"{path}[{i}]"
+            if isinstance(item, str) and "-" in item:
+                a, _, b = item.partition("-")
+                period = (self._time(a, sub), self._time(b, sub))
+            else:
+                m = self._map(item, sub)
+                self._check_keys(m, sub, {"start", "end", "name"})
+                if "start" not in m or "end" not in m:
+                    raise self.doc.error(sub, "a period needs start and end")
+                period = (self._time(m["start"], f"{sub}.start"), self._time(m["end"], f"{sub}.end"))
+            if not period[0] < period[1]:
+                raise self.doc.error(sub, "a lesson period ends after it starts (and within the day)")
+            out.append(period)
+        return tuple(sorted(out))
+
+    def _calendar(self, name: str, value: Any, path: str) -> Calendar:
+        c = self._map(value, path)
+        self._check_keys(c, path, {"terms", "holidays"})
+        return Calendar(name, self._date_ranges(c.get("terms"), f"{path}.terms"),
+                        self._date_ranges(c.get("holidays"), f"{path}.holidays"))
+
+    def _date_ranges(self, value: Any, path: str) -> tuple[tuple[dt.date, dt.date], ...]:
+        """Dates (``2026-11-30``) and ranges (``{from: 2026-12-20, until: 2027-01-06}``)."""
+        out = []
+        for i, item in enumerate(self._list(value, path)):
+            sub = f"{path}[{i}]"
+            if isinstance(item, dict):
+                self._check_keys(item, sub, {"from", "until", "name"})
+                if "from" not in item or "until" not in item:
+                    raise self.doc.error(sub, "a range needs from and until dates")
+                a, b = self._date(item["from"], f"{sub}.from"), self._date(item["until"], f"{sub}.until")
+                if b < a:
+                    raise self.doc.error(sub, "until is before from")
+            else:
+                a = b = self._date(item, sub)
+            out.append((a, b))
+        return tuple(out)
+
+    def _date(self, value: Any, path: str) -> dt.date:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise self.doc.error(path, f"expected a date such as 2026-12-20, got {value!r}") from None
 
     def _time(self, value: Any, path: str) -> dt.time:
         if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads 21:00 as 1260

@@ -91,11 +91,31 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
-class Schedule:
-    """A weekly time window. ``categories`` empty means the whole internet is blocked.
+class Calendar:
+    """School terms and holidays: a schedule with a calendar applies only on term days that are
+    not holidays. No terms means every day is a term day. Ranges include both ends."""
 
-    ``days`` are the weekdays (Monday 0) on which the window *starts*; a window whose end is not
-    after its start crosses midnight into the next day.
+    name: str
+    terms: tuple[tuple[dt.date, dt.date], ...] = ()
+    holidays: tuple[tuple[dt.date, dt.date], ...] = ()
+
+    def open_on(self, day: dt.date) -> bool:
+        if self.terms and not any(a <= day <= b for a, b in self.terms):
+            return False
+        return not any(a <= day <= b for a, b in self.holidays)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A weekly time window, or a timetable of several. ``categories`` empty means the whole
+    internet is blocked.
+
+    ``days`` are the weekdays (Monday 0) on which a window *starts*; a window whose end is not
+    after its start crosses midnight into the next day. ``periods``, when given, are the
+    windows (lesson periods of a timetable) and ``start``/``end`` only their span. A
+    ``calendar`` limits the schedule to term days that are not holidays, judged on the day the
+    window starts. Times are wall-clock times in the profile's zone, so a window keeps its
+    hours across daylight-saving changes.
     """
 
     name: str
@@ -103,16 +123,31 @@ class Schedule:
     start: dt.time
     end: dt.time
     categories: frozenset[str] = frozenset()
+    periods: tuple[tuple[dt.time, dt.time], ...] = ()
+    calendar: Calendar | None = None
+
+    def window_at(self, local: dt.datetime) -> tuple[dt.time, dt.time] | None:
+        """The window (start, end) that ``local`` falls in, or None."""
+        t = local.time().replace(tzinfo=None)
+        today = local.date()
+        for start, end in self.periods or ((self.start, self.end),):
+            if start < end:
+                began = today if start <= t < end else None
+            elif t >= start:  # crosses midnight (or spans a whole day when start == end)
+                began = today
+            elif t < end:
+                began = today - dt.timedelta(days=1)
+            else:
+                began = None
+            if began is None or began.weekday() not in self.days:
+                continue
+            if self.calendar is not None and not self.calendar.open_on(began):
+                continue
+            return start, end
+        return None
 
     def active(self, local: dt.datetime) -> bool:
-        t = local.time().replace(tzinfo=None)
-        day = local.weekday()
-        if self.start < self.end:
-            return day in self.days and self.start <= t < self.end
-        # Crosses midnight (or spans a whole day when start == end).
-        if day in self.days and t >= self.start:
-            return True
-        return (day - 1) % 7 in self.days and t < self.end
+        return self.window_at(local) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,17 +241,18 @@ def decide(profile: Profile, evidence: Iterable[Evidence],
     if now is not None and profile.schedules:
         local = now.astimezone(ZoneInfo(profile.timezone)) if now.tzinfo else now
         for sched in profile.schedules:
-            if not sched.active(local):
+            window = sched.window_at(local)
+            if window is None:
                 continue
+            hours = f"{window[0]:%H:%M}-{window[1]:%H:%M}"
             if not sched.categories:
                 return block(None, NEVER, [Reason("schedule", None,
-                             f"schedule '{sched.name}': internet paused "
-                             f"{sched.start:%H:%M}-{sched.end:%H:%M}", NEVER)])
+                             f"schedule '{sched.name}': internet paused {hours}", NEVER)])
             for e in items:
                 if e.category in sched.categories and not e.allow and _counts(profile, e):
                     blocking.append((NEVER, Evidence("schedule", e.category,
                                     f"schedule '{sched.name}' blocks {e.category} "
-                                    f"{sched.start:%H:%M}-{sched.end:%H:%M} ({e.detail})")))
+                                    f"{hours} ({e.detail})")))
 
     # 6. Failed detectors: the profile's fail-safe decides; adults are never broken by a bug.
     if profile.is_child and profile.fail_safe == "block":
