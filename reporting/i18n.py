@@ -51,6 +51,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "refused_rate": "Too many requests. Wait a minute and try again.",
         "refused_url": "This address cannot be reported or requested.",
         "not_found": "Not found.",
+        "unavailable_title": "Not saved",
+        "unavailable": "kidgate could not save this just now, so nothing was sent. Wait a "
+                       "minute and try again; the link still works.",
         "home_title": "kidgate is looking after this network",
         "home_intro": "Pages that are not right for your age are blocked here, and every block "
                       "says why.",
@@ -113,6 +116,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "refused_rate": "Prea multe cereri. Așteaptă un minut și încearcă din nou.",
         "refused_url": "Această adresă nu poate fi raportată sau cerută.",
         "not_found": "Nu a fost găsit.",
+        "unavailable_title": "Nesalvat",
+        "unavailable": "kidgate nu a putut salva acum, așa că nu s-a trimis nimic. Așteaptă "
+                       "un minut și încearcă din nou; linkul încă funcționează.",
         "home_title": "kidgate are grijă de această rețea",
         "home_intro": "Paginile care nu sunt potrivite vârstei tale sunt blocate aici și fiecare "
                       "blocare spune de ce.",

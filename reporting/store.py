@@ -27,6 +27,8 @@ from kidgate.paths import PRIVATE_MODE
 SCHEMA_VERSION = 1
 DEFAULT_DB_NAME = "kidgate.db"
 BUSY_TIMEOUT_MS = 10_000
+#: At most this long in all, waits and retries together, before a locked database is an error.
+LOCK_BUDGET = 15.0
 DAY = 86_400.0
 #: A used token's nonce is kept this long after the token expired. An expired token is refused
 #: anyway; the margin covers a clock set back (a Raspberry Pi has no battery-backed clock).
@@ -331,16 +333,21 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             raise
 
 
-def _retry_locked(fn, attempts: int = 50):  # type: ignore[no-untyped-def]
-    """Retry on 'database is locked' beyond busy_timeout (WAL switch, many writers)."""
-    for i in range(attempts):
+def _retry_locked(fn):  # type: ignore[no-untyped-def]
+    """Retry on 'database is locked' beyond busy_timeout (WAL switch, many writers), for at
+    most :data:`LOCK_BUDGET` seconds in all: a database that another program keeps locked
+    fails the request in seconds (the caller answers "try again") instead of holding it for
+    minutes."""
+    deadline = time.monotonic() + LOCK_BUDGET
+    i = 0
+    while True:
         try:
             return fn()
         except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e) or i == attempts - 1:
+            if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
                 raise
-            time.sleep(0.02 * (i + 1))
-    return None
+            i += 1
+            time.sleep(min(0.02 * i, 0.5))
 
 
 def default_path(data_dir: str | os.PathLike[str]) -> Path:

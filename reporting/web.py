@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -270,6 +271,19 @@ def create_app(store: Store, signer: Signer,
             return refused("url", claims.language, 400)
         return decide_page(access.get_request(store, req.id), claims.language, "done",
                            decision=claims.decision)
+
+    @app.errorhandler(sqlite3.Error)
+    @app.errorhandler(OSError)
+    def storage_failed(e: sqlite3.Error | OSError) -> Response:
+        """A locked, read-only or full database: nothing was recorded, so nothing is
+        acknowledged; the token was not used up and the same link works again later."""
+        log.error("kidgate: the reporting database %s failed on %s %s: %s", store.path,
+                  request.method, request.path, e)
+        lang = "en"  # the token that names the child's language may be what failed to load
+        t = i18n.texts(lang)
+        resp = page("refused", 503, lang, title=t["unavailable_title"], message=t["unavailable"])
+        resp.headers["Retry-After"] = "60"
+        return resp
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
