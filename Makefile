@@ -40,6 +40,7 @@ test: $(VENV)/.installed-test chromium iptables
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) -m bench
 
 clean:
