@@ -349,21 +349,22 @@ def process_tree(pid: int) -> list[int]:
 
 def memory_mb(pid: int) -> dict[str, float]:
     """Resident and proportional set sizes of a process and all its descendants, in MB."""
-    rss = pss = 0
-    procs = 0
+    each = []
     for p in process_tree(pid):
         try:
             text = Path(f"/proc/{p}/smaps_rollup").read_text()
+            name = Path(f"/proc/{p}/comm").read_text().strip()
         except OSError:
             continue
-        procs += 1
+        sizes = {}
         for line in text.splitlines():
             key, _, rest = line.partition(":")
-            if key == "Rss":
-                rss += int(rest.split()[0])
-            elif key == "Pss":
-                pss += int(rest.split()[0])
-    return {"processes": procs, "rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1)}
+            if key in ("Rss", "Pss"):
+                sizes[key] = int(rest.split()[0])
+        each.append({"pid": p, "name": name, "rss_mb": round(sizes.get("Rss", 0) / 1024, 1),
+                     "pss_mb": round(sizes.get("Pss", 0) / 1024, 1)})
+    return {"processes": len(each), "rss_mb": round(sum(e["rss_mb"] for e in each), 1),
+            "pss_mb": round(sum(e["pss_mb"] for e in each), 1), "each": each}
 
 
 # -- load -------------------------------------------------------------------------------------
@@ -446,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                              site_tls=site_tls, upstream_ca=ca,
                              classifier=not args.no_classifier)
             proxies.append(kg)
+            time.sleep(2)  # the listener opens before every worker has its models
             mem_start = memory_mb(kg.proc.pid)
             for p in proxies:
                 check_https_chain(p, ca)
@@ -543,7 +545,9 @@ def print_report(report: dict) -> None:
                        ("mitmproxy_after_load", "mitmproxy alone")):
         v = m[key]
         print(f"memory, {label}: {v['processes']} processes, resident {v['rss_mb']:.0f} MB summed, "
-              f"proportional {v['pss_mb']:.0f} MB")
+              f"proportional {v['pss_mb']:.0f} MB ("
+              + ", ".join(f"{e['name']} {e['rss_mb']:.0f}/{e['pss_mb']:.0f}" for e in v["each"])
+              + ")")
     print("(req/s per proxy; p50/p99 are mitmproxy/kidgate; ratio = median kidgate / median "
           "mitmproxy; 'latency' is one client at a time, the others are saturated; "
           f"{report['elapsed_s']:.0f} s in all)")
