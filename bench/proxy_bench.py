@@ -422,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", metavar="WORKLOAD",
                     help="sample kidgate's processes with py-spy during this workload's last "
                          "round; collapsed stacks go next to the JSON file")
+    ap.add_argument("--profile-bare", action="store_true",
+                    help="with --profile: sample mitmproxy alone instead, for comparison")
     args = ap.parse_args(argv)
     chosen = [w for w in WORKLOADS if w.name in args.workloads.split(",")]
     nginx = _need("nginx", "nginx-light")
@@ -466,8 +468,9 @@ def main(argv: list[str] | None = None) -> int:
                                             assets=assets, mode=w.mode, absolute=not w.https,
                                             prefix=f"{p.name}{r}")
                         spy = None
-                        if p is kg and args.profile == w.name and r == args.rounds - 1:
-                            spy = start_profile(kg, args.json.with_suffix(f".{w.name}.folded"),
+                        target = bare if args.profile_bare else kg
+                        if p is target and args.profile == w.name and r == args.rounds - 1:
+                            spy = start_profile(p, args.json.with_suffix(f".{p.name}.{w.name}.folded"),
                                                 args.seconds * w.seconds_scale)
                         res = run_wrk(wrk, p, w, script, args.seconds * w.seconds_scale)
                         if spy is not None:

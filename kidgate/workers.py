@@ -24,7 +24,8 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+import socket
+import struct
 from typing import Any
 
 log = logging.getLogger("kidgate")
@@ -33,6 +34,8 @@ log = logging.getLogger("kidgate")
 BODY_CAP = 512 * 1024
 #: A slot whose worker keeps dying is restarted at most this often.
 RESTART_EVERY = 1.0
+#: Every message is a pickle behind its length.
+_HEADER = struct.Struct("<I")
 
 
 class WorkerError(Exception):
@@ -69,27 +72,42 @@ def _run_job(clf: Any, kind: str, args: tuple) -> Any:
     raise ValueError(f"unknown job kind {kind!r}")
 
 
-def worker_main(conn: Connection) -> None:
+def _send(sock: socket.socket, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def _recv(stream: Any) -> Any:
+    """One message from a blocking file object; EOFError when the other end closed."""
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def worker_main(sock: socket.socket) -> None:
     """Answer jobs until the proxy closes its end (or dies: the socket then reads EOF)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the proxy, which stops us
     _name_process(b"kidgate-worker")
     from kidgate import _worker_preload as pre  # already imported by the fork server
-    conn.send_bytes(pickle.dumps(("ready", os.getpid(), pre.ERROR)))
-    while True:
-        try:
-            job_id, kind, args = pickle.loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            return
-        try:
-            if pre.CLASSIFIER is None and kind != "ping":
-                raise RuntimeError(f"classifier unavailable: {pre.ERROR}")
-            answer = (job_id, True, _run_job(pre.CLASSIFIER, kind, args))
-        except Exception as e:  # noqa: BLE001 - a bad page fails its job, not the worker
-            answer = (job_id, False, f"{type(e).__name__}: {e}"[:300])
-        try:
-            conn.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
-        except (EOFError, OSError):
-            return
+    stream = sock.makefile("rb")
+    try:
+        _send(sock, ("ready", os.getpid(), pre.ERROR))
+        while True:
+            job_id, kind, args = _recv(stream)
+            try:
+                if pre.CLASSIFIER is None and kind != "ping":
+                    raise RuntimeError(f"classifier unavailable: {pre.ERROR}")
+                answer = (job_id, True, _run_job(pre.CLASSIFIER, kind, args))
+            except Exception as e:  # noqa: BLE001 - a bad page fails its job, not the worker
+                answer = (job_id, False, f"{type(e).__name__}: {e}"[:300])
+            _send(sock, answer)
+    except (EOFError, OSError):
+        return
 
 
 # -- the proxy's side ---------------------------------------------------------------------------
@@ -105,10 +123,12 @@ class _Job:
 class _Worker:
     slot: int
     proc: Any
-    conn: Connection
+    sock: socket.socket
     pid: int = 0
     ready: bool = False
     job: _Job | None = None
+    writer: asyncio.StreamWriter | None = None
+    reader_task: asyncio.Task | None = None
     started: float = field(default_factory=time.monotonic)
 
 
@@ -142,7 +162,7 @@ class WorkerPool:
         return self
 
     def _spawn(self, slot: int) -> _Worker:
-        ours, theirs = self._ctx.Pipe(duplex=True)
+        ours, theirs = socket.socketpair()
         proc = self._ctx.Process(target=worker_main, args=(theirs,), daemon=True,
                                  name=f"kidgate-worker-{slot}")
         proc.start()
@@ -151,12 +171,15 @@ class WorkerPool:
         return _Worker(slot, proc, ours)
 
     def _await_ready(self, w: _Worker) -> None:
-        if not w.conn.poll(self.start_timeout):
+        """The worker's first message, read blocking (at start-up, or on an executor thread)."""
+        w.sock.settimeout(self.start_timeout)
+        try:
+            msg = _recv(w.sock.makefile("rb"))
+        except (OSError, EOFError) as e:
             w.proc.kill()
-            raise WorkerError(f"classifier worker did not start in {self.start_timeout:.0f} s")
-        self._ready(w, pickle.loads(w.conn.recv_bytes()))
-
-    def _ready(self, w: _Worker, msg: tuple) -> None:
+            w.sock.close()
+            raise WorkerError(f"classifier worker did not start: {e or 'it exited'}") from None
+        w.sock.settimeout(None)
         _tag, w.pid, error = msg
         w.ready = True
         if error:
@@ -168,7 +191,25 @@ class WorkerPool:
             return
         self._loop = loop
         for w in self._workers.values():
-            loop.add_reader(w.conn.fileno(), self._readable, w)
+            self._connect(w)
+
+    def _connect(self, w: _Worker) -> None:
+        """Non-blocking streams on the worker's socket: a large page is written as the worker
+        reads it, without the event loop waiting."""
+        w.sock.setblocking(False)
+        w.reader_task = asyncio.ensure_future(self._read_answers(w), loop=self._loop)
+
+    async def _read_answers(self, w: _Worker) -> None:
+        try:
+            reader, w.writer = await asyncio.open_connection(sock=w.sock)
+            self._dispatch()
+            while True:
+                (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+                self._answered(w, pickle.loads(await reader.readexactly(size)))
+        except (asyncio.IncompleteReadError, OSError, pickle.UnpicklingError, EOFError):
+            self._died(w)
+        except asyncio.CancelledError:
+            pass
 
     def pids(self) -> list[int]:
         return [w.pid for w in self._workers.values() if w.pid]
@@ -216,33 +257,25 @@ class WorkerPool:
         for w in self._workers.values():
             if not self._queue:
                 return
-            if w.ready and w.job is None:
+            if w.ready and w.job is None and w.writer is not None:
                 job = self._queue.popleft()
+                data = pickle.dumps((job.id, job.kind, job.args), protocol=pickle.HIGHEST_PROTOCOL)
                 try:
-                    w.conn.send_bytes(pickle.dumps((job.id, job.kind, job.args),
-                                                   protocol=pickle.HIGHEST_PROTOCOL))
-                except OSError:
+                    w.writer.write(_HEADER.pack(len(data)) + data)  # buffered: never blocks
+                except (OSError, RuntimeError):
                     self._queue.appendleft(job)  # not lost: the next worker takes it
                     self._died(w)
                     continue
                 w.job = job
 
-    def _readable(self, w: _Worker) -> None:
-        try:
-            msg = pickle.loads(w.conn.recv_bytes())
-        except (EOFError, OSError, pickle.UnpicklingError):
-            self._died(w)
-            return
-        if msg[0] == "ready":
-            self._ready(w, msg)
-        else:
-            job_id, ok, value = msg
-            job, w.job = w.job, None
-            if job is not None and job.id == job_id and not job.future.done():
-                if ok:
-                    job.future.set_result(value)
-                else:
-                    job.future.set_exception(WorkerError(value))
+    def _answered(self, w: _Worker, msg: tuple) -> None:
+        job_id, ok, value = msg
+        job, w.job = w.job, None
+        if job is not None and job.id == job_id and not job.future.done():
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(WorkerError(value))
         self._dispatch()
 
     def _expire(self, job: _Job) -> None:
@@ -261,13 +294,13 @@ class WorkerPool:
                 self._died(w)
 
     def _detach(self, w: _Worker) -> None:
-        if self._loop is not None:
-            try:
-                self._loop.remove_reader(w.conn.fileno())
-            except (ValueError, OSError):
-                pass
+        task = w.reader_task
+        if task is not None and task is not _current_task():
+            task.cancel()
+        if w.writer is not None:
+            w.writer.close()
         try:
-            w.conn.close()
+            w.sock.close()
         except OSError:
             pass
 
@@ -317,10 +350,16 @@ class WorkerPool:
             w = fut.result()
             self.restarts += 1
             self._workers[slot] = w
-            loop.add_reader(w.conn.fileno(), self._readable, w)
-            self._dispatch()
+            self._connect(w)
 
         loop.run_in_executor(None, spawn).add_done_callback(started)
+
+
+def _current_task() -> asyncio.Task | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop (closing at shutdown)
+        return None
 
 
 __all__ = ["BODY_CAP", "WorkerError", "WorkerPool", "default_size", "worker_main"]
