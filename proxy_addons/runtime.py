@@ -23,7 +23,7 @@ from kidgate import devices
 from kidgate.decisionlog import DecisionLog, record
 from kidgate.engine import Engine, PageFindings, needs_url_model
 from kidgate.paths import default_data_dir
-from policies import config as config_mod
+from kidgate import settings
 from policies.config import Config, ConfigError
 from policies.core import Evidence, Profile, Verdict
 
@@ -72,7 +72,7 @@ class Runtime:
               with_classifier: bool = True, lists_path: Path | None = None,
               site_labels: bool = True, site_labels_ca: str | None = None,
               reporting: bool = True) -> "Runtime":
-        cfg = config_mod.load(config_path)  # raises ConfigError with file:line:key
+        cfg = settings.load(config_path)  # raises ConfigError with file:line:key
         ddir = data_dir or cfg.data_dir or default_data_dir()
         ddir.mkdir(parents=True, exist_ok=True)
         engine = Engine.from_config(cfg, with_classifier=with_classifier, lists_path=lists_path)
@@ -100,7 +100,7 @@ class Runtime:
             return False
         self._mtime = m
         try:
-            new = config_mod.load(self.config_path)
+            new = settings.load(self.config_path)
         except ConfigError as e:
             log.warning("kidgate: configuration not reloaded, keeping the previous one: %s", e)
             return False
@@ -309,9 +309,9 @@ class KidgateRuntime:
         hit = self._url_cache.get(url)
         if hit is not None:
             return hit
-        from kidgate.workers import WorkerError
+        from kidgate.workers import WorkerError, evidence_of
         try:
-            ev = await self.pool.run("url", (url,), self.timeout_s)
+            ev = evidence_of(await self.pool.run("url", (url,), self.timeout_s))
         except WorkerError as e:
             return [Evidence("error", None, f"url model: {e}", kind="url model")]
         self._url_cache.put(url, ev)
@@ -321,7 +321,7 @@ class KidgateRuntime:
                             etag: str | None) -> PageFindings:
         """Labels and classifier scores of a page, from a worker process. A page already
         classified under the same URL and ETag is not sent again."""
-        from kidgate.workers import BODY_CAP, WorkerError
+        from kidgate.workers import BODY_CAP, WorkerError, evidence_of
         key = (url, etag, headers.get("content-type"), headers.get("content-encoding"),
                len(body)) if etag else None
         if key is not None and (hit := self._page_cache.get(key)) is not None:
@@ -329,7 +329,8 @@ class KidgateRuntime:
         args = (url, headers, body[:BODY_CAP])
         try:
             if self.pool is not None:
-                found = await self.pool.run("page", args, self.timeout_s)
+                labels, scores, errors = await self.pool.run("page", args, self.timeout_s)
+                found = PageFindings(evidence_of(labels), evidence_of(scores), errors)
             else:  # labels only, without the models: still off the event loop
                 import asyncio
                 from kidgate.engine import page_findings
