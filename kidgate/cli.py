@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from kidgate import settings
 from policies import config as config_mod
 from policies.config import ConfigError
 from policies.core import Profile
@@ -111,7 +112,7 @@ def mitmdump_args(args: argparse.Namespace, cfg: config_mod.Config) -> list[str]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cfg = config_mod.load(args.config)  # fail before starting mitmproxy, with file:line:key
+    cfg = settings.load(args.config)  # fail before starting mitmproxy, with file:line:key
     from mitmproxy.tools.main import mitmdump
     port = args.port or cfg.listen_port
     extra = " ".join(args.mitmproxy_args)
@@ -148,7 +149,7 @@ def client_profile(cfg: config_mod.Config, ip: str, user: str | None) -> tuple[P
 def cmd_check(args: argparse.Namespace) -> int:
     from kidgate.engine import Engine
     from kidgate.paths import default_data_dir
-    cfg = config_mod.load(args.config)
+    cfg = settings.load(args.config)
     if args.user and not args.client:
         raise SystemExit("kidgate check: --user goes with --client")
     device = None
@@ -227,7 +228,7 @@ def check_jsonl(engine: Any, profile: Profile, inp: TextIO, out: TextIO) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    cfg = config_mod.load(args.path)
+    cfg = settings.load(args.path)
     print(f"{args.path}: valid; profiles: {', '.join(f'{p.name} ({p.age})' for p in cfg.profiles.values())}; "
           f"{len(cfg.devices)} devices")
     return 0

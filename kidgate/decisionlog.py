@@ -38,14 +38,13 @@ import orjson
 
 from kidgate.paths import PRIVATE_MODE
 from policies.core import Verdict
+from policies.retention import DEFAULT_MAX_MB, DEFAULT_RETENTION_DAYS, MB, Retention
+
+__all__ = ["DEFAULT_MAX_MB", "DEFAULT_RETENTION_DAYS", "MB", "DecisionLog", "LogFiles",
+           "Retention", "record"]
 
 log = logging.getLogger("kidgate")
 
-MB = 1024 * 1024
-#: A month of history: enough to look back at a pattern, short enough to respect privacy.
-DEFAULT_RETENTION_DAYS = 30
-#: About 1 % of a 16 GB SD card; a busy family's month may need more, then the oldest days go.
-DEFAULT_MAX_MB = 200
 #: Retention and the size cap are re-checked this often even when nothing rotates.
 PRUNE_EVERY = 3600.0
 #: The same failure is logged at most this often: a broken disk must not flood the logs.
@@ -77,28 +76,6 @@ def record(*, client: str, profile: str, host: str, verdict: Verdict, phase: str
         "reasons": [r.detail[:200] for r in verdict.reasons[:5]]
         if verdict.category != "csam" else ["hotline list"],
     }
-
-
-@dataclass(frozen=True, slots=True)
-class Retention:
-    """How much decision history is kept; whichever limit is reached first applies."""
-
-    days: int = DEFAULT_RETENTION_DAYS
-    max_bytes: int = DEFAULT_MAX_MB * MB
-
-    @property
-    def enabled(self) -> bool:
-        """``days == 0`` means no decision log at all."""
-        return self.days > 0
-
-    @property
-    def part_bytes(self) -> int:
-        """Today's file is closed early at this size, so the cap deletes tenths, not days."""
-        return max(self.max_bytes // 10, 4096)
-
-    def oldest_kept(self, today: dt.date) -> dt.date:
-        """Files dated before this are deleted: the last ``days`` full days and today stay."""
-        return today - dt.timedelta(days=self.days)
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,3 +238,14 @@ def test_check_sees_approved_access_requests(setup, tmp_path):
     out = json.loads(run(*args).stdout)
     assert out["action"] == "allow", out
     assert any("approv" in r["detail"].lower() for r in out["reasons"]), out
+
+
+def test_a_bad_alerts_section_is_reported_with_its_line(tmp_path):
+    """The core's loader leaves the alerts section to the reporting package; its mistakes are
+    still reported with file, line and key."""
+    cfg = tmp_path / "alerts.yaml"
+    cfg.write_text("profiles:\n  kid: {age: 9}\nalerts:\n  rules:\n    - {profiles: ['*'], "
+                   "categories: [self_harm], webhook: 'not a url'}\n")
+    p = run("config", str(cfg))
+    assert p.returncode == 2
+    assert f"{cfg}:3: alerts:" in p.stderr and "webhook" in p.stderr, p.stderr
