@@ -367,6 +367,20 @@ def memory_mb(pid: int) -> dict[str, float]:
             "pss_mb": round(sum(e["pss_mb"] for e in each), 1), "each": each}
 
 
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time (user + system) used so far by the process and each descendant, by name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            name = "proxy" if p == pid else Path(f"/proc/{p}/comm").read_text().strip()
+        except OSError:
+            continue
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 # -- load -------------------------------------------------------------------------------------
 @dataclass
 class Workload:
@@ -472,7 +486,12 @@ def main(argv: list[str] | None = None) -> int:
                         if p is target and args.profile == w.name and r == args.rounds - 1:
                             spy = start_profile(p, args.json.with_suffix(f".{p.name}.{w.name}.folded"),
                                                 args.seconds * w.seconds_scale)
+                        cpu0 = cpu_seconds(p.proc.pid)
                         res = run_wrk(wrk, p, w, script, args.seconds * w.seconds_scale)
+                        cpu1 = cpu_seconds(p.proc.pid)
+                        res["cpu_ms_per_request"] = {
+                            k: round((cpu1[k] - cpu0.get(k, 0.0)) * 1000 / max(res["requests"], 1), 3)
+                            for k in cpu1 if cpu1[k] - cpu0.get(k, 0.0) > 0}
                         if spy is not None:
                             spy.wait(60)
                         results[w.name][p.name].append(res)
@@ -518,7 +537,9 @@ def summarise(results: dict[str, dict[str, list[dict]]], chosen: list[Workload])
         out[w.name] = {
             "what": w.what,
             "mitmproxy_rps": round(med(b, "rps"), 1), "kidgate_rps": round(med(k, "rps"), 1),
-            "ratio": round(med(b, "rps") and med(k, "rps") / med(b, "rps"), 3),
+            # Each round's kidgate run is paired with the mitmproxy run next to it: the median of
+            # those ratios is robust to a machine whose speed changes between rounds.
+            "ratio": round(statistics.median(ratios), 3),
             "ratio_per_round": [round(x, 3) for x in ratios],
             "mitmproxy_p50_ms": round(med(b, "p50_us") / 1000, 2),
             "mitmproxy_p99_ms": round(med(b, "p99_us") / 1000, 2),
@@ -527,8 +548,15 @@ def summarise(results: dict[str, dict[str, list[dict]]], chosen: list[Workload])
             "added_p50_ms": round((med(k, "p50_us") - med(b, "p50_us")) / 1000, 2),
             "added_p99_ms": round((med(k, "p99_us") - med(b, "p99_us")) / 1000, 2),
             "errors": sum(x["socket_errors"] + x["non_200"] for x in b + k),
+            "cpu_ms_per_request": {"mitmproxy": _median_cpu(b), "kidgate": _median_cpu(k)},
         }
     return out
+
+
+def _median_cpu(runs: list[dict]) -> dict[str, float]:
+    names = {n for r in runs for n in r.get("cpu_ms_per_request", {})}
+    return {n: round(statistics.median(r.get("cpu_ms_per_request", {}).get(n, 0.0) for r in runs), 3)
+            for n in sorted(names)}
 
 
 def print_report(report: dict) -> None:
@@ -542,6 +570,11 @@ def print_report(report: dict) -> None:
               f"{s['mitmproxy_p50_ms']:>6.2f}/{s['kidgate_p50_ms']:<6.2f}"
               f"{s['mitmproxy_p99_ms']:>7.2f}/{s['kidgate_p99_ms']:<7.2f}"
               f"{s['added_p50_ms']:>7.2f}/{s['added_p99_ms']:<8.2f}{s['errors']:>6}")
+    print("CPU per request (ms, medians; 'proxy' is the process the clients talk to):")
+    for name, s in report["workloads"].items():
+        cpu = s["cpu_ms_per_request"]
+        print(f"  {name:<10} mitmproxy: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu["mitmproxy"].items())
+              + "   kidgate: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu["kidgate"].items()))
     m = report["memory"]
     for key, label in (("kidgate_after_start", "kidgate after start"),
                        ("kidgate_after_load", "kidgate after load"),
@@ -552,7 +585,7 @@ def print_report(report: dict) -> None:
               + ", ".join(f"{e['name']} {e['rss_mb']:.0f}/{e['pss_mb']:.0f}" for e in v["each"])
               + ")")
     print("(req/s per proxy; p50/p99 are mitmproxy/kidgate; ratio = median kidgate / median "
-          "mitmproxy; 'latency' is one client at a time, the others are saturated; "
+          "mitmproxy; ratio = median over rounds of kidgate / mitmproxy in the same round; 'latency' is one client at a time, the others are saturated; "
           f"{report['elapsed_s']:.0f} s in all)")
 
 

@@ -92,6 +92,7 @@ class Engine:
     site_labels: Any = None      # policies.labels.sitefile.SiteLabelCache
     approvals: Any = None        # reporting.access.ApprovalIndex
     load_errors: dict[str, str] = field(default_factory=dict)
+    _list_cache: tuple[Any, dict[str, list[Evidence]]] | None = field(default=None, repr=False)
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -127,11 +128,23 @@ class Engine:
                 for n in names if n in self.load_errors]
 
     def list_evidence(self, url: str) -> list[Evidence]:
+        """List entries for ``url``, cached per URL for as long as the same compiled list file
+        is in use (a store never changes; an update swaps in a new one)."""
         if self.lists is None:
             return []
         import lists as list_engine
         store = self.lists.current()
-        return list_engine.to_evidence(store.lookup(url))
+        cache = self._list_cache
+        if cache is None or cache[0] is not store:
+            cache = self._list_cache = (store, {})
+        hits = cache[1]
+        found = hits.get(url)
+        if found is None:
+            found = list_engine.to_evidence(store.lookup(url))
+            if len(hits) >= LIST_CACHE:
+                hits.pop(next(iter(hits)))
+            hits[url] = found
+        return list(found)
 
     def approval_evidence(self, profile: Profile, url: str) -> list[Evidence]:
         if self.approvals is None:
@@ -260,6 +273,8 @@ def page_findings(clf: Classifier | None, url: str, headers: Mapping[str, str],
 
 
 BODY_CAP = 512 * 1024
+#: URLs whose list evidence is kept (a few MB at most).
+LIST_CACHE = 8192
 
 
 def _mark_url_model(evidence: list[Evidence]) -> list[Evidence]:

@@ -16,7 +16,7 @@ from kidgate import blockpage
 from policies.categories import ALWAYS_BLOCKED
 from policies.core import Profile, Verdict
 from policies.devices import may_block
-from proxy_addons.identify import CLIENT, PROFILE, is_local_client
+from proxy_addons.identify import CLIENT, PROFILE, host_of, is_local_client, url_of
 from proxy_addons.runtime import KidgateRuntime, Runtime
 
 log = logging.getLogger("kidgate")
@@ -46,7 +46,7 @@ class Filter:
     # -- helpers -------------------------------------------------------------------------
     def _block(self, flow: http.HTTPFlow, rt: Runtime, profile: Profile, verdict: Verdict,
                phase: str) -> None:
-        url = flow.request.pretty_url
+        url = url_of(flow)
         links = self.pages.block_links(verdict, url, profile) if self.pages else None
         page = blockpage.render(verdict, url=url, profile=profile, links=links,
                                 helpline=rt.config.helpline,
@@ -76,10 +76,10 @@ class Filter:
 
     async def request(self, flow: http.HTTPFlow) -> None:
         rt = self.runtime.get()
-        if rt is None or flow.response is not None or flow.request.pretty_host == INTERNAL_HOST:
+        if rt is None or flow.response is not None or host_of(flow) == INTERNAL_HOST:
             return
         profile: Profile = flow.metadata.get(PROFILE) or rt.config.profile(None)
-        url = flow.request.pretty_url
+        url = url_of(flow)
         evidence = rt.engine.request_evidence(profile, url)
         verdict = rt.engine.decide(profile, evidence)
         if not verdict.blocked and may_block(profile):
@@ -108,7 +108,7 @@ class Filter:
 
     async def response(self, flow: http.HTTPFlow) -> None:
         rt = self.runtime.get()
-        if rt is None or flow.response is None or flow.request.pretty_host == INTERNAL_HOST:
+        if rt is None or flow.response is None or host_of(flow) == INTERNAL_HOST:
             return
         prior: Verdict | None = flow.metadata.get(VERDICT)
         if prior is None or prior.blocked or flow.response.stream:
@@ -117,7 +117,7 @@ class Filter:
         # No detector can change the verdict: adults, allow entries, bodies that are not pages.
         if not may_block(profile) or prior.reasons or not _is_text(flow.response):
             return
-        url = flow.request.pretty_url
+        url = url_of(flow)
         headers = {k.lower(): v for k, v in flow.response.headers.items()}
         etag = headers.get("etag") if flow.response.status_code == 200 else None
         found = await self.runtime.page_findings(url, headers, flow.response.raw_content or b"",

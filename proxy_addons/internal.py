@@ -13,6 +13,7 @@ from mitmproxy.addons.asgiapp import WSGIApp
 
 from policies.core import Profile, Verdict
 from proxy_addons.filter import INTERNAL_HOST
+from proxy_addons.identify import host_of, url_of
 from proxy_addons.runtime import KidgateRuntime
 from reporting import links, web
 
@@ -58,7 +59,7 @@ class Internal:
         self._ensure()
 
     async def request(self, flow: http.HTTPFlow) -> None:
-        if flow.request.pretty_host != INTERNAL_HOST:
+        if host_of(flow) != INTERNAL_HOST:
             return
         self._ensure()
         for app in self.apps:
@@ -87,7 +88,7 @@ class Internal:
             return
         if flow.request.headers.get("sec-fetch-dest", "document") != "document":
             return  # one button per page, not one per frame
-        snippet = links.report_link_snippet(url=flow.request.pretty_url, profile_name=profile.name,
+        snippet = links.report_link_snippet(url=url_of(flow), profile_name=profile.name,
                                             signer=rep.signer, language=profile.language)
         if not snippet:
             return

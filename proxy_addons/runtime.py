@@ -267,8 +267,12 @@ class KidgateRuntime:
     # -- life cycle -------------------------------------------------------------------------
     def running(self) -> None:
         import asyncio
+        import gc
         if self.pool is not None:
             self.pool.attach(asyncio.get_running_loop())
+        # What start-up loaded (lists, reporting, web pages) lives as long as the proxy: the
+        # collector need not walk it again after every few thousand allocations of a flow.
+        gc.freeze()
 
     async def done(self) -> None:
         rt = self.current
@@ -349,15 +353,16 @@ class KidgateRuntime:
         rt = self.current
         if rt is None:
             return
+        from proxy_addons.identify import host_of, url_of
         if rt.decisions is not None:
             rt.decisions.write(record(client=client, profile=profile.name,
-                                      host=flow.request.pretty_host, verdict=verdict, phase=phase,
+                                      host=host_of(flow), verdict=verdict, phase=phase,
                                       method=flow.request.method))
         alerter = rt.reporting.alerter if rt.reporting is not None else None
         if alerter is not None and verdict.blocked:
             from reporting import alerts
             alerter.notify(alerts.DecisionEvent.from_verdict(
-                verdict, url=flow.request.pretty_url, profile=profile.name, client=client))
+                verdict, url=url_of(flow), profile=profile.name, client=client))
 
 
 OnDecision = Callable[[http.HTTPFlow, Profile, Verdict], None]
