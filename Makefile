@@ -51,6 +51,7 @@ fuzz: $(VENV)/.installed-test
 	KIDGATE_FUZZ_SCALE=$${KIDGATE_FUZZ_SCALE:-10} $(PY) -m pytest -q tests/robustness $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) -m bench
 
 clean:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from kidgate import settings
 from policies import config as config_mod
 from policies.config import ConfigError
 from policies.core import Profile
@@ -47,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     who = check.add_mutually_exclusive_group()
     who.add_argument("--profile", help="profile name (default: the default profile)")
     who.add_argument("--age", type=int, help="check for a child of this age")
+    who.add_argument("--client", metavar="ADDRESS",
+                     help="the device at this address, resolved as the proxy does (devices: "
+                          "user, MAC from this machine's neighbour table, most specific network)")
+    check.add_argument("--user", help="with --client: the proxy user name the device sends")
+    check.add_argument("--data-dir", type=Path,
+                       help="where the proxy keeps its database: approved access requests count")
     check.add_argument("--jsonl", action="store_true",
                        help="read JSON records (id, url, text, html, headers) from stdin")
     check.add_argument("--lists", type=Path, help="compiled list file to use")
@@ -112,7 +119,7 @@ def mitmdump_args(args: argparse.Namespace, cfg: config_mod.Config) -> list[str]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cfg = config_mod.load(args.config)  # fail before starting mitmproxy, with file:line:key
+    cfg = settings.load(args.config)  # fail before starting mitmproxy, with file:line:key
     from mitmproxy.tools.main import mitmdump
     port = args.port or cfg.listen_port
     extra = " ".join(args.mitmproxy_args)
@@ -137,19 +144,52 @@ def profile_for(cfg: config_mod.Config, name: str | None, age: int | None) -> Pr
     return profile
 
 
+def client_profile(cfg: config_mod.Config, ip: str, user: str | None) -> tuple[Profile, str]:
+    """The profile of a device, by the proxy's own rules (:mod:`kidgate.devices`)."""
+    from kidgate.devices import DeviceResolver
+    from policies.devices import client_address
+    if client_address(ip) is None:
+        raise SystemExit(f"kidgate: --client needs an IP address, got {ip!r}")
+    return DeviceResolver(cfg).resolve(ip, user=user)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from kidgate.engine import Engine
-    cfg = config_mod.load(args.config)
-    profile = profile_for(cfg, args.profile, args.age)
+    from kidgate.paths import default_data_dir
+    cfg = settings.load(args.config)
+    if args.user and not args.client:
+        raise SystemExit("kidgate check: --user goes with --client")
+    device = None
+    if args.client:
+        profile, device = client_profile(cfg, args.client, args.user)
+    else:
+        profile = profile_for(cfg, args.profile, args.age)
     engine = Engine.from_config(cfg, with_classifier=not args.no_classifier, lists_path=args.lists)
+    engine.approvals = _approvals(args.data_dir or cfg.data_dir or default_data_dir())
     if args.jsonl:
         return check_jsonl(engine, profile, sys.stdin, sys.stdout)
     if not args.url:
         raise SystemExit("kidgate check: give a URL, or --jsonl to read records from stdin")
     verdict = engine.check(profile, url=args.url)
-    print(json.dumps({"url": args.url, "profile": profile.name, **verdict.to_dict()},
-                     ensure_ascii=False, indent=2))
+    out = {"url": args.url, "profile": profile.name, **verdict.to_dict()}
+    if device is not None:
+        out = {"client": args.client, "device": device, **out}
+    print(json.dumps(out, ensure_ascii=False, indent=2))
     return 0
+
+
+def _approvals(data_dir: Path) -> Any:
+    """The proxy's approved access requests, read from its database if there is one (a check
+    never creates one)."""
+    try:
+        from reporting import access
+        from reporting.store import Store, default_path
+    except ImportError:
+        return None
+    path = default_path(data_dir)
+    if not path.is_file():
+        return None
+    return access.ApprovalIndex(Store(path))
 
 
 _RECORD_KEYS = {"id", "url", "text", "html", "headers"}
@@ -195,7 +235,7 @@ def check_jsonl(engine: Any, profile: Profile, inp: TextIO, out: TextIO) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    cfg = config_mod.load(args.path)
+    cfg = settings.load(args.path)
     print(f"{args.path}: valid; profiles: {', '.join(f'{p.name} ({p.age})' for p in cfg.profiles.values())}; "
           f"{len(cfg.devices)} devices")
     return 0

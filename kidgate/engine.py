@@ -92,6 +92,7 @@ class Engine:
     site_labels: Any = None      # policies.labels.sitefile.SiteLabelCache
     approvals: Any = None        # reporting.access.ApprovalIndex
     load_errors: dict[str, str] = field(default_factory=dict)
+    _list_cache: tuple[Any, dict[str, list[Evidence]]] | None = field(default=None, repr=False)
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -127,11 +128,23 @@ class Engine:
                 for n in names if n in self.load_errors]
 
     def list_evidence(self, url: str) -> list[Evidence]:
+        """List entries for ``url``, cached per URL for as long as the same compiled list file
+        is in use (a store never changes; an update swaps in a new one)."""
         if self.lists is None:
             return []
         import lists as list_engine
         store = self.lists.current()
-        return list_engine.to_evidence(store.lookup(url))
+        cache = self._list_cache
+        if cache is None or cache[0] is not store:
+            cache = self._list_cache = (store, {})
+        hits = cache[1]
+        found = hits.get(url)
+        if found is None:
+            found = list_engine.to_evidence(store.lookup(url))
+            if len(hits) >= LIST_CACHE:
+                hits.pop(next(iter(hits)))
+            hits[url] = found
+        return list(found)
 
     def approval_evidence(self, profile: Profile, url: str) -> list[Evidence]:
         if self.approvals is None:
@@ -158,41 +171,29 @@ class Engine:
         return enforced(profile, found)
 
     def url_model_evidence(self, url: str, known: list[Evidence]) -> list[Evidence]:
-        """The URL/host model and the search query, for hosts no list knows. CPU work:
-        the proxy calls this from a worker thread."""
-        if self.classifier is None or any(e.source == "list" for e in known):
+        """The URL/host model and the search query, for hosts no list knows. CPU work: the
+        proxy runs :func:`url_findings` in a worker process instead."""
+        if self.classifier is None or not needs_url_model(known):
             return []
         clf = self.classifier
-
-        def run() -> list[Evidence]:
-            ev = _mark_url_model(clf.classify_url(url).to_evidence())
-            query = _search_query(url)
-            if query:
-                found = clf.classify(text=query).to_evidence()
-                if phrase := help_seeking(query):
-                    # Looking for help with a harmful topic is not harmful.
-                    found = [e for e in found if e.category not in HELP_PROTECTED]
-                    log.debug("kidgate: help-seeking query (%r): %s", phrase, query)
-                ev += [dataclasses.replace(e, kind="search-query") for e in found]
-            return ev
-        return self._guard("url model", run)
+        return self._guard("url model", lambda: url_findings(clf, url))
 
     def content_evidence(self, profile: Profile, url: str, headers: Mapping[str, str],
                          body: bytes | str | None = None, text: str | None = None) -> list[Evidence]:
         """Evidence from a response: age labels in headers and HTML, and the page classifier."""
-        ev: list[Evidence] = []
-        encoding = headers.get("content-encoding", "").strip().lower()
-        if isinstance(body, bytes) and encoding and encoding != "identity":
-            # Decompress once, capped: a compression bomb stops at the cap.
-            body = _decompress(body, encoding)
-            headers = {k: v for k, v in headers.items() if k != "content-encoding"}
-        ev += self._guard("labels", lambda: _labels(profile, url, headers, body))
-        if self.classifier is not None and (body or text):
-            clf = self.classifier
-            # The page alone: the URL model and the search query were judged on the request.
-            ev += self._guard("classifier", lambda: list(
-                clf.classify(text=text, html=body if text is None else None,
-                             headers=headers).to_evidence()))
+        try:
+            found = page_findings(self.classifier, url, headers, body, text)
+        except Exception as e:  # noqa: BLE001
+            log.warning("kidgate: page detectors failed: %s", e, exc_info=True)
+            found = PageFindings(errors=(("classifier",
+                                          f"page detectors failed ({type(e).__name__})"),))
+        return self.page_evidence(profile, found)
+
+    def page_evidence(self, profile: Profile, found: "PageFindings") -> list[Evidence]:
+        """The profile's view of what the page detectors found (cheap: no body is read)."""
+        ev = enforced(profile, found.labels)
+        ev += found.classifier
+        ev += [Evidence("error", None, detail, kind=kind) for kind, detail in found.errors]
         ev += self._load_error_evidence(["classifier"])
         return ev
 
@@ -214,13 +215,66 @@ class Engine:
         return self.decide(profile, ev, now)
 
 
-def _labels(profile: Profile, url: str, headers: Mapping[str, str],
-            body: bytes | str | None) -> list[Evidence]:
+@dataclass(frozen=True, slots=True)
+class PageFindings:
+    """What the page detectors found, the same for every profile: raw age labels (each
+    profile's ``labels`` setting picks which count), classifier scores, or why they failed."""
+
+    labels: list[Evidence] = field(default_factory=list)
+    classifier: list[Evidence] = field(default_factory=list)
+    errors: tuple[tuple[str, str], ...] = ()  # (detector, what went wrong)
+
+
+def needs_url_model(known: Iterable[Evidence]) -> bool:
+    """The URL/host model guesses only about hosts that no list knows."""
+    return not any(e.source == "list" for e in known)
+
+
+def url_findings(clf: Classifier, url: str) -> list[Evidence]:
+    """URL/host model and search-query evidence for one URL (CPU work, profile-independent)."""
+    ev = _mark_url_model(clf.classify_url(url).to_evidence())
+    query = _search_query(url)
+    if query:
+        found = clf.classify(text=query).to_evidence()
+        if phrase := help_seeking(query):
+            # Looking for help with a harmful topic is not harmful.
+            found = [e for e in found if e.category not in HELP_PROTECTED]
+            log.debug("kidgate: help-seeking query (%r): %s", phrase, query)
+        ev += [dataclasses.replace(e, kind="search-query") for e in found]
+    return ev
+
+
+def page_findings(clf: Classifier | None, url: str, headers: Mapping[str, str],
+                  body: bytes | str | None = None, text: str | None = None) -> PageFindings:
+    """Age labels and classifier scores of one response (CPU work, profile-independent: the
+    proxy runs it in a worker process, ``kidgate check`` in its own)."""
     from policies.labels import read_labels
-    return enforced(profile, read_labels(url, headers, body))
+    encoding = headers.get("content-encoding", "").strip().lower()
+    if isinstance(body, bytes) and encoding and encoding != "identity":
+        # Decompress once, capped: a compression bomb stops at the cap.
+        body = _decompress(body, encoding)
+        headers = {k: v for k, v in headers.items() if k != "content-encoding"}
+    errors = []
+    try:
+        labels = read_labels(url, headers, body)
+    except Exception as e:  # noqa: BLE001 - a detector bug becomes fail-safe evidence
+        log.warning("kidgate: detector labels failed: %s", e, exc_info=True)
+        labels, errors = [], [("labels", f"labels detector failed ({type(e).__name__})")]
+    scores: list[Evidence] = []
+    if clf is not None and (body or text):
+        try:
+            # The page alone: the URL model and the search query were judged on the request.
+            scores = list(clf.classify(text=text, html=body if text is None else None,
+                                       headers=headers).to_evidence())
+        except Exception as e:  # noqa: BLE001
+            log.warning("kidgate: detector classifier failed: %s", e, exc_info=True)
+            errors.append(("classifier", f"classifier detector failed ({type(e).__name__})"))
+    return PageFindings(labels, scores, tuple(errors))
 
 
 BODY_CAP = 512 * 1024
+#: URLs whose list evidence is kept (a few MB at most).
+LIST_CACHE = 8192
 
 
 def _mark_url_model(evidence: list[Evidence]) -> list[Evidence]:

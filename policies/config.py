@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from kidgate.decisionlog import MB, Retention
 from policies.categories import ALWAYS_BLOCKED, DEFAULT_MIN_AGES, NEVER
 from policies.core import Calendar, Profile, Schedule
 from policies.labels import LABEL_KINDS
+from policies.retention import MB, Retention
 
 LANGUAGES = ("en", "ro")
 SAFE_LEVELS = ("strict", "moderate", "off")
@@ -152,20 +152,26 @@ class YamlDocument:
         return ConfigError(self.file, line, key, message)
 
 
-def load(path: str | Path | None = None) -> Config:
+#: Checks for sections that packages above the core understand (``alerts``: the reporting
+#: package). Each raises ValueError with a message; the loader adds file, line and key.
+SectionChecks = Mapping[str, Callable[[Mapping[str, Any]], object]]
+
+
+def load(path: str | Path | None = None, *, sections: SectionChecks | None = None) -> Config:
     """Load and validate a configuration file; ``None`` loads the shipped default."""
     doc = YamlDocument.read(Path(path) if path else DEFAULT_CONFIG_PATH)
-    return _Validator(doc).config()
+    return _Validator(doc, sections).config()
 
 
-def parse(text: str, file: str = "<config>") -> Config:
+def parse(text: str, file: str = "<config>", *, sections: SectionChecks | None = None) -> Config:
     doc = YamlDocument(file, text)
-    return _Validator(doc).config()
+    return _Validator(doc, sections).config()
 
 
 class _Validator:
-    def __init__(self, doc: YamlDocument) -> None:
+    def __init__(self, doc: YamlDocument, sections: SectionChecks | None = None) -> None:
         self.doc = doc
+        self.sections = sections or {}
         self._timetables: dict[str, tuple[tuple[dt.time, dt.time], ...]] = {}
         self._calendars: dict[str, Calendar] = {}
 
@@ -262,10 +268,9 @@ class _Validator:
         lists = self._map(d.get("lists"), "lists")
         self._check_keys(lists, "lists", {"path", "sources", "mapping", "hotline", "auto_update"})
         alerts = self._map(d.get("alerts"), "alerts")
-        if alerts:
-            from reporting.alerts import AlertConfig
+        if alerts and (check := self.sections.get("alerts")) is not None:
             try:
-                AlertConfig.from_mapping(alerts)
+                check(alerts)
             except ValueError as e:
                 raise self.doc.error("alerts", str(e)) from None
         allow_public = d.get("allow_public_clients", False)

@@ -27,6 +27,7 @@ from policies.core import Profile
 log = logging.getLogger("kidgate")
 
 PROFILE = "kidgate.profile"
+HOST = "kidgate.host"
 APPLIED = "kidgate.safesearch"
 
 ProfileResolver = Callable[[connection.Client], Profile | None]
@@ -81,7 +82,7 @@ class SafeSearch:
         if not ctx.options.kidgate_safesearch:
             return
         req = flow.request
-        host = req.pretty_host
+        host = flow.metadata.get(HOST) or req.pretty_host  # worked out once by identify
         notes: list[str] = []
         rw = safesearch.rewrite(req.method, req.scheme, host, req.path,
                                 req.headers.items(multi=True), req.cookies.items(multi=True),

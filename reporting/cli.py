@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kidgate.decisionlog import MB, LogFiles
+from kidgate import settings
 from kidgate.paths import default_data_dir
-from policies import config as config_mod
 from policies.config import ConfigError
 from reporting import access
 from reporting.store import Store, default_path
@@ -162,7 +162,7 @@ def _reports_list(args: argparse.Namespace) -> int:
 
 def _prune(args: argparse.Namespace) -> int:
     try:
-        cfg = config_mod.load(args.prune_config)
+        cfg = settings.load(args.prune_config)
     except ConfigError as e:
         print(f"kidgate: {e}", file=sys.stderr)
         return 2

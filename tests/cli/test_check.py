@@ -180,3 +180,72 @@ def test_ip_urls_setting_is_checked(tmp_path):
     cfg.write_text("profiles:\n  p:\n    age: 9\n    ip_urls: sometimes\n")
     p = run("config", str(cfg))
     assert p.returncode != 0 and "k.yaml:4: profiles.p.ip_urls" in p.stderr
+
+
+DEVICES = textwrap.dedent("""\
+    profiles:
+      kid: {age: 9}
+      teen: {age: 16}
+      parent: {age: 40}
+    default_profile: kid
+    devices:
+      - {cidr: 192.168.1.0/24, profile: teen, name: upstairs}
+      - {ip: 192.168.1.23, profile: parent, name: dads-laptop}
+      - {user: ana, profile: kid}
+    """)
+
+
+@pytest.mark.parametrize("who,profile,device", [
+    (["--client", "192.168.1.23"], "parent", "dads-laptop"),       # most specific network
+    (["--client", "192.168.1.50"], "teen", "upstairs"),
+    (["--client", "10.0.0.9"], "kid", "10.0.0.9"),                  # nobody listed: default
+    (["--client", "::ffff:192.168.1.23"], "parent", "dads-laptop"),  # IPv4-mapped
+    (["--client", "192.168.1.23", "--user", "ana"], "kid", "user:ana"),  # a user name wins
+])
+def test_client_resolves_a_device_as_the_proxy_does(tmp_path, setup, who, profile, device):
+    _, lists = setup
+    cfg = tmp_path / "devices.yaml"
+    cfg.write_text(DEVICES)
+    p = run("check", "--config", str(cfg), "--lists", str(lists), "--no-classifier",
+            "--data-dir", str(tmp_path), *who, "http://chat.test/")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert (out["profile"], out["device"]) == (profile, device)
+    assert out["action"] == ("block" if profile == "kid" else "allow")
+
+
+def test_client_must_be_an_address(setup, tmp_path):
+    cfg, lists = setup
+    p = run("check", "--config", str(cfg), "--lists", str(lists), "--no-classifier",
+            "--client", "not-an-ip", "http://chat.test/")
+    assert p.returncode != 0 and "--client needs an IP address" in p.stderr
+
+
+def test_check_sees_approved_access_requests(setup, tmp_path):
+    """An approval a parent gave in the proxy's database counts, as in the proxy."""
+    from reporting import access
+    from reporting.store import Store, default_path
+    cfg, lists = setup
+    args = ["check", "--config", str(cfg), "--lists", str(lists), "--no-classifier",
+            "--profile", "kid", "--data-dir", str(tmp_path), "http://chat.test/page"]
+    assert json.loads(run(*args).stdout)["action"] == "block"
+    assert not default_path(tmp_path).exists()  # a check never creates a database
+    store = Store(default_path(tmp_path))
+    req = access.request_access(store, profile="kid", url="http://chat.test/page",
+                                category="social")
+    access.approve(store, req.id, "1h", "mum")
+    store.close()
+    out = json.loads(run(*args).stdout)
+    assert out["action"] == "allow", out
+    assert any("approv" in r["detail"].lower() for r in out["reasons"]), out
+
+
+def test_a_bad_alerts_section_is_reported_with_its_line(tmp_path):
+    """The core's loader leaves the alerts section to the reporting package; its mistakes are
+    still reported with file, line and key."""
+    cfg = tmp_path / "alerts.yaml"
+    cfg.write_text("profiles:\n  kid: {age: 9}\nalerts:\n  rules:\n    - {profiles: ['*'], "
+                   "categories: [self_harm], webhook: 'not a url'}\n")
+    p = run("config", str(cfg))
+    assert p.returncode == 2
+    assert f"{cfg}:3: alerts:" in p.stderr and "webhook" in p.stderr, p.stderr

@@ -251,7 +251,7 @@ def _arp_line(ip: str) -> str:
 def test_arp_table_sees_a_device_that_joined_since_the_last_read(tmp_path):
     """The cache used to answer "unknown" for 30 s to a device that joined after a read, so
     a child's device listed by MAC got the default profile for its first requests."""
-    from proxy_addons.identify import ArpTable
+    from kidgate.devices import ArpTable
     arp = tmp_path / "arp"
     arp.write_text(ARP_HEAD + _arp_line(DEVICES["guest"]))
     table = ArpTable(arp, ttl=3600, miss_ttl=3600)
@@ -271,16 +271,18 @@ def test_connections_without_a_request_use_the_mac_address_too(tmp_path):
     passed through undecrypted)."""
     from types import SimpleNamespace
 
+    from kidgate.devices import ArpTable, DeviceResolver
     from policies import config
-    from proxy_addons.addon import _profile_of
-    from proxy_addons.identify import ArpTable, RuntimeRef
+    from proxy_addons.addon import profile_of
+    from proxy_addons.runtime import KidgateRuntime
     arp = tmp_path / "arp"
     arp.write_text(ARP_HEAD + _arp_line(DEVICES["phone"]))
-    ref = RuntimeRef()
-    ref.runtime = SimpleNamespace(config=config.parse(CONFIG))
-    ref.arp = ArpTable(arp)
-    assert ref.who(DEVICES["phone"])[0].name == "teen"
-    assert ref.who(DEVICES["kid"])[0].name == "kid"
-    assert ref.who(DEVICES["guest"])[0].name == "family"
+    runtime = KidgateRuntime()
+    cfg = config.parse(CONFIG)
+    runtime.current = SimpleNamespace(config=cfg)
+    runtime.devices = DeviceResolver(cfg, ArpTable(arp))
+    assert runtime.who(DEVICES["phone"])[0].name == "teen"
+    assert runtime.who(DEVICES["kid"])[0].name == "kid"
+    assert runtime.who(DEVICES["guest"])[0].name == "family"
     phone = SimpleNamespace(peername=(DEVICES["phone"], 50000))
-    assert _profile_of(ref, phone).name == "teen"
+    assert profile_of(runtime, phone).name == "teen"

@@ -7,7 +7,9 @@ import pytest
 from mitmproxy.test import tflow
 
 from policies import config
-from proxy_addons.identify import ArpTable, proxy_user, resolve
+from kidgate.devices import ArpTable
+from policies.devices import resolve
+from proxy_addons.identify import proxy_user
 
 CFG = config.parse(textwrap.dedent("""\
     profiles:

@@ -416,7 +416,8 @@ def test_config_defaults():
 
 
 def test_the_proxy_config_validates_the_new_keys(tmp_path):
-    from policies.config import ConfigError, load
+    from kidgate.settings import load  # the core's loader with the alerts section checked
+    from policies.config import ConfigError
     path = tmp_path / "k.yaml"
     path.write_text("profiles:\n  ana: {age: 11}\nalerts:\n  rules:\n    - {access_requests: maybe, webhook: 'http://h/'}\n")
     with pytest.raises(ConfigError, match="access_requests"):

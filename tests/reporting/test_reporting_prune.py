@@ -272,11 +272,8 @@ def test_prune_command_reports_a_bad_config_and_an_undeletable_file(tmp_path):
 
 
 def test_the_proxy_prunes_its_database_in_the_background(tmp_path):
-    """proxy_addons.internal starts the pruner with the reporting side, on its own thread,
-    with the configuration's retention; ``done`` stops it."""
-    from proxy_addons.filter import Filter
-    from proxy_addons.identify import RuntimeRef
-    from proxy_addons.internal import Internal
+    """The proxy's runtime starts the pruner with the reporting side, on its own thread,
+    with the configuration's retention; closing the runtime stops it."""
     from proxy_addons.runtime import Runtime
 
     cfg = tmp_path / "kidgate.yaml"
@@ -287,13 +284,9 @@ def test_the_proxy_prunes_its_database_in_the_background(tmp_path):
     gone = _request(store, "https://gone.example/", days_ago=15)
     access.deny(store, gone, "dad", now=NOW - 15 * DAY)
     store.close()
-    ref = RuntimeRef()
-    ref.runtime = Runtime.start(cfg, data_dir=tmp_path, with_classifier=False,
-                                site_labels=False)
-    internal = Internal(ref, Filter(ref))
+    rt = Runtime.start(cfg, data_dir=tmp_path, with_classifier=False, site_labels=False)
     try:
-        internal.running()
-        pruner = internal.pruner
+        pruner = rt.reporting.pruner
         assert pruner is not None
         deadline = time.monotonic() + 5
         while pruner.runs < 1:
@@ -301,6 +294,5 @@ def test_the_proxy_prunes_its_database_in_the_background(tmp_path):
             time.sleep(0.01)
         assert ids(Store(tmp_path / "kidgate.db"), "access_requests") == {kept}
     finally:
-        internal.done()
-        ref.runtime.decisions.close()
+        rt.close()
     assert not pruner._thread.is_alive()

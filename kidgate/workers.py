@@ -1,0 +1,409 @@
+"""Classification in a small pool of worker processes, off the proxy's event loop and its
+interpreter lock.
+
+Threads in the proxy's own process compete with mitmproxy's event loop for the GIL, so CPU work
+there still costs the loop its core. Here each worker is a process forked from a fork server
+that loaded the models once (:mod:`kidgate._worker_preload`): the models' arrays are shared
+copy-on-write, and a replacement worker starts in milliseconds.
+
+The event loop never waits on a worker: a job is a message on a socket pair, the answer wakes
+the loop through ``add_reader``. Jobs queue in a bounded queue; a job that is not answered in
+time, or whose worker dies, fails (:class:`WorkerError`) so that the profile's fail-safe
+decides; a hung worker is killed, and a dead one is replaced. Jobs waiting in the queue are
+never lost with a worker: the next free worker takes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mmap
+import multiprocessing
+import os
+import pickle
+import signal
+import socket
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("kidgate")
+
+#: Bodies are cut to this before they cross to a worker: the page classifier reads at most
+#: the first 256 kB (``classifier.extract.MAX_BYTES``), the label readers the first 128 kB.
+BODY_CAP = 256 * 1024
+#: A slot whose worker keeps dying is restarted at most this often.
+RESTART_EVERY = 1.0
+#: Every message is a pickle behind its length.
+_HEADER = struct.Struct("<I")
+
+
+class WorkerError(Exception):
+    """A job could not be done: timeout, a dead worker or a full queue. Fail-safe evidence."""
+
+
+def default_size() -> int:
+    """One worker per spare CPU (the event loop has one), at least one."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus - 1)
+
+
+# -- the worker process ---------------------------------------------------------------------------
+def _name_process(name: bytes) -> None:
+    """Show workers as ``kidgate-worker`` in ps/top (Linux), so a parent can tell them apart."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(15, name, 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
+def _flat(evidence: list[Any]) -> list[tuple]:
+    """Evidence as plain tuples: unpickling a frozen dataclass costs ~20 µs of the proxy's
+    loop each (its ``__setstate__`` looks up the fields), building one from a tuple ~1 µs."""
+    return [(e.source, e.category, e.detail, e.min_age, e.score, e.allow, e.kind, e.features)
+            for e in evidence]
+
+
+def _run_job(clf: Any, kind: str, args: tuple) -> Any:
+    from kidgate import engine
+    if kind == "url":
+        return _flat(engine.url_findings(clf, *args))
+    if kind == "page":
+        found = engine.page_findings(clf, *args)
+        return _flat(found.labels), _flat(found.classifier), found.errors
+    if kind == "ping":
+        return os.getpid()
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
+def evidence_of(flat: list[tuple]) -> list[Any]:
+    """The proxy's side of :func:`_flat`."""
+    from policies.core import Evidence
+    return [Evidence(*t) for t in flat]
+
+
+def _send(sock: socket.socket, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def _recv(stream: Any) -> Any:
+    """One message from a blocking file object; EOFError when the other end closed."""
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def worker_main(sock: socket.socket) -> None:
+    """Answer jobs until the proxy closes its end (or dies: the socket then reads EOF)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the proxy, which stops us
+    _name_process(b"kidgate-worker")
+    from kidgate import _worker_preload as pre  # already imported by the fork server
+    try:
+        # First the page buffer the proxy shares with this worker (a memfd), then jobs.
+        _msg, fds, _flags, _addr = socket.recv_fds(sock, 1, 1)
+        if not fds:
+            return
+        pages = mmap.mmap(fds[0], BODY_CAP)
+        os.close(fds[0])
+        stream = sock.makefile("rb")
+        _send(sock, ("ready", os.getpid(), pre.ERROR))
+        while True:
+            job_id, kind, args, shared = _recv(stream)
+            if shared >= 0:  # the body waits in the shared buffer
+                args = (*args, pages[:shared])
+            try:
+                if pre.CLASSIFIER is None and kind != "ping":
+                    raise RuntimeError(f"classifier unavailable: {pre.ERROR}")
+                answer = (job_id, True, _run_job(pre.CLASSIFIER, kind, args))
+            except Exception as e:  # noqa: BLE001 - a bad page fails its job, not the worker
+                answer = (job_id, False, f"{type(e).__name__}: {e}"[:300])
+            _send(sock, answer)
+    except (EOFError, OSError):
+        return
+
+
+# -- the proxy's side ---------------------------------------------------------------------------
+@dataclass(eq=False)
+class _Job:
+    kind: str
+    args: tuple
+    future: asyncio.Future
+    id: int = 0
+
+
+@dataclass(eq=False)
+class _Worker:
+    slot: int
+    proc: Any
+    sock: socket.socket
+    pages: mmap.mmap
+    pid: int = 0
+    ready: bool = False
+    job: _Job | None = None
+    writer: asyncio.StreamWriter | None = None
+    reader_task: asyncio.Task | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+class WorkerPool:
+    """``size`` classifier worker processes and a bounded queue of jobs for them."""
+
+    def __init__(self, size: int | None = None, *, max_queue: int = 256,
+                 start_timeout: float = 120.0) -> None:
+        self.size = size or default_size()
+        self.max_queue = max_queue
+        self.start_timeout = start_timeout
+        self.load_error: str | None = None
+        self.restarts = 0
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["kidgate._worker_preload"])
+        self._workers: dict[int, _Worker] = {}
+        self._queue: deque[_Job] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ids = 0
+        self._closed = False
+        self._last_start: dict[int, float] = {}
+        self._starting: set[int] = set()
+
+    # -- life cycle --
+    def start(self) -> "WorkerPool":
+        """Start every worker and wait until each has its models (start-up only: blocking)."""
+        for slot in range(self.size):
+            w = self._spawn(slot)
+            self._await_ready(w)
+            self._workers[slot] = w
+        return self
+
+    def _spawn(self, slot: int) -> _Worker:
+        ours, theirs = socket.socketpair()
+        proc = self._ctx.Process(target=worker_main, args=(theirs,), daemon=True,
+                                 name=f"kidgate-worker-{slot}")
+        proc.start()
+        theirs.close()
+        self._last_start[slot] = time.monotonic()
+        # Page bodies go through shared memory: one copy in, one copy out, no socket buffers
+        # (a socket pair costs the proxy several system calls and kernel copies per page).
+        fd = os.memfd_create(f"kidgate-pages-{slot}", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(fd, BODY_CAP)
+            pages = mmap.mmap(fd, BODY_CAP)
+            socket.send_fds(ours, [b"m"], [fd])
+        finally:
+            os.close(fd)
+        return _Worker(slot, proc, ours, pages)
+
+    def _await_ready(self, w: _Worker) -> None:
+        """The worker's first message, read blocking (at start-up, or on an executor thread)."""
+        w.sock.settimeout(self.start_timeout)
+        try:
+            msg = _recv(w.sock.makefile("rb"))
+        except (OSError, EOFError) as e:
+            w.proc.kill()
+            w.sock.close()
+            raise WorkerError(f"classifier worker did not start: {e or 'it exited'}") from None
+        w.sock.settimeout(None)
+        _tag, w.pid, error = msg
+        w.ready = True
+        if error:
+            self.load_error = error
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Answers wake this event loop (the proxy's); call from that loop."""
+        if self._loop is loop:
+            return
+        self._loop = loop
+        for w in self._workers.values():
+            self._connect(w)
+
+    def _connect(self, w: _Worker) -> None:
+        """Non-blocking streams on the worker's socket: a large page is written as the worker
+        reads it, without the event loop waiting."""
+        w.sock.setblocking(False)
+        w.reader_task = asyncio.ensure_future(self._read_answers(w), loop=self._loop)
+
+    async def _read_answers(self, w: _Worker) -> None:
+        try:
+            reader, w.writer = await asyncio.open_connection(sock=w.sock)
+            self._dispatch()
+            while True:
+                (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+                self._answered(w, pickle.loads(await reader.readexactly(size)))
+        except (asyncio.IncompleteReadError, OSError, pickle.UnpicklingError, EOFError):
+            self._died(w)
+        except asyncio.CancelledError:
+            pass
+
+    def pids(self) -> list[int]:
+        return [w.pid for w in self._workers.values() if w.pid]
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop every worker (closing its socket ends its loop), kill what does not stop."""
+        self._closed = True
+        workers = list(self._workers.values())
+        self._workers.clear()
+        for w in workers:
+            self._detach(w)
+            if w.job is not None and not w.job.future.done():
+                w.job.future.set_exception(WorkerError("the proxy is stopping"))
+        while self._queue:
+            job = self._queue.popleft()
+            if not job.future.done():
+                job.future.set_exception(WorkerError("the proxy is stopping"))
+        deadline = time.monotonic() + timeout
+        for w in workers:
+            w.proc.join(max(0.0, deadline - time.monotonic()))
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(1.0)
+
+    # -- jobs --
+    async def run(self, kind: str, args: tuple, timeout: float) -> Any:
+        """The worker's answer, or :class:`WorkerError` after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        self.attach(loop)
+        if self._closed:
+            raise WorkerError("the classifier pool is stopped")
+        if len(self._queue) >= self.max_queue:
+            raise WorkerError(f"classifier queue full ({self.max_queue} pages waiting)")
+        self._ids += 1
+        job = _Job(kind, args, loop.create_future(), self._ids)
+        self._queue.append(job)
+        self._dispatch()
+        try:
+            return await asyncio.wait_for(asyncio.shield(job.future), timeout)
+        except TimeoutError:
+            self._expire(job)
+            raise WorkerError(f"classifier took longer than {timeout * 1000:.0f} ms") from None
+
+    def _dispatch(self) -> None:
+        for w in self._workers.values():
+            if not self._queue:
+                return
+            if w.ready and w.job is None and w.writer is not None:
+                job = self._queue.popleft()
+                args, shared = job.args, -1
+                if job.kind == "page":  # (url, headers, body): the body goes to shared memory
+                    body = args[-1][:BODY_CAP]
+                    w.pages[:len(body)] = body
+                    args, shared = args[:-1], len(body)
+                data = pickle.dumps((job.id, job.kind, args, shared),
+                                    protocol=pickle.HIGHEST_PROTOCOL)
+                try:
+                    w.writer.write(_HEADER.pack(len(data)) + data)  # buffered: never blocks
+                except (OSError, RuntimeError):
+                    self._queue.appendleft(job)  # not lost: the next worker takes it
+                    self._died(w)
+                    continue
+                w.job = job
+
+    def _answered(self, w: _Worker, msg: tuple) -> None:
+        job_id, ok, value = msg
+        job, w.job = w.job, None
+        if job is not None and job.id == job_id and not job.future.done():
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(WorkerError(value))
+        self._dispatch()
+
+    def _expire(self, job: _Job) -> None:
+        """A job ran out of time: drop it from the queue, or kill the worker stuck on it."""
+        job.future.cancel()  # its answer, if one still comes, is for nobody
+        try:
+            self._queue.remove(job)
+            return
+        except ValueError:
+            pass
+        for w in list(self._workers.values()):
+            if w.job is job:
+                log.warning("kidgate: classifier worker %d did not answer in time; replacing it",
+                            w.pid)
+                w.proc.kill()
+                self._died(w)
+
+    def _detach(self, w: _Worker) -> None:
+        task = w.reader_task
+        if task is not None and task is not _current_task():
+            task.cancel()
+        if w.writer is not None:
+            w.writer.close()
+        try:
+            w.sock.close()
+        except OSError:
+            pass
+        try:
+            w.pages.close()
+        except (BufferError, ValueError):
+            pass
+
+    def _died(self, w: _Worker) -> None:
+        """The worker is gone: fail its job (fail-safe), keep the queue, start a new one."""
+        if self._workers.get(w.slot) is not w:
+            return
+        del self._workers[w.slot]
+        self._detach(w)
+        if w.job is not None and not w.job.future.done():
+            w.job.future.set_exception(WorkerError("classifier worker stopped"))
+        if not self._closed:
+            log.warning("kidgate: classifier worker %d stopped; starting a new one", w.pid)
+            self._replace(w.slot)
+        self._reap(w)
+
+    def _reap(self, w: _Worker) -> None:
+        def join() -> None:
+            w.proc.join(5.0)
+        if self._loop is not None:
+            self._loop.run_in_executor(None, join)
+
+    def _replace(self, slot: int) -> None:
+        if slot in self._starting or self._loop is None:
+            return
+        self._starting.add(slot)
+        wait = max(0.0, self._last_start.get(slot, 0.0) + RESTART_EVERY - time.monotonic())
+        loop = self._loop
+
+        def spawn() -> _Worker:
+            time.sleep(wait)
+            w = self._spawn(slot)
+            self._await_ready(w)
+            return w
+
+        def started(fut: asyncio.Future) -> None:
+            self._starting.discard(slot)
+            if self._closed:
+                if not fut.exception():
+                    fut.result().proc.kill()
+                return
+            if fut.exception() is not None:
+                log.warning("kidgate: cannot start a classifier worker: %s", fut.exception())
+                self._last_start[slot] = time.monotonic()
+                self._replace(slot)
+                return
+            w = fut.result()
+            self.restarts += 1
+            self._workers[slot] = w
+            self._connect(w)
+
+        loop.run_in_executor(None, spawn).add_done_callback(started)
+
+
+def _current_task() -> asyncio.Task | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop (closing at shutdown)
+        return None
+
+
+__all__ = ["BODY_CAP", "WorkerError", "WorkerPool", "default_size", "evidence_of", "worker_main"]
