@@ -24,6 +24,8 @@ from policies.helpseeking import PROTECTED as HELP_PROTECTED
 from policies.helpseeking import help_seeking
 from policies.core import URL_MODEL, Evidence, Profile, Verdict, decide
 from policies.labels import enforced
+from lists.carried import carried_urls
+from policies.bypass import doh_evidence
 from policies.safesearch import bypass_evidence
 
 log = logging.getLogger("kidgate.engine")
@@ -97,11 +99,12 @@ class Engine:
     # -- construction -------------------------------------------------------------------
     @classmethod
     def from_config(cls, config: Config, *, with_classifier: bool = True,
-                    lists_path: Path | None = None) -> "Engine":
+                    lists_path: Path | None = None, data_dir: Path | None = None) -> "Engine":
         """Load the detectors the configuration asks for; a detector that cannot load is
-        recorded in ``load_errors`` and reported as ``error`` evidence on child profiles."""
+        recorded in ``load_errors`` and reported as ``error`` evidence on child profiles.
+        ``data_dir`` holds downloaded lists (default: the configured or standard one)."""
         engine = cls(config)
-        engine.lists = engine._load("lists", lambda: _load_lists(config, lists_path))
+        engine.lists = engine._load("lists", lambda: _load_lists(config, lists_path, data_dir))
         if with_classifier and config.classifier.get("enabled", True):
             engine.classifier = engine._load("classifier", _load_classifier)
         return engine
@@ -154,17 +157,38 @@ class Engine:
             return []
         return [approval.evidence()]
 
-    def request_evidence(self, profile: Profile, url: str) -> list[Evidence]:
-        """Evidence known before contacting the upstream: URL, host, lists, approvals."""
+    def request_evidence(self, profile: Profile, url: str,
+                         headers: Mapping[str, str] | None = None) -> list[Evidence]:
+        """Evidence known before contacting the upstream: URL, host, lists, approvals, the
+        sites that the URL carries (translation proxies, caches, archives, redirectors) and
+        requests shaped like DNS over HTTPS. ``headers``: the request's, lower-case names."""
         host = host_of(url)
         ev = profile_evidence(profile, host)
         ev += self._guard("approvals", lambda: self.approval_evidence(profile, url))
         ev += self._guard("lists", lambda: self.list_evidence(url))
+        ev += self._guard("lists", lambda: self.carried_evidence(profile, url, host))
         if (unlockable := bypass_evidence(host, profile.safe_search)) is not None:
             ev.append(unlockable)
+        if (doh := doh_evidence(_target(url), headers)) is not None:
+            ev.append(doh)
         ev += address_evidence(profile, host)
         ev += self._load_error_evidence(["lists"])
         return ev
+
+    def carried_evidence(self, profile: Profile, url: str, host: str) -> list[Evidence]:
+        """What blocks the sites that ``url`` carries, as if each were requested itself.
+
+        Only blocking evidence counts: an allow-listed site inside a blocked page must not
+        unblock the page, and a known one must not vouch for the service's own host."""
+        out = []
+        for carried in carried_urls(url):
+            inner = host_of(carried if "://" in carried else f"http://{carried}")
+            found = [e for e in profile_evidence(profile, inner) if not e.allow]
+            found += [e for e in self.list_evidence(carried) if e.category and not e.allow]
+            found += address_evidence(profile, inner)
+            out += [dataclasses.replace(e, detail=f"{e.detail}; carried in {host or url[:60]}")
+                    for e in found]
+        return out
 
     def site_label_evidence(self, profile: Profile, found: list[Evidence]) -> list[Evidence]:
         """A site's label file (fetched in the background by the proxy), if the policy counts it."""
@@ -277,6 +301,15 @@ BODY_CAP = 512 * 1024
 LIST_CACHE = 8192
 
 
+def _target(url: str) -> str:
+    """The request target (path and query) of an absolute URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
 def _mark_url_model(evidence: list[Evidence]) -> list[Evidence]:
     """Scores that come from the URL/host model get its stricter threshold in the core."""
     from classifier import URL_DETAIL
@@ -297,10 +330,14 @@ def _search_query(url: str) -> str | None:
     return search_query(url)
 
 
-def _load_lists(config: Config, override: Path | None) -> Any:
+def _load_lists(config: Config, override: Path | None, data_dir: Path | None) -> Any:
+    """An explicit list file, else the configured ``lists.path``, else the downloaded lists in
+    the data directory (the shipped snapshot until the first update)."""
     import lists as list_engine
-    path = override or config.lists.get("path") or list_engine.default_store_path()
-    watcher = list_engine.ListWatcher(Path(path).expanduser())
+    from kidgate.paths import default_data_dir
+    path = override or config.lists.get("path")
+    watcher = list_engine.watch_lists(Path(path).expanduser() if path else None,
+                                      data_dir or config.data_dir or default_data_dir())
     watcher.current()  # fail now, not on the first request
     return watcher
 

@@ -1,6 +1,7 @@
 """kidgate's configuration, loaded with every section checked: the core's loader
 (:mod:`policies.config`) knows profiles, devices and the log; the sections that packages above
-it own (``alerts``: :mod:`reporting.alerts`) are checked here, so the core imports nothing
+it own (``alerts``: :mod:`reporting.alerts`, ``lists``: :mod:`lists.config` and
+:mod:`lists.autoupdate`) are checked here, so the core imports nothing
 above it and a mistake in any section is still reported with its file, line and key."""
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ def _alerts(section: Mapping[str, Any]) -> object:
     return AlertConfig.from_mapping(section)
 
 
-SECTIONS: config_mod.SectionChecks = {"alerts": _alerts}
+def _lists(section: Mapping[str, Any]) -> object:
+    from lists.autoupdate import parse_auto_update
+    from lists.config import parse_lists_config
+    parse_auto_update(section.get("auto_update"))
+    return parse_lists_config(section)
+
+
+SECTIONS: config_mod.SectionChecks = {"alerts": _alerts, "lists": _lists}
 
 
 def load(path: str | Path | None = None) -> Config:

@@ -268,11 +268,16 @@ class _Validator:
         lists = self._map(d.get("lists"), "lists")
         self._check_keys(lists, "lists", {"path", "sources", "mapping", "hotline", "auto_update"})
         alerts = self._map(d.get("alerts"), "alerts")
-        if alerts and (check := self.sections.get("alerts")) is not None:
-            try:
-                check(alerts)
-            except ValueError as e:
-                raise self.doc.error("alerts", str(e)) from None
+        for name, section in (("lists", lists), ("alerts", alerts)):
+            if section and (check := self.sections.get(name)) is not None:
+                try:
+                    check(section)
+                except ValueError as e:
+                    # "lists.auto_update.hour: expected ..." points at its own key.
+                    key, sep, message = str(e).partition(": ")
+                    if sep and key.startswith(f"{name}.") and " " not in key:
+                        raise self.doc.error(key, message) from None
+                    raise self.doc.error(name, str(e)) from None
         allow_public = d.get("allow_public_clients", False)
         if not isinstance(allow_public, bool):
             raise self.doc.error("allow_public_clients", "expected true or false")

@@ -80,7 +80,7 @@ class Filter:
             return
         profile: Profile = flow.metadata.get(PROFILE) or rt.config.profile(None)
         url = url_of(flow)
-        evidence = rt.engine.request_evidence(profile, url)
+        evidence = rt.engine.request_evidence(profile, url, _doh_headers(flow.request))
         verdict = rt.engine.decide(profile, evidence)
         if not verdict.blocked and may_block(profile):
             labels = rt.engine.site_labels
@@ -162,3 +162,8 @@ def _is_page_load(request: http.Request) -> bool:
 def _is_text(response: http.Response) -> bool:
     ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return ctype in HTML_TYPES
+
+
+def _doh_headers(request: http.Request) -> dict[str, str]:
+    """The request headers that can mark DNS over HTTPS (content type and accept)."""
+    return {name: request.headers.get(name, "") for name in ("content-type", "accept")}

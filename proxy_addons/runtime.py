@@ -31,7 +31,8 @@ log = logging.getLogger("kidgate")
 
 #: Options whose change rebuilds the runtime (the others are read when used).
 _REBUILD = frozenset({"kidgate_config", "kidgate_data_dir", "kidgate_lists", "kidgate_classifier",
-                      "kidgate_site_labels", "kidgate_site_labels_ca", "kidgate_workers"})
+                      "kidgate_site_labels", "kidgate_site_labels_ca", "kidgate_workers",
+                      "kidgate_auto_update"})
 #: Answers kept per URL (URL model) and per URL + ETag (pages already classified).
 _URL_CACHE = 8192
 _PAGE_CACHE = 2048
@@ -63,6 +64,7 @@ class Runtime:
     data_dir: Path
     decisions: DecisionLog | None = None
     reporting: Reporting | None = None
+    updater: Any = None  # lists.autoupdate.AutoUpdater, when the lists update themselves
     generation: int = 0
     _mtime: float | None = None
     _checked: float = 0.0
@@ -71,11 +73,12 @@ class Runtime:
     def start(cls, config_path: Path | None, *, data_dir: Path | None = None,
               with_classifier: bool = True, lists_path: Path | None = None,
               site_labels: bool = True, site_labels_ca: str | None = None,
-              reporting: bool = True) -> "Runtime":
+              reporting: bool = True, auto_update: bool = True) -> "Runtime":
         cfg = settings.load(config_path)  # raises ConfigError with file:line:key
         ddir = data_dir or cfg.data_dir or default_data_dir()
         ddir.mkdir(parents=True, exist_ok=True)
-        engine = Engine.from_config(cfg, with_classifier=with_classifier, lists_path=lists_path)
+        engine = Engine.from_config(cfg, with_classifier=with_classifier, lists_path=lists_path,
+                                    data_dir=ddir)
         if site_labels:
             from policies.labels.sitefile import SiteLabelCache
             engine.site_labels = SiteLabelCache(verify=site_labels_ca or True)
@@ -86,6 +89,8 @@ class Runtime:
             if rt.reporting is not None:
                 from reporting import access
                 engine.approvals = access.ApprovalIndex(rt.reporting.store)
+        if auto_update and lists_path is None:
+            rt.updater = _start_updater(rt)
         rt._mtime = _mtime(config_path)
         return rt
 
@@ -110,15 +115,31 @@ class Runtime:
             self.decisions.apply(new.log)  # rotation and deletion happen on the log's thread
         if self.reporting is not None:
             _start_alerts(self, self.reporting)
+        if self.updater is not None:
+            self.updater.stop()
+            self.updater = _start_updater(self)
         self.generation += 1
         log.warning("kidgate: configuration reloaded from %s", self.config_path)
         return True
 
     def close(self) -> None:
+        if self.updater is not None:
+            self.updater.stop()
         if self.decisions is not None:
             self.decisions.close()
         if self.reporting is not None:
             self.reporting.close()
+
+
+def _start_updater(rt: Runtime) -> Any:
+    """The daily list update (a sleeping thread; the work runs in a child process)."""
+    import lists as list_engine
+    from lists.autoupdate import AutoUpdater, parse_auto_update
+    plan = parse_auto_update(rt.config.lists.get("auto_update"))  # checked when loaded
+    configured = rt.config.lists.get("path")
+    store = Path(configured).expanduser() if configured else list_engine.updated_store_path(
+        rt.data_dir)
+    return AutoUpdater(store, plan, config=rt.config_path).start()
 
 
 def _start_reporting(rt: Runtime) -> Reporting | None:
@@ -203,6 +224,8 @@ class KidgateRuntime:
                           "Fetch sites' age-de.xml label files in the background.")
         loader.add_option("kidgate_site_labels_ca", str, "",
                           "CA bundle for verifying label-file fetches (default: the system's).")
+        loader.add_option("kidgate_auto_update", bool, True,
+                          "Update the lists by themselves (lists.auto_update in the config).")
         loader.add_option("kidgate_timeout_ms", int, 1500,
                           "Longest wait for the classifier before the fail-safe applies.")
 
@@ -228,6 +251,7 @@ class KidgateRuntime:
                 with_classifier=False,  # the worker processes load the models, not this one
                 site_labels=opts.kidgate_site_labels,
                 site_labels_ca=opts.kidgate_site_labels_ca or None,
+                auto_update=opts.kidgate_auto_update,
                 lists_path=Path(opts.kidgate_lists).expanduser() if opts.kidgate_lists else None)
         except ConfigError as e:
             if self.current is None:

@@ -248,4 +248,5 @@ def test_a_bad_alerts_section_is_reported_with_its_line(tmp_path):
                    "categories: [self_harm], webhook: 'not a url'}\n")
     p = run("config", str(cfg))
     assert p.returncode == 2
-    assert f"{cfg}:3: alerts:" in p.stderr and "webhook" in p.stderr, p.stderr
+    # The message names its own key, so the line is the rule's, not the section's.
+    assert f"{cfg}:5: alerts.rules[0].webhook: must be an http(s) URL" in p.stderr, p.stderr

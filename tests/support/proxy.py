@@ -128,9 +128,10 @@ class Proxy:
 def run_proxy(tmp: Path, *, config: str | None = None, routes: dict[str, int] | None = None,
               options: list[str] | None = None, classifier: bool = True,
               upstream_ca: Path | None = None, lists: Path | None = None, env: dict[str, str] | None = None,
-              listen_host: str = "127.0.0.1", netns: str | None = None) -> Iterator[Proxy]:
+              listen_host: str = "127.0.0.1", netns: str | None = None,
+              auto_update: bool = False) -> Iterator[Proxy]:
     """Start ``mitmdump`` with kidgate's addons; ``routes`` maps test host names to local
-    ports. Waits until the proxy answers, and stops it afterwards. With ``netns`` the proxy
+    ports; the lists do not update themselves unless ``auto_update``. Waits until the proxy answers, and stops it afterwards. With ``netns`` the proxy
     runs inside that network namespace (``ip netns exec``), listening on ``listen_host``."""
     port = free_port()
     confdir, data_dir = tmp / "mitmproxy", tmp / "data"
@@ -148,6 +149,8 @@ def run_proxy(tmp: Path, *, config: str | None = None, routes: dict[str, int] | 
         args += ["--set", f"kidgate_config={cfg}"]
     if not classifier:
         args += ["--set", "kidgate_classifier=false"]
+    if not auto_update:  # no test reaches for the real list sources
+        args += ["--set", "kidgate_auto_update=false"]
     if lists:
         args += ["--set", f"kidgate_lists={lists}"]
     if upstream_ca:
