@@ -7,6 +7,7 @@ proxy swaps a whole new object in on reload and keeps the old one when the new f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import re
@@ -51,6 +52,20 @@ class Device:
     mac: str | None = None
     user: str | None = None
     name: str = ""
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Rules shared by devices: a class, a year, the whole school. Members are the devices
+    that name the group and every client inside one of its ``networks``."""
+
+    name: str
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    allow_domains: tuple[str, ...] = ()
+    deny_domains: tuple[str, ...] = ()
+    category_ages: Mapping[str, int] = field(default_factory=dict)
+    schedules: tuple[Schedule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +86,10 @@ class Config:
     allow_public_clients: bool = False
     helpline: str = "116 111"
     source: str = "<default>"
+    groups: Mapping[str, Group] = field(default_factory=dict)
+    #: Profiles with their groups merged in, made once per combination (see policies.devices).
+    merged: dict[tuple[str, tuple[str, ...]], Profile] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def profile(self, name: str | None) -> Profile:
         return self.profiles.get(name or self.default_profile) or self.profiles[self.default_profile]
@@ -235,7 +254,7 @@ class _Validator:
                                  "default_profile", "category_ages", "classifier", "labels",
                                  "profiles", "devices", "lists", "alerts", "passthrough",
                                  "allow_public_clients", "helpline", "log", "timetables",
-                                 "calendars"})
+                                 "calendars", "groups"})
         language = self._choice(d.get("language", "en"), "language", LANGUAGES)
         listen = self._map(d.get("listen"), "listen")
         self._check_keys(listen, "listen", {"host", "port"})
@@ -260,7 +279,9 @@ class _Validator:
         if default not in profiles:
             raise self.doc.error("default_profile", f"no profile named {default!r}; "
                                  f"profiles are: {', '.join(profiles)}")
-        devices = tuple(self._device(dev, f"devices[{i}]", profiles)
+        groups = {str(name): self._group(str(name), g, f"groups.{name}")
+                  for name, g in self._map(d.get("groups"), "groups").items()}
+        devices = tuple(self._device(dev, f"devices[{i}]", profiles, groups)
                         for i, dev in enumerate(self._list(d.get("devices"), "devices")))
         data_dir = d.get("data_dir")
         if data_dir is not None:
@@ -285,6 +306,7 @@ class _Validator:
         return Config(
             profiles=profiles, default_profile=default, devices=devices, listen_host=host,
             listen_port=port, language=language, hotline_country=country, data_dir=data_dir,
+            groups=groups,
             lists=lists, classifier=self._map(d.get("classifier"), "classifier"), alerts=alerts,
             passthrough=self._domains(d.get("passthrough"), "passthrough"),
             allow_public_clients=allow_public, log=retention,
@@ -348,7 +370,8 @@ class _Validator:
         if "age" not in p:
             raise self.doc.error(path, "missing key 'age' (the child's age in years, e.g. age: 10)")
         age = self._int(p["age"], f"{path}.age", 0, 120)
-        cat_ages = {**ages, **self._category_ages(p.get("categories"), f"{path}.categories")}
+        own = self._category_ages(p.get("categories"), f"{path}.categories")
+        cat_ages = {**ages, **own}
         th = {**thresholds, **self._thresholds({"thresholds": p.get("thresholds")}, path)}
         tz = self._str(p.get("timezone", "UTC"), f"{path}.timezone")
         try:
@@ -374,7 +397,8 @@ class _Validator:
             fail_safe=self._choice(p.get("fail_safe", "block"), f"{path}.fail_safe", ("block", "allow")),
             schedules=schedules, timezone=tz, report_button=report_button, school=school,
             labels={**labels, **self._labels(p.get("labels"), f"{path}.labels")},
-            ip_urls=self._choice(p.get("ip_urls", "block"), f"{path}.ip_urls", ("block", "allow")))
+            ip_urls=self._choice(p.get("ip_urls", "block"), f"{path}.ip_urls", ("block", "allow")),
+            own_categories=frozenset(own))
 
     def _school(self, value: Any, path: str) -> dict[str, object]:
         s = self._map(value, path)
@@ -509,12 +533,43 @@ class _Validator:
         h, mnt = int(m[1]), int(m[2])
         return dt.time(23, 59, 59, 999999) if h == 24 else dt.time(h, mnt)
 
-    def _device(self, value: Any, path: str, profiles: Mapping[str, Profile]) -> Device:
+    def _group(self, name: str, value: Any, path: str) -> Group:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+            raise self.doc.error(path, "group names use letters, digits, '_', '-' and '.' only")
+        g = self._map(value, path)
+        self._check_keys(g, path, {"networks", "allow", "deny", "categories", "schedules"})
+        networks = []
+        for i, raw in enumerate(self._list(g.get("networks"), f"{path}.networks")):
+            try:
+                networks.append(ipaddress.ip_network(str(raw).strip(), strict=False))
+            except ValueError:
+                raise self.doc.error(f"{path}.networks[{i}]",
+                                     f"not an IP network such as 10.20.5.0/24: {raw!r}") from None
+        schedules = tuple(self._schedule(s, f"{path}.schedules[{i}]")
+                          for i, s in enumerate(self._list(g.get("schedules"), f"{path}.schedules")))
+        return Group(name, tuple(networks), self._domains(g.get("allow"), f"{path}.allow"),
+                     self._domains(g.get("deny"), f"{path}.deny"),
+                     self._category_ages(g.get("categories"), f"{path}.categories"), schedules)
+
+    def _device(self, value: Any, path: str, profiles: Mapping[str, Profile],
+                groups: Mapping[str, Group] | None = None) -> Device:
+        groups = groups or {}
         d = self._map(value, path)
-        self._check_keys(d, path, {"ip", "cidr", "mac", "user", "profile", "name"})
+        self._check_keys(d, path, {"ip", "cidr", "mac", "user", "profile", "name", "groups"})
         prof = d.get("profile")
         if prof not in profiles:
             raise self.doc.error(f"{path}.profile", f"no profile named {prof!r}; profiles are: {', '.join(profiles)}")
+        member_of = []
+        for i, g in enumerate(self._list(d.get("groups"), f"{path}.groups")):
+            if g not in groups:
+                raise self.doc.error(f"{path}.groups[{i}]", f"no group named {g!r}; groups are: "
+                                     f"{', '.join(groups) or 'none'}")
+            member_of.append(str(g))
+        d = {k: v for k, v in d.items() if k != "groups"}
+        device = self._device_entry(d, path, prof)
+        return dataclasses.replace(device, groups=tuple(member_of))
+
+    def _device_entry(self, d: dict[str, Any], path: str, prof: str) -> Device:
         keys = [k for k in ("ip", "cidr", "mac", "user") if k in d]
         if len(keys) != 1:
             raise self.doc.error(path, "give exactly one of ip, cidr, mac or user to recognise the device")

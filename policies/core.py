@@ -172,6 +172,10 @@ class Profile:
     #: Web addresses that are a bare public IP number ("http://203.0.113.7/"): "block" counts
     #: them as ``bypass`` (no list or label can judge them; blocked for children only).
     ip_urls: Literal["block", "allow"] = "block"
+    #: Categories this profile's own entry sets (group settings do not override them).
+    own_categories: frozenset[str] = frozenset()
+    #: The groups whose rules were merged into this profile, most specific first.
+    groups: tuple[str, ...] = ()
 
     @property
     def is_child(self) -> bool:
