@@ -19,6 +19,9 @@ from reporting import links, web
 
 log = logging.getLogger("kidgate")
 
+#: Where browsers look for a proxy auto-config file.
+PAC_PATHS = frozenset({"/proxy.pac", "/wpad.dat"})
+
 
 class Internal:
     """Serves kidgate.internal from the runtime's reporting side, rebuilt whenever the runtime
@@ -61,11 +64,26 @@ class Internal:
     async def request(self, flow: http.HTTPFlow) -> None:
         if host_of(flow) != INTERNAL_HOST:
             return
+        if flow.request.path.split("?", 1)[0] in PAC_PATHS:
+            flow.response = self.pac(flow)
+            return
         self._ensure()
         for app in self.apps:
             if app.should_serve(flow):
                 await app.request(flow)
                 return
+
+    def pac(self, flow: http.HTTPFlow) -> http.Response:
+        """The PAC file, pointing at the address this client reached kidgate on."""
+        from kidgate.gateway import GatewayError, pac_file
+        host, port = flow.client_conn.sockname[:2] if flow.client_conn.sockname else ("", 0)
+        proxy = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+        try:
+            body = pac_file([proxy])  # only plain names and *.local go direct
+        except GatewayError as e:
+            return http.Response.make(500, f"no PAC file: {e}\n", {"content-type": "text/plain"})
+        return http.Response.make(200, body, {"content-type": "application/x-ns-proxy-autoconfig",
+                                              "cache-control": "max-age=300"})
 
     def block_links(self, verdict: Verdict, url: str, profile: Profile) -> Any:
         rep = self.reporting
