@@ -41,6 +41,8 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = sa.make_url(url)
+        if self.url.drivername == "postgresql":  # the driver kidgate ships, not psycopg2
+            self.url = self.url.set(drivername="postgresql+psycopg")
         kwargs: dict[str, Any] = {"future": True}
         if self.url.get_backend_name() == "sqlite":
             path = self.url.database

@@ -1,0 +1,104 @@
+"""The admin app's texts in English and Romanian.
+
+Templates and views call ``_("English text")``; the English text is the key, so every string
+is readable where it is used and a missing translation falls back to English.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "ro")
+
+RO: dict[str, str] = {
+    "kidgate admin": "administrare kidgate",
+    "Dashboard": "Panou",
+    "Event log": "Jurnal",
+    "Audit log": "Jurnal de modificări",
+    "Accounts": "Conturi",
+    "Sign in": "Autentificare",
+    "Sign out": "Ieșire",
+    "User name": "Nume de utilizator",
+    "Password": "Parolă",
+    "Password again": "Parola din nou",
+    "Language": "Limba",
+    "Set up kidgate": "Configurare kidgate",
+    "Setup code": "Cod de configurare",
+    "Create the owner account": "Creează contul de proprietar",
+    "kidgate printed a one-time setup code when it started (also: kidgate admin setup-code). "
+    "Enter it to choose the owner's user name and password.":
+        "kidgate a afișat un cod de configurare de unică folosință la pornire (și: kidgate "
+        "admin setup-code). Introduceți-l pentru a alege numele și parola proprietarului.",
+    "Wrong user name or password.": "Nume de utilizator sau parolă greșite.",
+    "Too many failed sign-ins from this address. Try again in {minutes} minutes.":
+        "Prea multe încercări eșuate de la această adresă. Încercați din nou peste "
+        "{minutes} minute.",
+    "Requests": "Cereri",
+    "Blocked": "Blocate",
+    "Allowed": "Permise",
+    "Block rate": "Rată de blocare",
+    "Requests and blocks per day": "Cereri și blocări pe zi",
+    "Blocks by category": "Blocări pe categorii",
+    "Blocks by source": "Blocări după sursă",
+    "Blocks by profile": "Blocări pe profiluri",
+    "Blocks by device": "Blocări pe dispozitive",
+    "Top blocked sites": "Cele mai blocate site-uri",
+    "Site": "Site",
+    "Category": "Categorie",
+    "Blocks": "Blocări",
+    "Time": "Ora",
+    "Profile": "Profil",
+    "Device": "Dispozitiv",
+    "Action": "Acțiune",
+    "Source": "Sursă",
+    "Reasons": "Motive",
+    "Search": "Caută",
+    "From": "De la",
+    "Until": "Până la",
+    "Filter": "Filtrează",
+    "any": "oricare",
+    "allowed": "permis",
+    "blocked": "blocat",
+    "Export CSV": "Exportă CSV",
+    "This was wrong": "A fost greșit",
+    "Allow this site for {profile}": "Permite acest site pentru {profile}",
+    "Block this site for {profile}": "Blochează acest site pentru {profile}",
+    "Previous": "Înapoi",
+    "Next": "Înainte",
+    "Page {n} of {total}": "Pagina {n} din {total}",
+    "No events match.": "Niciun eveniment nu corespunde.",
+    "No decisions logged yet.": "Nicio decizie înregistrată încă.",
+    "Last 24 hours": "Ultimele 24 de ore",
+    "Last 7 days": "Ultimele 7 zile",
+    "Last 30 days": "Ultimele 30 de zile",
+    "Period": "Perioada",
+    "Who": "Cine",
+    "What": "Ce",
+    "Details": "Detalii",
+    "Add an account": "Adaugă un cont",
+    "Role": "Rol",
+    "Profiles (teachers)": "Profiluri (profesori)",
+    "Add": "Adaugă",
+    "owner": "proprietar",
+    "parent": "părinte",
+    "teacher": "profesor",
+    "safeguarding": "responsabil de protecție",
+    "Done: {host} is now allowed for {profile}; the proxy applies it within seconds.":
+        "Gata: {host} este acum permis pentru {profile}; proxy-ul aplică schimbarea în "
+        "câteva secunde.",
+    "Done: {host} is now blocked for {profile}; the proxy applies it within seconds.":
+        "Gata: {host} este acum blocat pentru {profile}; proxy-ul aplică schimbarea în "
+        "câteva secunde.",
+    "Nothing was changed: {error}": "Nu s-a schimbat nimic: {error}",
+    "The form has expired or did not come from this page. Nothing was changed; reload the "
+    "page and try again.":
+        "Formularul a expirat sau nu provine din această pagină. Nu s-a schimbat nimic; "
+        "reîncărcați pagina și încercați din nou.",
+    "You may not do this.": "Nu aveți voie să faceți asta.",
+    "Account {name} added.": "Contul {name} a fost adăugat.",
+}
+
+_TABLES = {"ro": RO}
+
+
+def translate(language: str, text: str, **values: object) -> str:
+    out = _TABLES.get(language, {}).get(text, text)
+    return out.format(**values) if values else out

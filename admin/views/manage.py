@@ -1,0 +1,53 @@
+"""The owner's pages: accounts and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+
+from admin import accounts, audit, i18n
+from admin.app import require_role
+from storage import ROLES
+
+bp = Blueprint("manage", __name__)
+
+
+@bp.route("/audit")
+def audit_log() -> Any:
+    require_role("owner")
+    return render_template("audit.html", rows=audit.recent(g.ctx.db))
+
+
+@bp.route("/accounts", methods=["GET", "POST"])
+def account_list() -> Any:
+    owner = require_role("owner")
+    errors: dict[str, str] = {}
+    form = {"username": "", "role": "parent", "profiles": "", "language": g.lang}
+    profiles = sorted(g.ctx.config().profiles)
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in form}
+        chosen = tuple(p.strip() for p in form["profiles"].split(",") if p.strip())
+        unknown = [p for p in chosen if p not in profiles]
+        if form["language"] not in i18n.LANGUAGES:
+            errors["language"] = "Choose en or ro."
+        if unknown:
+            errors["profiles"] = f"No such profile: {', '.join(unknown)}."
+        try:
+            if errors:
+                raise accounts.FieldErrors({})
+            new = accounts.create_account(g.ctx.db, username=form["username"],
+                                          password=request.form.get("password", ""),
+                                          role=form["role"], profiles=chosen,
+                                          language=form["language"])
+        except accounts.FieldErrors as e:
+            errors = {**errors, **e.errors}
+        else:
+            audit.record(g.ctx.db, account=owner, address=g.address, action="add account",
+                         target=new.username, detail={"role": new.role,
+                                                      "profiles": list(new.profiles)})
+            return redirect(url_for("manage.account_list", notice=i18n.translate(
+                g.lang, "Account {name} added.", name=new.username)))
+    return render_template("accounts.html", rows=accounts.list_accounts(g.ctx.db),
+                           errors=errors, form=form, roles=ROLES, profiles=profiles,
+                           notice=request.args.get("notice")), 400 if errors else 200
