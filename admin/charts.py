@@ -55,13 +55,14 @@ def daily(summary: dict[str, Any], days: int = 31) -> Chart:
     top = max((r["requests"] or r["blocked"] for r in rows), default=1) or 1
     plot = DAILY_HEIGHT - 24
     step = (WIDTH - 40) / max(len(rows), 1)
+    width = min(step * 0.8, 48.0)  # one day is a bar, not a wall
     bars = []
     for i, r in enumerate(rows):
         total = max(r["requests"], r["blocked"])
         h = plot * total / top
         bh = plot * r["blocked"] / top
-        bars.append(Bar(r["date"], r["requests"], 20 + i * step + step * 0.1, plot - h,
-                        step * 0.8, h, extra=r["blocked"], extra_y=plot - bh, extra_height=bh))
+        bars.append(Bar(r["date"], r["requests"], 20 + i * step + (step - width) / 2, plot - h,
+                        width, h, extra=r["blocked"], extra_y=plot - bh, extra_height=bh))
     return Chart("daily", WIDTH, DAILY_HEIGHT, tuple(bars))
 
 
