@@ -3,7 +3,9 @@
 Rules that hold for every page, enforced here once rather than per view:
 
 * only loopback and private-range clients are served, judged by the connection's own address
-  (never ``X-Forwarded-For``, which any client can write);
+  (never ``X-Forwarded-For``, which any client can write), and only under this machine's own
+  names and addresses: a web page whose name an attacker points at the kidgate machine (DNS
+  rebinding) gets no answer, so it can neither read the pages nor lock the parent out;
 * a signed-in session (a database row; the cookie holds a random token, HttpOnly,
   SameSite=Strict) is needed everywhere except the sign-in and first-run setup pages;
 * every state change is a POST carrying the session's CSRF token, from this origin; GET
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import ipaddress
-import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +80,26 @@ def client_allowed(address: str | None) -> bool:
     return ip.is_loopback or (ip.is_private and not ip.is_unspecified)
 
 
+def _own_names() -> frozenset[str]:
+    name = socket.gethostname().lower()
+    return frozenset({"localhost", "kidgate.internal", name, f"{name}.local",
+                      socket.getfqdn().lower()})
+
+
+def host_allowed(host_header: str, names: frozenset[str]) -> bool:
+    """The Host header names this machine: an address, or one of its own names."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return host.rstrip(".") in names
+
+
 def safe_next(target: str | None) -> str:
     """Where to go after sign-in: a path on this site only, never another site."""
     if not target or not target.startswith("/") or target.startswith("//") \
@@ -104,9 +126,11 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
     for bp in (auth.bp, dashboard.bp, events.bp, manage.bp):
         app.register_blueprint(bp)
 
+    names = _own_names()
+
     @app.before_request
     def guard() -> Any:
-        if not client_allowed(request.remote_addr):
+        if not client_allowed(request.remote_addr) or not host_allowed(request.host, names):
             abort(403)
         g.ctx = ctx
         g.address = request.remote_addr or ""

@@ -122,6 +122,8 @@ def add_site_entry(path: Path, profile: str, host: str, *, allow: bool) -> confi
     """Allow (or deny) ``host`` and its subdomains for ``profile``: the fix for a wrong
     decision. The opposite list loses the host, so the new entry takes effect."""
     host = host.strip().lower().rstrip(".")
+    if not host:
+        raise EditError("no site given")
 
     def change(doc: Any) -> None:
         profiles = doc.get("profiles") if isinstance(doc, dict) else None

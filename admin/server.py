@@ -45,8 +45,12 @@ def start(cfg: Config, config_path: Path | None, data_dir: Path) -> BaseWSGIServ
         return None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     threading.Thread(target=server.serve_forever, name="kidgate-admin", daemon=True).start()
-    shown = "THIS-MACHINE" if host in ("0.0.0.0", "::") else host
-    print(f"kidgate: admin app on http://{shown}:{server.server_port}/", file=sys.stderr)
+    if host in ("0.0.0.0", "::"):
+        where = (f"port {server.server_port} of this machine "
+                 f"(here: http://127.0.0.1:{server.server_port}/)")
+    else:
+        where = f"http://{host}:{server.server_port}/"
+    print(f"kidgate: admin app on {where}", file=sys.stderr)
     code = accounts.new_setup_code(db)
     if code is not None:
         print(f"kidgate: first visit: enter the one-time setup code {code} to create the "

@@ -44,7 +44,7 @@ def index() -> Any:
         "events.html", page=result, f=f, args=args, categories=(*CATEGORIES, stats.UNCATEGORISED),
         sources=stats.SOURCES, profiles=sorted(cfg.profiles),
         can_edit=g.account.role in EDITORS and g.ctx.config_path is not None,
-        notice=request.args.get("notice"), tz=g.ctx.tz), 400 if f.errors else 200
+        notice=_notice(), tz=g.ctx.tz), 400 if f.errors else 200
 
 
 @bp.route("/events.csv")
@@ -87,8 +87,16 @@ def wrong() -> Any:
                  action="allow site" if was == "block" else "deny site",
                  target=f"{profile}: {host}", detail={"profile": profile, "host": host,
                                                       "was": was})
+    return redirect(url_for("events.index", done="allow" if was == "block" else "deny",
+                            site=host, profile_done=profile, **back))
+
+
+def _notice() -> str | None:
+    """The sentence after a fix, built from fixed texts (a link cannot make it say more)."""
+    done, site, profile = (request.args.get(k, "")[:253] for k in ("done", "site", "profile_done"))
+    if done not in ("allow", "deny") or not site:
+        return None
     text = ("Done: {host} is now allowed for {profile}; the proxy applies it within seconds."
-            if was == "block" else
+            if done == "allow" else
             "Done: {host} is now blocked for {profile}; the proxy applies it within seconds.")
-    return redirect(url_for("events.index", notice=i18n.translate(
-        g.lang, text, host=host, profile=profile), **back))
+    return i18n.translate(g.lang, text, host=site, profile=profile)

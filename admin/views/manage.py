@@ -46,8 +46,12 @@ def account_list() -> Any:
             audit.record(g.ctx.db, account=owner, address=g.address, action="add account",
                          target=new.username, detail={"role": new.role,
                                                       "profiles": list(new.profiles)})
-            return redirect(url_for("manage.account_list", notice=i18n.translate(
-                g.lang, "Account {name} added.", name=new.username)))
+            return redirect(url_for("manage.account_list", added=new.username))
     return render_template("accounts.html", rows=accounts.list_accounts(g.ctx.db),
                            errors=errors, form=form, roles=ROLES, profiles=profiles,
-                           notice=request.args.get("notice")), 400 if errors else 200
+                           notice=_added()), 400 if errors else 200
+
+
+def _added() -> str | None:
+    name = request.args.get("added", "")[:64]
+    return i18n.translate(g.lang, "Account {name} added.", name=name) if name else None

@@ -99,6 +99,17 @@ def test_pages_are_for_private_addresses_only_whatever_the_headers_say(sqlite_en
         assert env.client(addr).get("/setup").status_code == 200, addr
 
 
+def test_pages_answer_only_under_this_machines_own_names(sqlite_env: Env) -> None:
+    """A hostile site rebinding its own name to the kidgate machine gets nothing."""
+    import socket
+    c = sqlite_env.client("192.168.1.5")
+    for host in ("evil.example", "evil.example:8081", "kidgate.internal.evil.example"):
+        assert c.get("/setup", headers={"Host": host}).status_code == 403, host
+    for host in ("192.168.1.10:8081", "[fd00::1]:8081", "localhost:8081", "kidgate.internal",
+                 socket.gethostname()):
+        assert c.get("/setup", headers={"Host": host}).status_code == 200, host
+
+
 def test_every_page_refuses_a_visitor_who_has_not_signed_in(sqlite_env: Env) -> None:
     env = sqlite_env
     env.setup_owner(env.client())
@@ -192,6 +203,9 @@ def test_this_was_wrong_allows_a_blocked_site_and_keeps_a_backup(env: Env) -> No
     assert r.status_code == 302
     done = c.get(r.headers["Location"])
     assert "maths-games.test is now allowed for anna" in done.text
+    # The notice is built from fixed texts: a crafted link cannot make it say anything else.
+    crafted = c.get("/events?done=pwned&site=Your+password+expired")
+    assert "Your password expired" not in crafted.text
     text = env.config_path.read_text()
     assert "allow: [maths-games.test]" in text and "# Anna" in text and "# The family" in text
     assert env.config_path.with_name("kidgate.yaml.bak").read_text() == before
