@@ -50,7 +50,16 @@ class AdminContext:
     config_path: Path | None
     tz: dt.tzinfo | None = None
     _cache: tuple[float, Config] | None = field(default=None, repr=False)
+    _store: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reporting_store(self) -> Any:
+        """The reporting database (access requests, approvals, reports) the proxy uses."""
+        from reporting.store import Store, default_path
+        with self._lock:
+            if self._store is None:
+                self._store = Store(default_path(self.data_dir))
+            return self._store
 
     def config(self) -> Config:
         """The configuration as the proxy sees it (re-read when the file changes)."""
@@ -122,8 +131,8 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
     app.jinja_env.globals.update(_=lambda text, **kw: i18n.translate(g.get("lang", "en"),
                                                                       text, **kw))
 
-    from admin.views import auth, dashboard, events, manage
-    for bp in (auth.bp, dashboard.bp, events.bp, manage.bp):
+    from admin.views import auth, dashboard, events, manage, requests
+    for bp in (auth.bp, dashboard.bp, events.bp, manage.bp, requests.bp):
         app.register_blueprint(bp)
 
     names = _own_names()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import time
 
@@ -46,8 +47,8 @@ def kg(tmp_path_factory):  # type: ignore[no-untyped-def]
                        b"<html><head><title>Ok</title></head><body><h1>Fine</h1></body></html>")}
                 ).start()
     tmp = tmp_path_factory.mktemp("admin-browser")
-    lists = build_test_lists(tmp, {"gambling": ["casino.test"]})
-    routes = {h: site.port for h in ("fine.test", "blocked.test", "casino.test")}
+    lists = build_test_lists(tmp, {"gambling": ["casino.test", "bets.test"]})
+    routes = {h: site.port for h in ("fine.test", "blocked.test", "casino.test", "bets.test")}
     with run_kidgate(tmp, CONFIG, routes=routes, lists=lists) as kidgate, \
             sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -126,6 +127,10 @@ def test_this_was_wrong_lets_the_next_request_through(kg) -> None:
     assert rows.count() == 2
     assert "list gambling" in rows.first.inner_text() or "gambling" in rows.first.inner_text()
     page.screenshot(path=str(tmp / "events-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp / "events-phone.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 900})
     rows.first.locator("form.wrong button").click()
     assert dialogs and "casino.test" in dialogs[-1]
     assert "casino.test is now allowed for child" in page.locator("#notice").inner_text()
@@ -163,6 +168,36 @@ def test_hostile_names_in_the_log_are_text_in_the_browser(kg) -> None:
         assert page.locator("img[src=x]").count() == 0 and page.locator("main script").count() == 0
     page.wait_for_timeout(300)
     assert len(dialogs) == before, "a script in a host name ran"
+
+
+def test_approving_a_request_lets_the_page_through(kg) -> None:
+    kidgate, _, page, _, tmp = kg
+    with kidgate.client() as c:
+        blocked = c.get("http://bets.test/")
+        assert blocked.status_code == 403
+        ask = re.search(r'<a class="ask" href="([^"]+)"', blocked.text)[1].replace("&amp;", "&")
+        form = c.get(ask)
+        token = re.search(r'name="t" value="([^"]+)"', form.text)[1]
+        assert c.post("http://kidgate.internal/ask",
+                      data={"t": token, "message": "maths homework"}).status_code == 200
+    page.goto(kidgate.admin_url + "/requests")
+    row = page.locator("#pending tr", has_text="maths homework")
+    assert "http://bets.test/" in row.inner_text()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp / "requests-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    row.locator("select[name=duration]").select_option("15m")
+    row.locator("button.approve").click()
+    assert "approved" in page.locator("#notice").inner_text()
+    with kidgate.client() as c:
+        _wait(lambda: c.get("http://bets.test/").status_code == 200, 20,
+              "the proxy to apply the approval")
+        assert c.get("http://bets.test/other").status_code == 403  # that page only
+    page.locator("#answered tr", has_text="bets.test").locator("button.revoke").click()
+    assert "revoked" in page.locator("#notice").inner_text()
+    with kidgate.client() as c:
+        _wait(lambda: c.get("http://bets.test/").status_code == 403, 20,
+              "the proxy to block the page again")
 
 
 def test_five_failed_sign_ins_lock_the_address_out(kg) -> None:
