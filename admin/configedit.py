@@ -27,7 +27,13 @@ from policies.config import ConfigError
 
 
 class EditError(ValueError):
-    """An edit that cannot be made; the file is unchanged."""
+    """An edit that cannot be made; the file is unchanged. ``key`` is the configuration key
+    the loader objected to (``profiles.anna.age``), when it named one."""
+
+    def __init__(self, message: str, key: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.detail = detail or message
 
 
 def _yaml() -> YAML:
@@ -97,7 +103,7 @@ def edit(path: Path, change: Callable[[Any], None]) -> config_mod.Config:
         try:
             cfg = config_mod.parse(new, str(path))
         except ConfigError as e:
-            raise EditError(str(e)) from None
+            raise EditError(str(e), e.key, e.message) from None
         if new == old:
             return cfg
         backup = path.with_name(path.name + ".bak")
@@ -105,6 +111,40 @@ def edit(path: Path, change: Callable[[Any], None]) -> config_mod.Config:
         os.chmod(backup, mode)
         _write_atomically(path, new, mode)
         return cfg
+
+
+def read_profile(path: Path, name: str) -> dict[str, Any]:
+    """The profile's settings as written in the file (not the defaults that fill them in)."""
+    doc = _yaml().load(path.read_text(encoding="utf-8")) or {}
+    profiles = doc.get("profiles") if isinstance(doc, dict) else None
+    if not isinstance(profiles, dict) or name not in profiles:
+        raise EditError(f"there is no profile named {name!r} in {path}")
+    p = profiles[name]
+    return dict(p) if isinstance(p, dict) else {}
+
+
+def update_profile(path: Path, name: str, values: dict[str, Any]) -> config_mod.Config:
+    """Set each key of ``values`` in the profile; a value of None removes the key (the
+    setting then follows kidgate's default). Lists are written in flow style."""
+    def change(doc: Any) -> None:
+        profiles = doc.get("profiles") if isinstance(doc, dict) else None
+        if not isinstance(profiles, dict) or name not in profiles:
+            raise EditError(f"there is no profile named {name!r} in {path}")
+        p = profiles[name]
+        if p is None:
+            p = profiles[name] = CommentedMap()
+        if not isinstance(p, dict):
+            raise EditError(f"profiles.{name} is not a mapping in the file; fix it by hand")
+        for key, value in values.items():
+            if value is None:
+                p.pop(key, None)
+            elif isinstance(value, list):
+                seq = CommentedSeq(value)
+                seq.fa.set_flow_style()
+                p[key] = seq
+            else:
+                p[key] = value
+    return edit(path, change)
 
 
 def _entries(profile: Any, key: str) -> CommentedSeq:

@@ -94,6 +94,23 @@ RO: dict[str, str] = {
         "reîncărcați pagina și încercați din nou.",
     "You may not do this.": "Nu aveți voie să faceți asta.",
     "Account {name} added.": "Contul {name} a fost adăugat.",
+    "Profiles": "Profiluri",
+    "Age": "Vârsta",
+    "Safe search": "Căutare sigură",
+    "Always allowed": "Permise mereu",
+    "Always blocked": "Blocate mereu",
+    "Edit": "Modifică",
+    "Save": "Salvează",
+    "YouTube restricted mode": "Modul restricționat YouTube",
+    "When a detector fails": "Când un detector nu funcționează",
+    "kidgate's default": "implicit (kidgate)",
+    "Always allowed (one site per line)": "Permise mereu (un site pe rând)",
+    "Always blocked (one site per line)": "Blocate mereu (un site pe rând)",
+    "Profile {name} saved; the proxy applies it within seconds.":
+        "Profilul {name} a fost salvat; proxy-ul îl aplică în câteva secunde.",
+    "kidgate runs on its shipped default configuration; start it with --config FILE to change "
+    "profiles.": "kidgate rulează cu configurația implicită; porniți-l cu --config FIȘIER "
+    "pentru a modifica profilurile.",
     "Access requests": "Cereri de acces",
     "Waiting for an answer": "Așteaptă un răspuns",
     "Answered": "Cu răspuns",

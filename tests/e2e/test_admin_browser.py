@@ -200,6 +200,28 @@ def test_approving_a_request_lets_the_page_through(kg) -> None:
               "the proxy to block the page again")
 
 
+def test_editing_the_age_changes_the_next_verdict_and_a_bad_edit_changes_nothing(kg) -> None:
+    kidgate, _, page, _, _ = kg
+    with kidgate.client() as c:
+        assert c.get("http://bets.test/").status_code == 403  # gambling: 18 and over
+    page.goto(kidgate.admin_url + "/profiles")
+    page.locator('#profiles tr[data-profile="child"] a').click()
+    before = kidgate.config_path.read_text()
+    page.fill("#f-age", "ten")
+    page.click("#profile button[type=submit]")
+    assert "expected a whole number from 0 to 120, got 'ten'" in \
+        page.locator("#e-age").inner_text()
+    assert kidgate.config_path.read_text() == before
+    page.fill("#f-age", "18")
+    page.click("#profile button[type=submit]")
+    assert "Profile child saved" in page.locator("#notice").inner_text()
+    assert page.locator('#profiles tr[data-profile="child"] td.age').inner_text() == "18"
+    with kidgate.client() as c:
+        _wait(lambda: c.get("http://bets.test/").status_code == 200, 20,
+              "the proxy to apply the new age")
+        assert c.get("http://blocked.test/").status_code == 403  # her deny list still holds
+
+
 def test_five_failed_sign_ins_lock_the_address_out(kg) -> None:
     kidgate, browser, _, _, _ = kg
     context = browser.new_context()
