@@ -37,11 +37,13 @@ iptables:
 	  || echo "iptables not installed: the transparent-mode test will be skipped"; }
 
 # Storage tests run against a real PostgreSQL server that the suite starts itself (a throwaway
-# cluster on a free port, stopped at the end); only the binaries are needed. Debian's package
-# may start its own "main" cluster; the tests never use it.
+# cluster on a free port, stopped at the end); only the binaries are needed. A "main" cluster
+# that Debian's package starts on installing is stopped again: the tests never use it.
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+	   && { pg_lsclusters -h 2>/dev/null | awk '$$4 == "online" {print $$1, $$2}' | \
+	        while read v c; do pg_ctlcluster $$v $$c stop || true; done; }) \
 	  || echo "postgresql not installed: PostgreSQL storage tests will be skipped (outside CI)"; }
 
 test: $(VENV)/.installed-test chromium iptables postgresql

@@ -160,6 +160,40 @@ def create_account(db: Database, *, username: str, password: str, role: str,
     return Account(int(aid), username, role, profiles, language)
 
 
+def change_password(db: Database, account: Account, *, current: str, new: str, confirm: str,
+                    keep_session: int | None = None) -> None:
+    """Check the current password, set the new one and end every other session of the
+    account: a password changed because it leaked also signs the intruder out."""
+    errors = {k: v for k, v in validate_new_account(account.username, new, confirm).items()
+              if k != "username"}
+    if errors.get("password"):
+        errors["new"] = errors.pop("password")
+    if check_password(db, account.username, current) is None:
+        errors = {"current": "This is not your current password.", **errors}
+    if errors:
+        raise FieldErrors(errors)
+    with db.engine.begin() as conn:
+        conn.execute(t.accounts.update().where(t.accounts.c.id == account.id)
+                     .values(password_hash=_hasher.hash(new)))
+        conn.execute(t.sessions.delete().where(t.sessions.c.account_id == account.id,
+                                               t.sessions.c.id != (keep_session or -1)))
+
+
+def remove_account(db: Database, account_id: int) -> None:
+    """Delete an account and, through the foreign key, its sessions. The last owner stays."""
+    with db.engine.begin() as conn:
+        row = conn.execute(sa.select(t.accounts).where(t.accounts.c.id == account_id)).first()
+        if row is None:
+            raise KeyError(account_id)
+        if row.role == "owner":
+            owners = conn.execute(sa.select(sa.func.count()).select_from(t.accounts)
+                                  .where(t.accounts.c.role == "owner")).scalar()
+            if owners <= 1:
+                raise ValueError("the last owner cannot be removed")
+        conn.execute(t.sessions.delete().where(t.sessions.c.account_id == account_id))
+        conn.execute(t.accounts.delete().where(t.accounts.c.id == account_id))
+
+
 def list_accounts(db: Database) -> list[Account]:
     with db.engine.connect() as conn:
         return [_account(r) for r in conn.execute(sa.select(t.accounts)

@@ -95,6 +95,24 @@ RO: dict[str, str] = {
     "You may not do this.": "Nu aveți voie să faceți asta.",
     "Account {name} added.": "Contul {name} a fost adăugat.",
     "Profiles": "Profiluri",
+    "Change password": "Schimbă parola",
+    "Current password": "Parola actuală",
+    "New password": "Parola nouă",
+    "Password changed; your other sessions are signed out.":
+        "Parola a fost schimbată; celelalte sesiuni au fost închise.",
+    "This is not your current password.": "Aceasta nu este parola actuală.",
+    "Remove": "Șterge",
+    "Use at least 10 characters.": "Folosiți cel puțin 10 caractere.",
+    "Use at most 1024 characters.": "Folosiți cel mult 1024 de caractere.",
+    "The password must not be the user name.": "Parola nu poate fi numele de utilizator.",
+    "The two passwords differ.": "Cele două parole diferă.",
+    "This is not the setup code kidgate printed.":
+        "Acesta nu este codul de configurare afișat de kidgate.",
+    "kidgate is already set up: sign in instead.": "kidgate este deja configurat: autentificați-vă.",
+    "This user name is taken.": "Acest nume de utilizator este deja folosit.",
+    "Use 1 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a "
+    "letter or digit.": "Folosiți 1-64 de litere mici, cifre, puncte, cratime sau liniuțe de "
+    "subliniere, începând cu o literă sau o cifră.",
     "Age": "Vârsta",
     "Safe search": "Căutare sigură",
     "Always allowed": "Permise mereu",

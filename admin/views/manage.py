@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from admin import accounts, audit, i18n
 from admin.app import require_role
@@ -50,6 +50,45 @@ def account_list() -> Any:
     return render_template("accounts.html", rows=accounts.list_accounts(g.ctx.db),
                            errors=errors, form=form, roles=ROLES, profiles=profiles,
                            notice=_added()), 400 if errors else 200
+
+
+@bp.route("/accounts/<int:account_id>/remove", methods=["POST"])
+def remove(account_id: int) -> Any:
+    owner = require_role("owner")
+    names = {a.id: a.username for a in accounts.list_accounts(g.ctx.db)}
+    if account_id not in names:
+        abort(404)
+    try:
+        accounts.remove_account(g.ctx.db, account_id)
+    except ValueError as e:
+        message = i18n.translate(g.lang, "Nothing was changed: {error}", error=str(e))
+        return render_template("notice.html", message=message,
+                               back=url_for("manage.account_list")), 400
+    audit.record(g.ctx.db, account=owner, address=g.address, action="remove account",
+                 target=names[account_id])
+    if account_id == owner.id:
+        g.drop_cookie = True
+        return redirect(url_for("auth.sign_in"))
+    return redirect(url_for("manage.account_list"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password() -> Any:
+    account = require_role("owner", "parent", "teacher", "safeguarding")
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            accounts.change_password(g.ctx.db, account, current=request.form.get("current", ""),
+                                     new=request.form.get("new", ""),
+                                     confirm=request.form.get("confirm", ""),
+                                     keep_session=g.session.id)
+        except accounts.FieldErrors as e:
+            errors = e.errors
+        else:
+            audit.record(g.ctx.db, account=account, address=g.address,
+                         action="change password", target=account.username)
+            return render_template("password.html", errors={}, saved=True)
+    return render_template("password.html", errors=errors, saved=False), 400 if errors else 200
 
 
 def _added() -> str | None:
