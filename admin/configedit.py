@@ -14,7 +14,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -158,29 +158,32 @@ def _entries(profile: Any, key: str) -> CommentedSeq:
     return seq
 
 
-def add_site_entry(path: Path, profile: str, host: str, *, allow: bool) -> config_mod.Config:
-    """Allow (or deny) ``host`` and its subdomains for ``profile``: the fix for a wrong
-    decision. The opposite list loses the host, so the new entry takes effect."""
+def add_site_entry(path: Path, profiles: str | Sequence[str], host: str, *,
+                   allow: bool) -> config_mod.Config:
+    """Allow (or deny) ``host`` and its subdomains for one profile or several, in one write:
+    the fix for a wrong decision. The opposite list loses the host, so the entry counts."""
     host = host.strip().lower().rstrip(".")
     if not host:
         raise EditError("no site given")
+    names = [profiles] if isinstance(profiles, str) else list(profiles)
 
     def change(doc: Any) -> None:
-        profiles = doc.get("profiles") if isinstance(doc, dict) else None
-        if not isinstance(profiles, dict) or profile not in profiles:
-            raise EditError(f"there is no profile named {profile!r} in {path}")
-        p = profiles[profile]
-        if p is None:
-            p = profiles[profile] = CommentedMap()
-        if not isinstance(p, dict):
-            raise EditError(f"profiles.{profile} is not a mapping in the file; fix it by hand")
-        add, remove = ("allow", "deny") if allow else ("deny", "allow")
-        target = _entries(p, add)
-        if host not in [str(x).lower() for x in target]:
-            target.append(host)
-        other = p.get(remove)
-        if isinstance(other, list):
-            for i in reversed(range(len(other))):
-                if str(other[i]).lower().rstrip(".") == host:
-                    del other[i]
+        found = doc.get("profiles") if isinstance(doc, dict) else None
+        for profile in names:
+            if not isinstance(found, dict) or profile not in found:
+                raise EditError(f"there is no profile named {profile!r} in {path}")
+            p = found[profile]
+            if p is None:
+                p = found[profile] = CommentedMap()
+            if not isinstance(p, dict):
+                raise EditError(f"profiles.{profile} is not a mapping in the file; fix it by hand")
+            add, remove = ("allow", "deny") if allow else ("deny", "allow")
+            target = _entries(p, add)
+            if host not in [str(x).lower() for x in target]:
+                target.append(host)
+            other = p.get(remove)
+            if isinstance(other, list):
+                for i in reversed(range(len(other))):
+                    if str(other[i]).lower().rstrip(".") == host:
+                        del other[i]
     return edit(path, change)

@@ -5,3 +5,7 @@ document.addEventListener("submit", (event) => {
   const question = button && button.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// Live event log: page 1 reloads itself while "Live" is ticked (data-live = seconds).
+const live = document.querySelector("[data-live]");
+if (live) setTimeout(() => window.location.reload(), Number(live.dataset.live) * 1000);

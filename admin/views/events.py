@@ -40,11 +40,14 @@ def index() -> Any:
         events.Page([], 1, 0)
     cfg = g.ctx.config()
     args = {k: v for k, v in f.raw.items() if v}
+    live = request.args.get("live") == "1"
+    if live:
+        args["live"] = "1"
     return render_template(
         "events.html", page=result, f=f, args=args, categories=(*CATEGORIES, stats.UNCATEGORISED),
         sources=stats.SOURCES, profiles=sorted(cfg.profiles),
         can_edit=g.account.role in EDITORS and g.ctx.config_path is not None,
-        notice=_notice(), tz=g.ctx.tz), 400 if f.errors else 200
+        notice=_notice(), tz=g.ctx.tz, live=live and result.number == 1), 400 if f.errors else 200
 
 
 @bp.route("/events.csv")
@@ -66,6 +69,7 @@ def wrong() -> Any:
     profile = request.form.get("profile", "")
     host = request.form.get("host", "")
     was = request.form.get("action", "")
+    everyone = request.form.get("scope") == "everyone"
     back = {k: v for k, v in request.form.items() if k.startswith("f_") and v}
     back = {k[2:]: v for k, v in back.items()}
     if was not in events.ACTIONS or host == stats.HOTLINE_ENTRY or not host:
@@ -76,7 +80,8 @@ def wrong() -> Any:
     else:
         error = None
         try:
-            configedit.add_site_entry(g.ctx.config_path, profile, host, allow=was == "block")
+            names = sorted(g.ctx.config().profiles) if everyone else profile
+            configedit.add_site_entry(g.ctx.config_path, names, host, allow=was == "block")
         except configedit.EditError as e:
             error = str(e)
     if error:
@@ -85,10 +90,10 @@ def wrong() -> Any:
                                back=url_for("events.index", **back)), 400
     audit.record(g.ctx.db, account=account, address=g.address,
                  action="allow site" if was == "block" else "deny site",
-                 target=f"{profile}: {host}", detail={"profile": profile, "host": host,
-                                                      "was": was})
+                 target=f"{'everyone' if everyone else profile}: {host}",
+                 detail={"profile": profile, "host": host, "was": was, "everyone": everyone})
     return redirect(url_for("events.index", done="allow" if was == "block" else "deny",
-                            site=host, profile_done=profile, **back))
+                            site=host, profile_done="*" if everyone else profile, **back))
 
 
 def _notice() -> str | None:
@@ -99,4 +104,5 @@ def _notice() -> str | None:
     text = ("Done: {host} is now allowed for {profile}; the proxy applies it within seconds."
             if done == "allow" else
             "Done: {host} is now blocked for {profile}; the proxy applies it within seconds.")
-    return i18n.translate(g.lang, text, host=site, profile=profile)
+    who = i18n.translate(g.lang, "every profile") if profile == "*" else profile
+    return i18n.translate(g.lang, text, host=site, profile=who)

@@ -8,6 +8,7 @@ are the same wherever an adult decides.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
@@ -28,7 +29,12 @@ def _visible(profile: str) -> bool:
 
 @bp.route("/requests")
 def index() -> Any:
-    account = require_role(*DECIDERS, "safeguarding")
+    require_role(*DECIDERS, "safeguarding")
+    return _page({}, {})
+
+
+def _page(errors: dict[str, str], form: dict[str, str]) -> Any:
+    account = g.account
     store = g.ctx.reporting_store()
     pending, answered = [], []
     if account.role in DECIDERS:
@@ -36,9 +42,52 @@ def index() -> Any:
         answered = [r for r in access.list_requests(store, None, limit=100)
                     if r.status != "pending" and _visible(r.profile)][:50]
     reports = store.list_reports(100) if account.role in REPORT_READERS else []
+    profiles = [p for p in sorted(g.ctx.config().profiles) if _visible(p)]
     return render_template("requests.html", pending=pending, answered=answered,
                            reports=reports, durations=tuple(access.DURATIONS),
-                           done=_done_notice())
+                           done=_done_notice(), profiles=profiles, errors=errors,
+                           form={"profile": "", "site": "", "duration": "1h", "scope": "host",
+                                 **form}), 400 if errors else 200
+
+
+@bp.route("/requests/unblock", methods=["POST"])
+def unblock() -> Any:
+    """A time-limited unblock without a child's request (a teacher for a lesson, a parent
+    for an evening): recorded as a request answered at once, so it shows, expires and is
+    revoked like any other approval."""
+    account = require_role(*DECIDERS)
+    form = {k: request.form.get(k, "").strip()[:2000]
+            for k in ("profile", "site", "duration", "scope")}
+    errors: dict[str, str] = {}
+    if form["profile"] not in g.ctx.config().profiles or not _visible(form["profile"]):
+        errors["profile"] = "Choose one of your profiles."
+    url = form["site"] if "://" in form["site"] else f"http://{form['site']}/"
+    try:
+        access.check_url(url)
+        if "://" not in form["site"] and \
+                (urlsplit(url).hostname or "").rstrip(".") != form["site"].lower().rstrip("."):
+            raise ValueError("not a site name")
+    except ValueError as e:
+        errors["site"] = f"Write a site like school.example or a page address ({e})."
+    if form["duration"] not in access.DURATIONS:
+        errors["duration"] = f"Choose one of {', '.join(access.DURATIONS)}."
+    if form["scope"] not in ("url", "host"):
+        errors["scope"] = "Choose this page or the whole site."
+    if errors:
+        return _page(errors, form)
+    store = g.ctx.reporting_store()
+    by = f"{account.username} (admin app)"
+    try:
+        req = access.request_access(store, profile=form["profile"], url=url, category=None,
+                                    reason="unblocked in the admin app", message=by)
+        approval = access.approve(store, req.id, form["duration"], by,
+                                  scope=form["scope"])  # type: ignore[arg-type]
+    except ValueError as e:
+        return _page({"site": str(e)}, form)
+    audit.record(g.ctx.db, account=account, address=g.address, action="unblock",
+                 target=f"{form['profile']}: {approval.target}",
+                 detail={"duration": form["duration"], "scope": form["scope"]})
+    return redirect(url_for("requests.index", done="approve", id=req.id))
 
 
 _DONE = {"approve": "Request #{id} approved.", "deny": "Request #{id} denied.",

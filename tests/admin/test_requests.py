@@ -98,3 +98,56 @@ def test_reports_and_hostile_addresses_are_shown_as_text(sqlite_env: Env, store:
     page = sqlite_env.owner_client().get("/requests").text
     assert "<script>alert" not in page and "<img/src" not in page and "<b>please" not in page
     assert "&lt;script&gt;" in page and "esc_ABUZ" in page and "&amp;amp;" in page
+
+
+def test_a_teacher_unblocks_a_site_for_their_class_for_a_while(sqlite_env: Env,
+                                                               store: Store) -> None:
+    env = sqlite_env
+    owner = env.owner_client()
+    owner.post("/accounts", data={"csrf": csrf(owner.get("/accounts").text), "username": "t",
+                                  "password": PASSWORD, "role": "teacher", "profiles": "ben",
+                                  "language": "en"})
+    teacher = env.client()
+    env.sign_in(teacher, "t")
+    page = teacher.get("/requests")
+    assert 'value="ben"' in page.text and 'value="anna"' not in page.text
+    token = csrf(page.text)
+    r = teacher.post("/requests/unblock", data={"csrf": token, "profile": "ben",
+                                                "site": "video.example", "duration": "1h",
+                                                "scope": "host"})
+    assert r.status_code == 302
+    [req] = access.list_requests(store, "approved")
+    assert (req.profile, req.host, req.scope) == ("ben", "video.example", "host")
+    assert req.expires is not None and req.decided_by == "t (admin app)"
+    index = access.ApprovalIndex(store)
+    assert index.is_approved("ben", "https://video.example/watch?v=1") is not None
+    assert index.is_approved("anna", "https://video.example/") is None
+    index.close()
+    assert audit.recent(env.db)[0]["action"] == "unblock"
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("profile", "anna", "Choose one of your profiles"),
+    ("profile", "nobody", "Choose one of your profiles"),
+    ("site", "", "Write a site like"),
+    ("site", "javascript:alert(1)", "Write a site like"),
+    ("site", "javascript://alert(1)", "only http and https"),
+    ("site", "two words", "whitespace"),
+    ("duration", "forever", "Choose one of 15m"),
+    ("scope", "internet", "Choose this page or the whole site"),
+])
+def test_a_bad_unblock_is_shown_at_its_field_and_changes_nothing(sqlite_env: Env, store: Store,
+                                                                 field, value, message) -> None:
+    env = sqlite_env
+    owner = env.owner_client()
+    owner.post("/accounts", data={"csrf": csrf(owner.get("/accounts").text), "username": "t",
+                                  "password": PASSWORD, "role": "teacher", "profiles": "ben",
+                                  "language": "en"})
+    teacher = env.client()
+    env.sign_in(teacher, "t")
+    token = csrf(teacher.get("/requests").text)
+    data = {"csrf": token, "profile": "ben", "site": "video.example", "duration": "1h",
+            "scope": "host", field: value}
+    r = teacher.post("/requests/unblock", data=data)
+    assert r.status_code == 400 and f'id="e-{field}"' in r.text and message in r.text
+    assert access.list_requests(store, None) == []

@@ -350,6 +350,8 @@ def test_roles_limit_what_an_account_sees_and_may_change(sqlite_env: Env) -> Non
     env.sign_in(lead, "lead")
     log = lead.get("/events").text
     assert "hate.test" in log and "bet.test" not in log
+    assert lead.get("/").headers["Location"].endswith("/events")
+    assert "bet.test" not in lead.get("/events.csv").text
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -385,3 +387,27 @@ def test_with_the_shipped_default_config_fixes_are_refused_with_a_reason(tmp_pat
                                       "host": "bet.test", "action": "block"})
     assert r.status_code == 400 and "--config FILE" in r.text
     env.db.dispose()
+
+
+def test_this_was_wrong_for_everyone_changes_every_profile_in_one_write(sqlite_env: Env) -> None:
+    env = sqlite_env
+    c = _owner_with_log(env, [decision("wiki.test")])
+    page = c.get("/events")
+    r = c.post("/events/wrong", data={"csrf": csrf(page.text), "profile": "anna",
+                                      "host": "wiki.test", "action": "block",
+                                      "scope": "everyone"})
+    assert r.status_code == 302
+    assert "wiki.test is now allowed for every profile" in c.get(r.headers["Location"]).text
+    from policies import config
+    cfg = config.load(env.config_path)
+    assert all("wiki.test" in p.allow_domains for p in cfg.profiles.values())
+    assert audit.recent(env.db)[0]["target"] == "everyone: wiki.test"
+
+
+def test_live_mode_reloads_only_the_newest_page(sqlite_env: Env) -> None:
+    env = sqlite_env
+    c = _owner_with_log(env, [decision(f"s{i}.test", ts=1_700_000_000 + i) for i in range(60)])
+    assert 'data-live="10"' in c.get("/events?live=1").text
+    assert "live=1" in c.get("/events?live=1").text  # kept in page links
+    assert 'data-live' not in c.get("/events?live=1&page=2").text
+    assert 'data-live' not in c.get("/events").text
