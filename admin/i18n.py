@@ -95,6 +95,7 @@ RO: dict[str, str] = {
     "You may not do this.": "Nu aveți voie să faceți asta.",
     "Account {name} added.": "Contul {name} a fost adăugat.",
     "Profiles": "Profiluri",
+    "Access requests waiting for an answer: {n}": "Cereri de acces care așteaptă un răspuns: {n}",
     "every profile": "toate profilurile",
     "… for everyone": "… pentru toți",
     "Live": "În direct",

@@ -37,6 +37,9 @@ def index() -> Any:
     if account.role == "teacher" and not profiles:
         profiles = ("\0none",)  # a teacher with no class sees nothing
     summary = summary_for(period, profiles)
-    return render_template("dashboard.html", summary=summary,
+    from reporting import access
+    pending = [r for r in access.list_requests(g.ctx.reporting_store(), "pending")
+               if account.role != "teacher" or r.profile in account.profiles]
+    return render_template("dashboard.html", summary=summary, pending=len(pending),
                            charts=charts.dashboard(summary), period=period, periods=PERIODS,
                            hotline_entry=stats.HOTLINE_ENTRY)

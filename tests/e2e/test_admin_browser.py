@@ -180,7 +180,9 @@ def test_approving_a_request_lets_the_page_through(kg) -> None:
         token = re.search(r'name="t" value="([^"]+)"', form.text)[1]
         assert c.post("http://kidgate.internal/ask",
                       data={"t": token, "message": "maths homework"}).status_code == 200
-    page.goto(kidgate.admin_url + "/requests")
+    page.goto(kidgate.admin_url + "/")
+    assert "waiting for an answer: 1" in page.locator("#pending-requests").inner_text()
+    page.click("#pending-requests a")
     row = page.locator("#pending tr", has_text="maths homework")
     assert "http://bets.test/" in row.inner_text()
     page.set_viewport_size({"width": 390, "height": 844})
@@ -220,6 +222,17 @@ def test_editing_the_age_changes_the_next_verdict_and_a_bad_edit_changes_nothing
         _wait(lambda: c.get("http://bets.test/").status_code == 200, 20,
               "the proxy to apply the new age")
         assert c.get("http://blocked.test/").status_code == 403  # her deny list still holds
+
+
+def test_dark_mode_follows_the_system_setting(kg) -> None:
+    kidgate, browser, page, _, _ = kg
+    context = browser.new_context(color_scheme="dark", storage_state=page.context.storage_state())
+    dark = context.new_page()
+    dark.goto(kidgate.admin_url + "/")
+    bg = dark.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg == "rgb(15, 20, 25)"
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    context.close()
 
 
 def test_five_failed_sign_ins_lock_the_address_out(kg) -> None:
