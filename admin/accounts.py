@@ -283,6 +283,31 @@ def load_session(db: Database, token: str | None, now: float | None = None) -> S
     return Session(row.id, token, row.csrf, account)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: int
+    address: str
+    created: float
+    last_seen: float
+
+
+def list_sessions(db: Database, account: Account, now: float | None = None) -> list[SessionInfo]:
+    """The account's live sessions, most recently used first (to see and end them)."""
+    now = time.time() if now is None else now
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.sessions).where(t.sessions.c.account_id == account.id,
+                                                        t.sessions.c.expires >= now)
+                            .order_by(t.sessions.c.last_seen.desc()))
+        return [SessionInfo(r.id, r.address, r.created, r.last_seen) for r in rows]
+
+
+def end_own_session(db: Database, account: Account, session_id: int) -> bool:
+    """End one of the account's sessions; False when it is not theirs (or gone)."""
+    with db.engine.begin() as conn:
+        return conn.execute(t.sessions.delete().where(
+            t.sessions.c.id == session_id, t.sessions.c.account_id == account.id)).rowcount > 0
+
+
 def end_session(db: Database, session_id: int) -> None:
     with db.engine.begin() as conn:
         conn.execute(t.sessions.delete().where(t.sessions.c.id == session_id))

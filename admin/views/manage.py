@@ -87,8 +87,27 @@ def password() -> Any:
         else:
             audit.record(g.ctx.db, account=account, address=g.address,
                          action="change password", target=account.username)
-            return render_template("password.html", errors={}, saved=True)
-    return render_template("password.html", errors=errors, saved=False), 400 if errors else 200
+            return _password_page({}, saved=True)
+    return _password_page(errors, saved=False), 400 if errors else 200
+
+
+def _password_page(errors: dict[str, str], saved: bool) -> str:
+    return render_template("password.html", errors=errors, saved=saved,
+                           sessions=accounts.list_sessions(g.ctx.db, g.account),
+                           current=g.session.id)
+
+
+@bp.route("/sessions/<int:session_id>/end", methods=["POST"])
+def end_session(session_id: int) -> Any:
+    account = require_role("owner", "parent", "teacher", "safeguarding")
+    if not accounts.end_own_session(g.ctx.db, account, session_id):
+        abort(404)
+    audit.record(g.ctx.db, account=account, address=g.address, action="end session",
+                 target=str(session_id))
+    if session_id == g.session.id:
+        g.drop_cookie = True
+        return redirect(url_for("auth.sign_in"))
+    return redirect(url_for("manage.password"))
 
 
 def _added() -> str | None:

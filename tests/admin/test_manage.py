@@ -71,3 +71,25 @@ def test_romanian_pages_and_field_messages(sqlite_env: Env) -> None:
     r = c.post("/setup", data={"csrf": csrf(page.text), "code": code, "username": "mama",
                                "password": "scurta", "confirm": "scurta", "language": "ro"})
     assert "Folosiți cel puțin 10 caractere." in r.text
+
+
+def test_sessions_are_listed_and_ended_by_their_owner_only(sqlite_env: Env) -> None:
+    env = sqlite_env
+    c = env.owner_client()
+    phone = env.client("192.168.1.30")
+    env.sign_in(phone, "owner")
+    page = c.get("/password").text
+    assert "192.168.1.30" in page and "127.0.0.1 (this device)" in page
+    owner = accounts.list_accounts(env.db)[0]
+    sessions = accounts.list_sessions(env.db, owner)
+    phone_id = next(s.id for s in sessions if s.address == "192.168.1.30")
+    dad = accounts.create_account(env.db, username="dad", password=PASSWORD, role="parent")
+    dad_client = env.client("192.168.1.31")
+    env.sign_in(dad_client, "dad")
+    r = dad_client.post(f"/sessions/{phone_id}/end",
+                        data={"csrf": csrf(dad_client.get("/password").text)})
+    assert r.status_code == 404 and phone.get("/").status_code == 200  # not dad's to end
+    r = c.post(f"/sessions/{phone_id}/end", data={"csrf": csrf(page)})
+    assert r.status_code == 302 and phone.get("/").status_code == 302
+    assert c.get("/").status_code == 200
+    assert dad.username == "dad"

@@ -116,7 +116,8 @@ def test_every_page_refuses_a_visitor_who_has_not_signed_in(sqlite_env: Env) -> 
     c = env.client()
     rules = [r for r in env.app.url_map.iter_rules() if r.endpoint != "static"]
     assert len(rules) >= 11
-    samples = {"name": "anna", "request_id": 1, "decision": "approve", "account_id": 1}
+    samples = {"name": "anna", "request_id": 1, "decision": "approve", "account_id": 1,
+               "session_id": 1}
     for rule in rules:
         with env.app.test_request_context():
             from flask import url_for
