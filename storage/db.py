@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ from kidgate.paths import PRIVATE_MODE
 DEFAULT_DB_NAME = "kidgate.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
+#: pg_advisory_xact_lock key that serialises kidgate's migrations on a shared server.
+_PG_LOCK_KEY = 0x6B696467617465  # "kidgate"
 
 
 def default_url(data_dir: str | os.PathLike[str]) -> str:
@@ -75,11 +80,32 @@ class Database:
         return cfg
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply the migrations not yet applied, in one transaction per run."""
+        """Apply the migrations not yet applied, in one transaction per run.
+
+        Several processes may start at once (the proxies of a school on one server, or
+        ``kidgate run`` beside a ``kidgate admin`` command): one migrates while the others
+        wait, then find nothing left to do."""
         cfg = self._alembic()
-        with self.engine.begin() as conn:
+        with self._migration_lock(), self.engine.begin() as conn:
+            if self.backend == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": _PG_LOCK_KEY})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """SQLite: a lock file beside the database (readers never block a schema check)."""
+        path = self.url.database if self.backend == "sqlite" else None
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate-lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def downgrade(self, revision: str) -> None:
         cfg = self._alembic()

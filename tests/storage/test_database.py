@@ -119,3 +119,17 @@ def test_postgresql_really_runs(postgres_server_url: str) -> None:
     with engine.connect() as conn:
         assert "PostgreSQL" in conn.execute(sa.text("SELECT version()")).scalar()
     engine.dispose()
+
+
+def test_processes_starting_at_once_migrate_once(database_url: str) -> None:
+    """Several proxies of a school start together against one database."""
+    import subprocess
+    import sys
+    code = ("import sys; from storage import Database; d = Database(sys.argv[1]); d.upgrade(); "
+            "print(d.revision())")
+    procs = [subprocess.Popen([sys.executable, "-c", code, database_url],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in results]
+    assert [out.strip() for out, _ in results] == ["0001_admin"] * 4
