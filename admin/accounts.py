@@ -15,6 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+import pyotp
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -51,6 +52,7 @@ class Account:
     role: str
     profiles: tuple[str, ...]
     language: str
+    totp: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ class FieldErrors(ValueError):
 
 def _account(row: sa.Row) -> Account:
     return Account(row.id, row.username, row.role, tuple(json.loads(row.profiles or "[]")),
-                   row.language)
+                   row.language, bool(row.totp_secret))
 
 
 # -- setup ---------------------------------------------------------------------------------
@@ -239,6 +241,81 @@ def check_password(db: Database, username: str, password: str) -> Account | None
             conn.execute(t.accounts.update().where(t.accounts.c.id == row.id)
                          .values(password_hash=_hasher.hash(password)))
     return _account(row)
+
+
+# -- two-step sign-in (TOTP) ----------------------------------------------------------------
+
+TOTP_STEP = 30
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def valid_totp_secret(secret: str) -> bool:
+    return re.fullmatch(r"[A-Z2-7]{16,64}", secret) is not None
+
+
+def totp_uri(secret: str, username: str) -> str:
+    """What an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="kidgate")
+
+
+def _totp_step(secret: str, code: str, after: int | None, now: float) -> int | None:
+    """The time step ``code`` belongs to (this one or a neighbour, for clock drift), if it is
+    later than ``after``: a code works once."""
+    code = re.sub(r"\s", "", code)
+    if not re.fullmatch(r"\d{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(now // TOTP_STEP)
+    for step in (current - 1, current, current + 1):
+        if (after is None or step > after) and \
+                hmac.compare_digest(totp.at(step * TOTP_STEP), code):
+            return step
+    return None
+
+
+def enable_totp(db: Database, account: Account, *, secret: str, code: str,
+                now: float | None = None) -> None:
+    """Turn two-step sign-in on once the app shows a right code for ``secret``."""
+    now = time.time() if now is None else now
+    if not valid_totp_secret(secret):
+        raise FieldErrors({"code": "Start again: the secret was damaged."})
+    step = _totp_step(secret, code, None, now)
+    if step is None:
+        raise FieldErrors({"code": "This is not the code the app shows now."})
+    with db.engine.begin() as conn:
+        conn.execute(t.accounts.update().where(t.accounts.c.id == account.id)
+                     .values(totp_secret=secret, totp_last_step=step))
+
+
+def disable_totp(db: Database, account: Account, *, password: str) -> None:
+    if check_password(db, account.username, password) is None:
+        raise FieldErrors({"password": "This is not your current password."})
+    with db.engine.begin() as conn:
+        conn.execute(t.accounts.update().where(t.accounts.c.id == account.id)
+                     .values(totp_secret=None, totp_last_step=None))
+
+
+def check_totp(db: Database, account: Account, code: str, now: float | None = None) -> bool:
+    """True for an account without two-step sign-in, or for a right, unused code."""
+    if not account.totp:
+        return True
+    now = time.time() if now is None else now
+    with db.engine.begin() as conn:
+        row = conn.execute(sa.select(t.accounts.c.totp_secret, t.accounts.c.totp_last_step)
+                           .where(t.accounts.c.id == account.id)).first()
+        if row is None or not row.totp_secret:
+            return row is not None
+        step = _totp_step(row.totp_secret, code, row.totp_last_step, now)
+        if step is None:
+            return False
+        # Compare-and-set: two sign-ins racing with one code cannot both win.
+        return conn.execute(t.accounts.update().where(
+            t.accounts.c.id == account.id,
+            sa.or_(t.accounts.c.totp_last_step.is_(None), t.accounts.c.totp_last_step < step))
+            .values(totp_last_step=step)).rowcount == 1
 
 
 # -- sessions ------------------------------------------------------------------------------

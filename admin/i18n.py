@@ -27,7 +27,22 @@ RO: dict[str, str] = {
     "Enter it to choose the owner's user name and password.":
         "kidgate a afișat un cod de configurare de unică folosință la pornire (și: kidgate "
         "admin setup-code). Introduceți-l pentru a alege numele și parola proprietarului.",
-    "Wrong user name or password.": "Nume de utilizator sau parolă greșite.",
+    "Wrong user name, password or code.": "Nume de utilizator, parolă sau cod greșite.",
+    "Code from your authenticator app (if you turned on two-step sign-in)":
+        "Codul din aplicația de autentificare (dacă ați activat autentificarea în doi pași)",
+    "Two-step sign-in": "Autentificare în doi pași",
+    "Two-step sign-in is on.": "Autentificarea în doi pași este activă.",
+    "Two-step sign-in is off.": "Autentificarea în doi pași este oprită.",
+    "Two-step sign-in is on: signing in asks for the code your authenticator app shows.":
+        "Autentificarea în doi pași este activă: la autentificare se cere codul din aplicație.",
+    "Scan this code with an authenticator app (or type the key), then enter the code it shows.":
+        "Scanați acest cod cu o aplicație de autentificare (sau introduceți cheia), apoi "
+        "introduceți codul afișat.",
+    "QR code for the authenticator app": "Cod QR pentru aplicația de autentificare",
+    "Code": "Cod",
+    "Turn on": "Activează",
+    "Turn off": "Oprește",
+    "This is not the code the app shows now.": "Acesta nu este codul afișat acum de aplicație.",
     "Too many failed sign-ins from this address. Try again in {minutes} minutes.":
         "Prea multe încercări eșuate de la această adresă. Încercați din nou peste "
         "{minutes} minute.",
@@ -100,7 +115,8 @@ RO: dict[str, str] = {
     "Signed in": "Autentificat la",
     "Last used": "Folosit ultima dată",
     "this device": "acest dispozitiv",
-    "Access requests waiting for an answer: {n}": "Cereri de acces care așteaptă un răspuns: {n}",
+    "Access requests waiting for an answer: {n}":
+        "Cereri de acces care așteaptă un răspuns: {n}",
     "every profile": "toate profilurile",
     "… for everyone": "… pentru toți",
     "Live": "În direct",
@@ -122,7 +138,8 @@ RO: dict[str, str] = {
     "The two passwords differ.": "Cele două parole diferă.",
     "This is not the setup code kidgate printed.":
         "Acesta nu este codul de configurare afișat de kidgate.",
-    "kidgate is already set up: sign in instead.": "kidgate este deja configurat: autentificați-vă.",
+    "kidgate is already set up: sign in instead.":
+        "kidgate este deja configurat: autentificați-vă.",
     "This user name is taken.": "Acest nume de utilizator este deja folosit.",
     "Use 1 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a "
     "letter or digit.": "Folosiți 1-64 de litere mici, cifre, puncte, cratime sau liniuțe de "

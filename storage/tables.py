@@ -34,6 +34,10 @@ accounts = Table(
     Column("language", String(8), nullable=False, server_default="en"),
     Column("created", Float, nullable=False),
     Column("disabled", Boolean, nullable=False, server_default="0"),
+    # Two-step sign-in (TOTP, RFC 6238): the shared secret, and the last time step used, so
+    # that a code seen over a shoulder cannot be used a second time.
+    Column("totp_secret", String(64)),
+    Column("totp_last_step", Integer),
     CheckConstraint(_role_check, name="role"),
 )
 

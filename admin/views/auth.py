@@ -68,11 +68,14 @@ def sign_in() -> Any:
         username = request.form.get("username", "").strip()
         account = accounts.check_password(g.ctx.db, username,
                                           request.form.get("password", ""))
+        if account is not None and not accounts.check_totp(g.ctx.db, account,
+                                                           request.form.get("code", "")):
+            account = None
         if account is None:
             accounts.record_failure(g.ctx.db, g.address)
             audit.record(g.ctx.db, account=None, address=g.address, action="sign-in failed",
                          target=username[:64])
-            error = i18n.translate(g.lang, "Wrong user name or password.")
+            error = i18n.translate(g.lang, "Wrong user name, password or code.")
             locked = _locked_message()
         else:
             sign_in_as(account)

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
+import segno
+
 from admin import accounts, audit, i18n
 from admin.app import require_role
 from storage import ROLES
@@ -91,10 +93,40 @@ def password() -> Any:
     return _password_page(errors, saved=False), 400 if errors else 200
 
 
-def _password_page(errors: dict[str, str], saved: bool) -> str:
+def _password_page(errors: dict[str, str], saved: bool, *,
+                   totp_errors: dict[str, str] | None = None, secret: str | None = None,
+                   totp_notice: str | None = None) -> str:
+    secret = secret or (None if g.account.totp else accounts.new_totp_secret())
+    qr = None
+    if secret:
+        qr = segno.make(accounts.totp_uri(secret, g.account.username), error="m").svg_data_uri(
+            scale=4, dark="#000", light="#fff")
     return render_template("password.html", errors=errors, saved=saved,
                            sessions=accounts.list_sessions(g.ctx.db, g.account),
-                           current=g.session.id)
+                           current=g.session.id, secret=secret, qr=qr,
+                           totp_errors=totp_errors or {}, totp_notice=totp_notice)
+
+
+@bp.route("/two-step", methods=["POST"])
+def two_step() -> Any:
+    """Turn two-step sign-in on (with a code from the app) or off (with the password)."""
+    account = require_role("owner", "parent", "teacher", "safeguarding")
+    try:
+        if request.form.get("turn") == "off":
+            accounts.disable_totp(g.ctx.db, account, password=request.form.get("password", ""))
+            action, notice = "two-step sign-in off", "Two-step sign-in is off."
+        else:
+            accounts.enable_totp(g.ctx.db, account, secret=request.form.get("secret", ""),
+                                 code=request.form.get("code", ""))
+            action, notice = "two-step sign-in on", "Two-step sign-in is on."
+    except accounts.FieldErrors as e:
+        secret = request.form.get("secret", "")
+        return _password_page({}, False, totp_errors=e.errors,
+                              secret=secret if accounts.valid_totp_secret(secret) else None), 400
+    audit.record(g.ctx.db, account=account, address=g.address, action=action,
+                 target=account.username)
+    g.account = accounts.load_session(g.ctx.db, g.session.token).account
+    return _password_page({}, False, totp_notice=notice)
 
 
 @bp.route("/sessions/<int:session_id>/end", methods=["POST"])

@@ -64,7 +64,7 @@ def test_sign_in_with_a_wrong_password_then_lock_out_after_five(env: Env) -> Non
     c = env.client("192.168.1.77")
     for i in range(4):
         r = env.sign_in(c, "owner", "wrong password")
-        assert r.status_code == 401 and "Wrong user name or password" in r.text
+        assert r.status_code == 401 and "Wrong user name, password or code" in r.text
     r = env.sign_in(c, "owner", "wrong password")
     assert r.status_code == 429 and "Too many failed sign-ins" in r.text
     # Locked: even the right password is not tried now.

@@ -28,7 +28,8 @@ profiles:
 HOSTILE = "<img src=x onerror=alert(1)>\"'&amp;.test"
 
 
-def _wait(predicate, timeout: float = 15.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+def _wait(predicate, timeout: float = 15.0,  # type: ignore[no-untyped-def]
+          what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -25,7 +25,7 @@ def db(database_url: str):  # type: ignore[no-untyped-def]
 
 
 def test_migrations_build_exactly_the_declared_tables(db: Database) -> None:
-    assert db.revision() == db.head() == "0001_admin"
+    assert db.revision() == db.head() == "0002_totp"
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
@@ -33,13 +33,13 @@ def test_migrations_build_exactly_the_declared_tables(db: Database) -> None:
 
 def test_upgrade_is_idempotent_and_downgrade_removes_the_tables(db: Database) -> None:
     db.upgrade()
-    assert db.revision() == "0001_admin"
+    assert db.revision() == "0002_totp"
     db.downgrade("base")
     assert db.revision() is None
     names = set(sa.inspect(db.engine).get_table_names())
     assert not {tbl.name for tbl in metadata.sorted_tables} & names
     db.upgrade()
-    assert db.revision() == "0001_admin"
+    assert db.revision() == "0002_totp"
 
 
 def _account(name: str = "ana", role: str = "owner") -> dict[str, object]:
@@ -132,4 +132,18 @@ def test_processes_starting_at_once_migrate_once(database_url: str) -> None:
              for _ in range(4)]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in results]
-    assert [out.strip() for out, _ in results] == ["0001_admin"] * 4
+    assert [out.strip() for out, _ in results] == ["0002_totp"] * 4
+
+
+def test_an_upgrade_keeps_the_accounts_made_before_it(database_url: str) -> None:
+    db = Database(database_url)
+    db.upgrade("0001_admin")
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO admin_accounts (username, password_hash, role, created)"
+                             " VALUES ('mum', 'h', 'owner', 1)"))
+    db.upgrade()
+    with db.engine.connect() as conn:
+        row = conn.execute(sa.select(t.accounts)).one()
+    assert (row.username, row.role, row.totp_secret, row.totp_last_step) == \
+        ("mum", "owner", None, None)
+    db.dispose()
