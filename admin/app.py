@@ -149,6 +149,8 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
         g.lang = (g.account.language if g.account else
                   request.accept_languages.best_match(i18n.LANGUAGES) or "en")
         if request.method not in ("GET", "HEAD", "OPTIONS"):
+            # Browsers send "Origin: null" for our own forms (Referrer-Policy: no-referrer);
+            # the token below is what proves the form came from this app.
             origin = request.headers.get("Origin")
             if origin and origin != "null" and urlsplit(origin).netloc != request.host:
                 return _refuse_form()
