@@ -49,6 +49,8 @@ class AdminContext:
     data_dir: Path
     config_path: Path | None
     tz: dt.tzinfo | None = None
+    #: Extra names the app answers under (``admin.hosts``), besides the machine's own.
+    hosts: tuple[str, ...] = ()
     _cache: tuple[float, Config] | None = field(default=None, repr=False)
     _store: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -135,7 +137,7 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
     for bp in (auth.bp, dashboard.bp, events.bp, manage.bp, profiles.bp, requests.bp):
         app.register_blueprint(bp)
 
-    names = _own_names()
+    names = _own_names() | {h.lower() for h in ctx.hosts}
 
     @app.before_request
     def guard() -> Any:

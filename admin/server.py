@@ -35,7 +35,8 @@ def start(cfg: Config, config_path: Path | None, data_dir: Path) -> BaseWSGIServ
     if not cfg.admin.enabled:
         return None
     db = open_database(cfg, data_dir)
-    app = create_app(AdminContext(db=db, data_dir=data_dir, config_path=config_path))
+    app = create_app(AdminContext(db=db, data_dir=data_dir, config_path=config_path,
+                                  hosts=cfg.admin.hosts))
     host, port = cfg.admin.host, cfg.admin.port
     try:
         server = make_server(host, port, app, threaded=True)

@@ -60,6 +60,8 @@ class AdminSettings:
     enabled: bool = True
     host: str = "0.0.0.0"
     port: int = 8081
+    #: Names besides the machine's own under which the app answers (a school's DNS name).
+    hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +294,7 @@ class _Validator:
     def _admin(self, value: Any, path: str) -> AdminSettings:
         """``admin: {enabled: true, listen: {host: 0.0.0.0, port: 8081}}``."""
         s = self._map(value, path)
-        self._check_keys(s, path, {"enabled", "listen"})
+        self._check_keys(s, path, {"enabled", "listen", "hosts"})
         enabled = s.get("enabled", True)
         if not isinstance(enabled, bool):
             raise self.doc.error(f"{path}.enabled", "expected true or false")
@@ -301,7 +303,8 @@ class _Validator:
         default = AdminSettings()
         host = self._str(listen.get("host", default.host), f"{path}.listen.host")
         port = self._int(listen.get("port", default.port), f"{path}.listen.port", 1, 65535)
-        return AdminSettings(enabled=enabled, host=host, port=port)
+        hosts = self._domains(s.get("hosts"), f"{path}.hosts")
+        return AdminSettings(enabled=enabled, host=host, port=port, hosts=hosts)
 
     def _database(self, value: Any, path: str) -> str | None:
         """``database: {url: postgresql+psycopg://kidgate@db.school/kidgate}``."""

@@ -14,10 +14,12 @@ def test_defaults_and_values() -> None:
     cfg = config.parse(PROFILES)
     assert (cfg.admin.enabled, cfg.admin.host, cfg.admin.port) == (True, "0.0.0.0", 8081)
     assert cfg.database_url is None
-    cfg = config.parse("admin: {enabled: false, listen: {host: 127.0.0.1, port: 9081}}\n"
+    cfg = config.parse("admin: {enabled: false, listen: {host: 127.0.0.1, port: 9081},"
+                       " hosts: [Kidgate.School.LAN]}\n"
                        "database: {url: 'postgresql+psycopg://kidgate@db.school/kidgate'}\n"
                        + PROFILES)
     assert (cfg.admin.enabled, cfg.admin.host, cfg.admin.port) == (False, "127.0.0.1", 9081)
+    assert cfg.admin.hosts == ("kidgate.school.lan",)
     assert cfg.database_url == "postgresql+psycopg://kidgate@db.school/kidgate"
 
 
@@ -26,6 +28,7 @@ def test_defaults_and_values() -> None:
     ("admin: {listen: {port: 70000}}", "admin.listen.port: expected a whole number"),
     ("admin: {listen: {hostname: x}}", "admin.listen.hostname: unknown key"),
     ("admin: {password: secret}", "admin.password: unknown key"),
+    ("admin: {hosts: ['http://kidgate.lan/']}", "admin.hosts[0]: not a valid domain name"),
     ("database: {url: 'mysql://x/y'}", "database.url: expected sqlite:///PATH"),
     ("database: {url: 5}", "database.url: expected a text value"),
 ])

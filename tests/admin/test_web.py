@@ -110,6 +110,19 @@ def test_pages_answer_only_under_this_machines_own_names(sqlite_env: Env) -> Non
         assert c.get("/setup", headers={"Host": host}).status_code == 200, host
 
 
+def test_a_school_adds_its_own_name_for_the_admin_app(tmp_path) -> None:
+    from admin import AdminContext, create_app
+    from storage import Database
+    db = Database(f"sqlite:///{tmp_path / 'k.db'}")
+    db.upgrade()
+    app = create_app(AdminContext(db=db, data_dir=tmp_path, config_path=None,
+                                  hosts=("kidgate.school.lan",)), testing=True)
+    c = app.test_client()
+    assert c.get("/setup", headers={"Host": "kidgate.school.lan:8081"}).status_code == 200
+    assert c.get("/setup", headers={"Host": "evil.example"}).status_code == 403
+    db.dispose()
+
+
 def test_every_page_refuses_a_visitor_who_has_not_signed_in(sqlite_env: Env) -> None:
     env = sqlite_env
     env.setup_owner(env.client())
