@@ -1,6 +1,6 @@
 # kidgate: two commands do all the set-up.
 #   make run    create the virtual environment, install, start the proxy on the shipped default
-#   make test   install what the tests need and run them
+#   make test   install what the tests need (Chromium, iptables, PostgreSQL) and run them
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
@@ -8,7 +8,7 @@ PY      := $(VENV)/bin/python
 PYTHON  ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3; do \
              $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test test-dates fuzz bench chromium iptables clean
+.PHONY: run test test-dates fuzz bench chromium iptables postgresql clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "kidgate needs Python 3.12 or newer (install python3.12)"; exit 1; }
@@ -37,7 +37,17 @@ iptables:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables nftables >/dev/null) \
 	  || echo "iptables/nftables not installed: the transparent-mode tests will be skipped"; }
 
-test: $(VENV)/.installed-test chromium iptables
+# Storage tests run against a real PostgreSQL server that the suite starts itself (a throwaway
+# cluster on a free port, stopped at the end); only the binaries are needed. A "main" cluster
+# that Debian's package starts on installing is stopped again: the tests never use it.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+	   && { pg_lsclusters -h 2>/dev/null | awk '$$4 == "online" {print $$1, $$2}' | \
+	        while read v c; do pg_ctlcluster $$v $$c stop || true; done; }) \
+	  || echo "postgresql not installed: PostgreSQL storage tests will be skipped (outside CI)"; }
+
+test: $(VENV)/.installed-test chromium iptables postgresql
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(PY) -m tests.run_at_dates
 

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_config)
 
     for module in ("lists.cli", "classifier.cli", "reporting.cli", "kidgate.stats",
-                   "kidgate.gateway"):
+                   "kidgate.gateway", "admin.server"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as e:
@@ -128,8 +128,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"kidgate: filtering proxy on {args.listen_host or cfg.listen_host}:{port} "
           f"(config: {cfg.source}). To use it, {how}; "
           f"install the certificate from http://mitm.it", file=sys.stderr)
+    start_admin(args, cfg)
     mitmdump(mitmdump_args(args, cfg))
     return 0
+
+
+def start_admin(args: argparse.Namespace, cfg: config_mod.Config) -> None:
+    """The admin web app, on its own thread and port beside the proxy (``admin:`` in the
+    config); the one place the proxy's start knows about it."""
+    from admin import server
+    data_dir = server.data_dir_for(cfg, args.data_dir)
+    server.start(cfg, args.config.resolve() if args.config else None, data_dir)
 
 
 # -- check ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import importlib.util
 from pathlib import Path
 
 #: kidgate's own top-level packages, each beside ``kidgate/``.
-PACKAGES = ("policies", "classifier", "lists", "reporting", "proxy_addons")
+PACKAGES = ("policies", "classifier", "lists", "reporting", "proxy_addons", "admin", "storage")
 #: Data folders that must be there too.
 DATA = (Path("models") / "MANIFEST.json", Path("policies") / "default.yaml",
         Path("lists") / "data" / "default.kglist")

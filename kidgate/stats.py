@@ -298,6 +298,17 @@ def read_decisions(paths: Iterable[Path], report: ReadReport, *,
                    ) -> Iterator[Decision]:
     """Stream the valid decisions of ``paths`` that pass the filters. Bad lines and
     unreadable or truncated files are recorded in ``report``; reading always goes on."""
+    for d, _ in read_records(paths, report, since=since, until=until, profiles=profiles,
+                             clients=clients):
+        yield d
+
+
+def read_records(paths: Iterable[Path], report: ReadReport, *,
+                 since: float | None = None, until: float | None = None,
+                 profiles: Sequence[str] = (), clients: Sequence[str] = ()
+                 ) -> Iterator[tuple[Decision, dict[str, Any]]]:
+    """As :func:`read_decisions`, with each decision's decoded line beside it, for readers
+    that show more than statistics count (the admin app's event log shows the reasons)."""
     want_profiles = set(profiles)
     want_clients = set(clients)
     for path in paths:
@@ -314,7 +325,8 @@ def read_decisions(paths: Iterable[Path], report: ReadReport, *,
                         fr.lines -= 1  # blank lines are not records
                         continue
                     try:
-                        d = parse_record(_decode(line.decode("utf-8")))
+                        obj = _decode(line.decode("utf-8"))
+                        d = parse_record(obj)
                     except BadRecord as e:
                         report.bad(fr, lineno, str(e))
                         continue
@@ -327,7 +339,7 @@ def read_decisions(paths: Iterable[Path], report: ReadReport, *,
                             or (want_clients and d.client not in want_clients):
                         report.filtered_out += 1
                         continue
-                    yield d
+                    yield d, obj
         except (OSError, EOFError, zlib.error) as e:  # unreadable, bad or truncated gzip
             fr.error = f"{type(e).__name__}: {e}"
 

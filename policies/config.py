@@ -69,6 +69,17 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminSettings:
+    """``admin:``: where the admin web app listens (``kidgate run`` serves it)."""
+
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    port: int = 8081
+    #: Names besides the machine's own under which the app answers (a school's DNS name).
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     profiles: Mapping[str, Profile]
     default_profile: str
@@ -85,6 +96,9 @@ class Config:
     passthrough: tuple[str, ...] = ()
     allow_public_clients: bool = False
     helpline: str = "116 111"
+    admin: AdminSettings = field(default_factory=AdminSettings)
+    #: ``database.url``: SQLAlchemy URL of a shared database; None = SQLite in the data dir.
+    database_url: str | None = None
     source: str = "<default>"
     groups: Mapping[str, Group] = field(default_factory=dict)
     #: Profiles with their groups merged in, made once per combination (see policies.devices).
@@ -254,7 +268,7 @@ class _Validator:
                                  "default_profile", "category_ages", "classifier", "labels",
                                  "profiles", "devices", "lists", "alerts", "passthrough",
                                  "allow_public_clients", "helpline", "log", "timetables",
-                                 "calendars", "groups"})
+                                 "calendars", "groups", "admin", "database"})
         language = self._choice(d.get("language", "en"), "language", LANGUAGES)
         listen = self._map(d.get("listen"), "listen")
         self._check_keys(listen, "listen", {"host", "port"})
@@ -303,6 +317,8 @@ class _Validator:
         if not isinstance(allow_public, bool):
             raise self.doc.error("allow_public_clients", "expected true or false")
         retention = self._log(d.get("log"), "log")
+        admin = self._admin(d.get("admin"), "admin")
+        database_url = self._database(d.get("database"), "database")
         return Config(
             profiles=profiles, default_profile=default, devices=devices, listen_host=host,
             listen_port=port, language=language, hotline_country=country, data_dir=data_dir,
@@ -310,7 +326,35 @@ class _Validator:
             lists=lists, classifier=self._map(d.get("classifier"), "classifier"), alerts=alerts,
             passthrough=self._domains(d.get("passthrough"), "passthrough"),
             allow_public_clients=allow_public, log=retention,
-            helpline=str(d.get("helpline", "116 111")), source=self.doc.file)
+            helpline=str(d.get("helpline", "116 111")), admin=admin,
+            database_url=database_url, source=self.doc.file)
+
+    def _admin(self, value: Any, path: str) -> AdminSettings:
+        """``admin: {enabled: true, listen: {host: 0.0.0.0, port: 8081}}``."""
+        s = self._map(value, path)
+        self._check_keys(s, path, {"enabled", "listen", "hosts"})
+        enabled = s.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise self.doc.error(f"{path}.enabled", "expected true or false")
+        listen = self._map(s.get("listen"), f"{path}.listen")
+        self._check_keys(listen, f"{path}.listen", {"host", "port"})
+        default = AdminSettings()
+        host = self._str(listen.get("host", default.host), f"{path}.listen.host")
+        port = self._int(listen.get("port", default.port), f"{path}.listen.port", 1, 65535)
+        hosts = self._domains(s.get("hosts"), f"{path}.hosts")
+        return AdminSettings(enabled=enabled, host=host, port=port, hosts=hosts)
+
+    def _database(self, value: Any, path: str) -> str | None:
+        """``database: {url: postgresql+psycopg://kidgate@db.school/kidgate}``."""
+        s = self._map(value, path)
+        self._check_keys(s, path, {"url"})
+        if "url" not in s:
+            return None
+        url = self._str(s["url"], f"{path}.url")
+        if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", url):
+            raise self.doc.error(f"{path}.url", "expected sqlite:///PATH or "
+                                 "postgresql+psycopg://USER@HOST/DATABASE")
+        return url
 
     def _log(self, value: Any, path: str) -> Retention:
         """``log: {retention_days: 30, max_mb: 200}``; 0 days keeps no decision log at all."""

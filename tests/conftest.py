@@ -1,4 +1,7 @@
-"""Suite-wide options.
+"""Suite-wide options and fixtures.
+
+Databases on every supported backend: ``database_url`` gives an empty SQLite file, then a new
+database on a real PostgreSQL server that the run starts itself (``postgres_server_url``).
 
 ``--at=ISO-TIME`` runs the suite as if the system clock had been set to that moment before it
 started (the clock keeps ticking from there), so that it can be shown to pass on any day: across
@@ -11,10 +14,14 @@ the ordinary run covers them.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.support import postgres
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,3 +57,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(travel.stop)
     subprocess.Popen = _RealClockProcess  # type: ignore[misc]
     config.add_cleanup(lambda: setattr(subprocess, "Popen", _RealClockProcess.__mro__[1]))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A real PostgreSQL server for the whole run. Skipped only outside CI."""
+    reason = postgres.unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+    with postgres.postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """An empty database: a SQLite file, then a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kidgate.db'}"
+    return postgres.fresh_database(request.getfixturevalue("postgres_server_url"))

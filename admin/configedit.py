@@ -1,0 +1,189 @@
+"""Changes the admin app makes to the configuration file.
+
+The parent's file is theirs: it is edited round-trip (ruamel.yaml keeps comments, order and
+style), the result is validated by the same loader the proxy uses before anything is written,
+the previous file is kept as ``NAME.bak``, and the new one replaces it atomically (written
+beside it, flushed to disk, renamed), so the proxy, which re-reads the file when it changes,
+sees either the old or the new file and never half of one. A lock file serialises editors.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from policies import config as config_mod
+from policies.config import ConfigError
+
+
+class EditError(ValueError):
+    """An edit that cannot be made; the file is unchanged. ``key`` is the configuration key
+    the loader objected to (``profiles.anna.age``), when it named one."""
+
+    def __init__(self, message: str, key: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.detail = detail or message
+
+
+def _yaml() -> YAML:
+    y = YAML()  # round-trip
+    y.preserve_quotes = True
+    y.width = 100
+    return y
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write_atomically(path: Path, text: str, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress():
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@contextmanager
+def _suppress() -> Iterator[None]:
+    try:
+        yield
+    except OSError:
+        pass
+
+
+def edit(path: Path, change: Callable[[Any], None]) -> config_mod.Config:
+    """Apply ``change`` to the parsed document and write it if the result is valid.
+
+    Raises :class:`EditError` (nothing written) when the file cannot be read or the change
+    makes it invalid; the message is the loader's, located in the file."""
+    with _locked(path):
+        try:
+            old = path.read_text(encoding="utf-8")
+            mode = path.stat().st_mode & 0o777
+        except OSError as e:
+            raise EditError(f"cannot read {path}: {e.strerror}") from None
+        y = _yaml()
+        doc = y.load(old)
+        if doc is None:
+            doc = CommentedMap()
+        change(doc)
+        buf = io.StringIO()
+        y.dump(doc, buf)
+        new = buf.getvalue()
+        try:
+            cfg = config_mod.parse(new, str(path))
+        except ConfigError as e:
+            raise EditError(str(e), e.key, e.message) from None
+        if new == old:
+            return cfg
+        backup = path.with_name(path.name + ".bak")
+        shutil.copyfile(path, backup)
+        os.chmod(backup, mode)
+        _write_atomically(path, new, mode)
+        return cfg
+
+
+def read_profile(path: Path, name: str) -> dict[str, Any]:
+    """The profile's settings as written in the file (not the defaults that fill them in)."""
+    doc = _yaml().load(path.read_text(encoding="utf-8")) or {}
+    profiles = doc.get("profiles") if isinstance(doc, dict) else None
+    if not isinstance(profiles, dict) or name not in profiles:
+        raise EditError(f"there is no profile named {name!r} in {path}")
+    p = profiles[name]
+    return dict(p) if isinstance(p, dict) else {}
+
+
+def update_profile(path: Path, name: str, values: dict[str, Any]) -> config_mod.Config:
+    """Set each key of ``values`` in the profile; a value of None removes the key (the
+    setting then follows kidgate's default). Lists are written in flow style."""
+    def change(doc: Any) -> None:
+        profiles = doc.get("profiles") if isinstance(doc, dict) else None
+        if not isinstance(profiles, dict) or name not in profiles:
+            raise EditError(f"there is no profile named {name!r} in {path}")
+        p = profiles[name]
+        if p is None:
+            p = profiles[name] = CommentedMap()
+        if not isinstance(p, dict):
+            raise EditError(f"profiles.{name} is not a mapping in the file; fix it by hand")
+        for key, value in values.items():
+            if value is None:
+                p.pop(key, None)
+            elif isinstance(value, list):
+                seq = CommentedSeq(value)
+                seq.fa.set_flow_style()
+                p[key] = seq
+            else:
+                p[key] = value
+    return edit(path, change)
+
+
+def _entries(profile: Any, key: str) -> CommentedSeq:
+    seq = profile.get(key)
+    if seq is None:
+        seq = CommentedSeq()
+        seq.fa.set_flow_style()
+        profile[key] = seq
+    if not isinstance(seq, list):
+        raise EditError(f"profiles.{key} is not a list in the file; fix it by hand")
+    return seq
+
+
+def add_site_entry(path: Path, profiles: str | Sequence[str], host: str, *,
+                   allow: bool) -> config_mod.Config:
+    """Allow (or deny) ``host`` and its subdomains for one profile or several, in one write:
+    the fix for a wrong decision. The opposite list loses the host, so the entry counts."""
+    host = host.strip().lower().rstrip(".")
+    if not host:
+        raise EditError("no site given")
+    names = [profiles] if isinstance(profiles, str) else list(profiles)
+
+    def change(doc: Any) -> None:
+        found = doc.get("profiles") if isinstance(doc, dict) else None
+        for profile in names:
+            if not isinstance(found, dict) or profile not in found:
+                raise EditError(f"there is no profile named {profile!r} in {path}")
+            p = found[profile]
+            if p is None:
+                p = found[profile] = CommentedMap()
+            if not isinstance(p, dict):
+                raise EditError(f"profiles.{profile} is not a mapping in the file; fix it by hand")
+            add, remove = ("allow", "deny") if allow else ("deny", "allow")
+            target = _entries(p, add)
+            if host not in [str(x).lower() for x in target]:
+                target.append(host)
+            other = p.get(remove)
+            if isinstance(other, list):
+                for i in reversed(range(len(other))):
+                    if str(other[i]).lower().rstrip(".") == host:
+                        del other[i]
+    return edit(path, change)

@@ -1,0 +1,45 @@
+"""The dashboard: the figures of ``kidgate stats`` for a period, as SVG charts and tables."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+
+from admin import charts
+from admin.app import require_role
+from kidgate import stats
+
+bp = Blueprint("dashboard", __name__)
+
+PERIODS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
+
+
+def summary_for(period: str, profiles: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The ``kidgate-stats/1`` summary, computed by :func:`kidgate.stats.collect` itself."""
+    now = time.time()
+    since = stats.parse_time(period, now=now, tz=g.ctx.tz)
+    return stats.collect(stats.log_files(g.ctx.data_dir), since=since, profiles=profiles,
+                         tz=g.ctx.tz, now=now)
+
+
+@bp.route("/")
+def index() -> Any:
+    account = require_role("owner", "parent", "teacher", "safeguarding")
+    if account.role == "safeguarding":
+        # The figures cover all browsing; a safeguarding lead's view is the harm events.
+        return redirect(url_for("events.index"))
+    period = request.args.get("period", "7d")
+    if period not in PERIODS:
+        period = "7d"
+    profiles: tuple[str, ...] = account.profiles if account.role == "teacher" else ()
+    if account.role == "teacher" and not profiles:
+        profiles = ("\0none",)  # a teacher with no class sees nothing
+    summary = summary_for(period, profiles)
+    from reporting import access
+    pending = [r for r in access.list_requests(g.ctx.reporting_store(), "pending")
+               if account.role != "teacher" or r.profile in account.profiles]
+    return render_template("dashboard.html", summary=summary, pending=len(pending),
+                           charts=charts.dashboard(summary), period=period, periods=PERIODS,
+                           hotline_entry=stats.HOTLINE_ENTRY)

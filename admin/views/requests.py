@@ -1,0 +1,136 @@
+"""Access requests (approve, deny, revoke, as ``kidgate requests`` does) and hotline reports.
+
+Everything goes through :mod:`reporting.access`, the functions the command line and the
+parent's one-click links use, so the rules (durations, scopes, what can never be approved)
+are the same wherever an adult decides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+
+from admin import audit, i18n
+from admin.app import require_role
+from reporting import access
+
+bp = Blueprint("requests", __name__)
+
+DECIDERS = ("owner", "parent", "teacher")
+REPORT_READERS = ("owner", "parent", "safeguarding")
+
+
+def _visible(profile: str) -> bool:
+    account = g.account
+    return account.role != "teacher" or profile in account.profiles
+
+
+@bp.route("/requests")
+def index() -> Any:
+    require_role(*DECIDERS, "safeguarding")
+    return _page({}, {})
+
+
+def _page(errors: dict[str, str], form: dict[str, str]) -> Any:
+    account = g.account
+    store = g.ctx.reporting_store()
+    pending, answered = [], []
+    if account.role in DECIDERS:
+        pending = [r for r in access.list_requests(store, "pending") if _visible(r.profile)]
+        answered = [r for r in access.list_requests(store, None, limit=100)
+                    if r.status != "pending" and _visible(r.profile)][:50]
+    reports = store.list_reports(100) if account.role in REPORT_READERS else []
+    profiles = [p for p in sorted(g.ctx.config().profiles) if _visible(p)]
+    return render_template("requests.html", pending=pending, answered=answered,
+                           reports=reports, durations=tuple(access.DURATIONS),
+                           done=_done_notice(), profiles=profiles, errors=errors,
+                           form={"profile": "", "site": "", "duration": "1h", "scope": "host",
+                                 **form}), 400 if errors else 200
+
+
+@bp.route("/requests/unblock", methods=["POST"])
+def unblock() -> Any:
+    """A time-limited unblock without a child's request (a teacher for a lesson, a parent
+    for an evening): recorded as a request answered at once, so it shows, expires and is
+    revoked like any other approval."""
+    account = require_role(*DECIDERS)
+    form = {k: request.form.get(k, "").strip()[:2000]
+            for k in ("profile", "site", "duration", "scope")}
+    errors: dict[str, str] = {}
+    if form["profile"] not in g.ctx.config().profiles or not _visible(form["profile"]):
+        errors["profile"] = "Choose one of your profiles."
+    url = form["site"] if "://" in form["site"] else f"http://{form['site']}/"
+    try:
+        access.check_url(url)
+        if "://" not in form["site"] and \
+                (urlsplit(url).hostname or "").rstrip(".") != form["site"].lower().rstrip("."):
+            raise ValueError("not a site name")
+    except ValueError as e:
+        errors["site"] = f"Write a site like school.example or a page address ({e})."
+    if form["duration"] not in access.DURATIONS:
+        errors["duration"] = f"Choose one of {', '.join(access.DURATIONS)}."
+    if form["scope"] not in ("url", "host"):
+        errors["scope"] = "Choose this page or the whole site."
+    if errors:
+        return _page(errors, form)
+    store = g.ctx.reporting_store()
+    by = f"{account.username} (admin app)"
+    try:
+        req = access.request_access(store, profile=form["profile"], url=url, category=None,
+                                    reason="unblocked in the admin app", message=by)
+        approval = access.approve(store, req.id, form["duration"], by,
+                                  scope=form["scope"])  # type: ignore[arg-type]
+    except ValueError as e:
+        return _page({"site": str(e)}, form)
+    audit.record(g.ctx.db, account=account, address=g.address, action="unblock",
+                 target=f"{form['profile']}: {approval.target}",
+                 detail={"duration": form["duration"], "scope": form["scope"]})
+    return redirect(url_for("requests.index", done="approve", id=req.id))
+
+
+_DONE = {"approve": "Request #{id} approved.", "deny": "Request #{id} denied.",
+         "revoke": "Request #{id} revoked: the page is blocked again within a second."}
+
+
+def _done_notice() -> str | None:
+    done, rid = request.args.get("done", ""), request.args.get("id", "")
+    if done not in _DONE or not rid.isdigit():
+        return None
+    return i18n.translate(g.lang, _DONE[done], id=rid)
+
+
+@bp.route("/requests/<int:request_id>/<any(approve, deny, revoke):decision>",
+          methods=["POST"])
+def decide(request_id: int, decision: str) -> Any:
+    account = require_role(*DECIDERS)
+    store = g.ctx.reporting_store()
+    try:
+        req = access.get_request(store, request_id)
+    except KeyError:
+        abort(404)
+    if not _visible(req.profile):
+        abort(403, i18n.translate(g.lang, "You may not do this."))
+    by = f"{account.username} (admin app)"
+    duration = request.form.get("duration", "1h")
+    scope = request.form.get("scope", "url")
+    try:
+        if decision == "approve":
+            approval = access.approve(store, request_id, duration, by,
+                                      scope=scope)  # type: ignore[arg-type]
+            detail = {"duration": duration, "scope": scope, "target": approval.target}
+        elif decision == "deny":
+            access.deny(store, request_id, by)
+            detail = {}
+        else:
+            access.revoke_request(store, request_id, by)
+            detail = {}
+    except (KeyError, ValueError) as e:  # AlreadyAnswered is a ValueError
+        message = i18n.translate(g.lang, "Nothing was changed: {error}",
+                                 error=e.args[0] if e.args else str(e))
+        return render_template("notice.html", message=message,
+                               back=url_for("requests.index")), 400
+    audit.record(g.ctx.db, account=account, address=g.address, action=f"{decision} request",
+                 target=f"#{request_id} {req.profile}: {req.url}", detail=detail)
+    return redirect(url_for("requests.index", done=decision, id=request_id))

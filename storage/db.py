@@ -1,0 +1,125 @@
+"""Opening the database and bringing its schema up to date."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from kidgate.paths import PRIVATE_MODE
+
+#: The same file the reporting store uses, so that a home gateway keeps one database.
+DEFAULT_DB_NAME = "kidgate.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 10_000
+#: pg_advisory_xact_lock key that serialises kidgate's migrations on a shared server.
+_PG_LOCK_KEY = 0x6B696467617465  # "kidgate"
+
+
+def default_url(data_dir: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(data_dir) / DEFAULT_DB_NAME}"
+
+
+def _sqlite_settings(dbapi_conn: Any, _record: Any) -> None:
+    """Per connection: WAL lets readers run beside one writer; ``busy_timeout`` makes a writer
+    wait for another process instead of failing; FULL sync keeps every commit on disk."""
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = FULL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+class Database:
+    """One engine per process; thread-safe (SQLAlchemy pools connections per thread)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = sa.make_url(url)
+        if self.url.drivername == "postgresql":  # the driver kidgate ships, not psycopg2
+            self.url = self.url.set(drivername="postgresql+psycopg")
+        kwargs: dict[str, Any] = {"future": True}
+        if self.url.get_backend_name() == "sqlite":
+            path = self.url.database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                if not Path(path).exists():
+                    # Created private: it names the sites children asked for.
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE))
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = sa.create_engine(self.url, **kwargs)
+        if self.url.get_backend_name() == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_settings)
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike[str], url: str | None = None) -> Database:
+        """The configured database (``url``), else the SQLite file in ``data_dir``; migrated."""
+        db = cls(url or default_url(data_dir))
+        db.upgrade()
+        return db
+
+    @property
+    def backend(self) -> str:
+        return self.url.get_backend_name()
+
+    def _alembic(self) -> AlembicConfig:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        return cfg
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the migrations not yet applied, in one transaction per run.
+
+        Several processes may start at once (the proxies of a school on one server, or
+        ``kidgate run`` beside a ``kidgate admin`` command): one migrates while the others
+        wait, then find nothing left to do."""
+        cfg = self._alembic()
+        with self._migration_lock(), self.engine.begin() as conn:
+            if self.backend == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": _PG_LOCK_KEY})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """SQLite: a lock file beside the database (readers never block a schema check)."""
+        path = self.url.database if self.backend == "sqlite" else None
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate-lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def downgrade(self, revision: str) -> None:
+        cfg = self._alembic()
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None before the first migration)."""
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic()).get_current_head()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

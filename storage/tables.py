@@ -1,0 +1,84 @@
+"""The tables, as SQLAlchemy Core metadata: the one description migrations are checked against.
+
+Times are seconds since the epoch (``Float``), as in the rest of kidgate: comparable across
+SQLite and PostgreSQL and free of time-zone conversions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer,
+                        MetaData, String, Table, Text)
+
+#: Who may do what is decided by the admin app; the database only refuses unknown roles.
+ROLES: tuple[str, ...] = ("owner", "parent", "teacher", "safeguarding")
+
+# Stable constraint names, so that migrations can refer to them on every backend.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+_role_check = "role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")"
+
+accounts = Table(
+    "admin_accounts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    # Teachers see and act on these profiles only (a JSON list of names); empty for others.
+    Column("profiles", Text, nullable=False, server_default="[]"),
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("created", Float, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    # Two-step sign-in (TOTP, RFC 6238): the shared secret, and the last time step used, so
+    # that a code seen over a shoulder cannot be used a second time.
+    Column("totp_secret", String(64)),
+    Column("totp_last_step", Integer),
+    CheckConstraint(_role_check, name="role"),
+)
+
+sessions = Table(
+    "admin_sessions", metadata,
+    Column("id", Integer, primary_key=True),
+    # SHA-256 of the cookie value: a copy of the database does not give a usable cookie.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    # NULL before sign-in: the session then only carries the sign-in form's CSRF token.
+    Column("account_id", Integer, ForeignKey("admin_accounts.id", ondelete="CASCADE")),
+    Column("csrf", String(64), nullable=False),
+    Column("address", String(64), nullable=False, server_default=""),
+    Column("created", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("expires", Float, nullable=False),
+)
+Index("ix_admin_sessions_expires", sessions.c.expires)
+
+sign_in_failures = Table(
+    "admin_sign_in_failures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(64), nullable=False),
+    Column("ts", Float, nullable=False),
+)
+Index("ix_admin_sign_in_failures_address_ts", sign_in_failures.c.address, sign_in_failures.c.ts)
+
+audit_log = Table(
+    "admin_audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("account_id", Integer),  # no foreign key: the record outlives the account
+    Column("username", String(64), nullable=False, server_default=""),
+    Column("address", String(64), nullable=False, server_default=""),
+    Column("action", String(64), nullable=False),
+    Column("target", Text, nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default="{}"),
+)
+Index("ix_admin_audit_log_ts", audit_log.c.ts)
+
+settings = Table(
+    "admin_settings", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
