@@ -33,6 +33,9 @@ log = logging.getLogger("kidgate")
 _REBUILD = frozenset({"kidgate_config", "kidgate_data_dir", "kidgate_lists", "kidgate_classifier",
                       "kidgate_site_labels", "kidgate_site_labels_ca", "kidgate_workers",
                       "kidgate_auto_update"})
+#: Bodies larger than this are streamed, not held in memory (unless mitmproxy's own
+#: ``stream_large_bodies`` option is set).
+STREAM_LARGE_BODIES = "8m"
 #: Answers kept per URL (URL model) and per URL + ETag (pages already classified).
 _URL_CACHE = 8192
 _PAGE_CACHE = 2048
@@ -292,6 +295,10 @@ class KidgateRuntime:
     def running(self) -> None:
         import asyncio
         import gc
+        if ctx.options.stream_large_bodies is None:
+            # Bounded memory: a body past this size (a download, an endless chunked page) is
+            # streamed instead of held. Pages are classified on what fits below it.
+            ctx.options.update(stream_large_bodies=STREAM_LARGE_BODIES)
         if self.pool is not None:
             self.pool.attach(asyncio.get_running_loop())
         # What start-up loaded (lists, reporting, web pages) lives as long as the proxy: the
