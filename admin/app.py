@@ -38,7 +38,7 @@ COOKIE = "kidgate_admin"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 #: Views that work without a signed-in session.
-PUBLIC = {"auth.sign_in", "auth.setup", "static"}
+PUBLIC = {"auth.sign_in", "auth.setup", "static", "metrics"}
 
 
 @dataclass
@@ -138,6 +138,19 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
         app.register_blueprint(bp)
 
     names = _own_names() | {h.lower() for h in ctx.hosts}
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus text format behind a bearer token; no page at all until one is set."""
+        from kidgate import metrics as counters
+        token = ctx.config().metrics_token
+        if token is None:
+            abort(404)
+        sent = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return Response("unauthorised\n", 401, {"WWW-Authenticate": "Bearer",
+                                                      "Content-Type": "text/plain"})
+        return Response(counters.render(), 200, {"Content-Type": counters.CONTENT_TYPE})
 
     @app.before_request
     def guard() -> Any:

@@ -99,6 +99,8 @@ class Config:
     admin: AdminSettings = field(default_factory=AdminSettings)
     #: ``database.url``: SQLAlchemy URL of a shared database; None = SQLite in the data dir.
     database_url: str | None = None
+    #: ``metrics.token``: the bearer token for ``/metrics``; None = no metrics page (404).
+    metrics_token: str | None = None
     source: str = "<default>"
     groups: Mapping[str, Group] = field(default_factory=dict)
     #: Profiles with their groups merged in, made once per combination (see policies.devices).
@@ -268,7 +270,7 @@ class _Validator:
                                  "default_profile", "category_ages", "classifier", "labels",
                                  "profiles", "devices", "lists", "alerts", "passthrough",
                                  "allow_public_clients", "helpline", "log", "timetables",
-                                 "calendars", "groups", "admin", "database"})
+                                 "calendars", "groups", "admin", "database", "metrics"})
         language = self._choice(d.get("language", "en"), "language", LANGUAGES)
         listen = self._map(d.get("listen"), "listen")
         self._check_keys(listen, "listen", {"host", "port"})
@@ -316,13 +318,21 @@ class _Validator:
         allow_public = d.get("allow_public_clients", False)
         if not isinstance(allow_public, bool):
             raise self.doc.error("allow_public_clients", "expected true or false")
+        metrics = self._map(d.get("metrics"), "metrics")
+        self._check_keys(metrics, "metrics", {"token"})
+        token = None
+        if "token" in metrics:
+            token = self._str(metrics["token"], "metrics.token")
+            if len(token) < 16 or not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", token):
+                raise self.doc.error("metrics.token", "expected at least 16 letters, digits or "
+                                     "-._~+/= (for example from: openssl rand -hex 16)")
         retention = self._log(d.get("log"), "log")
         admin = self._admin(d.get("admin"), "admin")
         database_url = self._database(d.get("database"), "database")
         return Config(
             profiles=profiles, default_profile=default, devices=devices, listen_host=host,
             listen_port=port, language=language, hotline_country=country, data_dir=data_dir,
-            groups=groups,
+            groups=groups, metrics_token=token,
             lists=lists, classifier=self._map(d.get("classifier"), "classifier"), alerts=alerts,
             passthrough=self._domains(d.get("passthrough"), "passthrough"),
             allow_public_clients=allow_public, log=retention,

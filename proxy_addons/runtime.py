@@ -19,7 +19,7 @@ from typing import Any
 
 from mitmproxy import ctx, exceptions, http
 
-from kidgate import devices
+from kidgate import devices, metrics
 from kidgate.decisionlog import DecisionLog, record
 from kidgate.engine import Engine, PageFindings, needs_url_model
 from kidgate.paths import default_data_dir
@@ -267,6 +267,8 @@ class KidgateRuntime:
             rt.generation = old.generation + 1
             old.close()
         self._set_devices(rt)
+        if rt.engine.lists is not None:
+            metrics.watch_list_entries(lambda: float(rt.engine.lists.current().entries))
         for name, err in rt.engine.load_errors.items():
             log.warning("kidgate: %s unavailable (%s); child profiles fail safe", name, err)
 
@@ -345,10 +347,13 @@ class KidgateRuntime:
         if hit is not None:
             return hit
         from kidgate.workers import WorkerError, evidence_of
+        started = time.perf_counter()
         try:
             ev = evidence_of(await self.pool.run("url", (url,), self.timeout_s))
         except WorkerError as e:
+            metrics.ERRORS.labels("url model").inc()
             return [Evidence("error", None, f"url model: {e}", kind="url model")]
+        metrics.CLASSIFIER.labels("url").observe(time.perf_counter() - started)
         self._url_cache.put(url, ev)
         return ev
 
@@ -362,10 +367,12 @@ class KidgateRuntime:
         if key is not None and (hit := self._page_cache.get(key)) is not None:
             return hit
         args = (url, headers, body[:BODY_CAP])
+        started = time.perf_counter()
         try:
             if self.pool is not None:
                 labels, scores, errors = await self.pool.run("page", args, self.timeout_s)
                 found = PageFindings(evidence_of(labels), evidence_of(scores), errors)
+                metrics.CLASSIFIER.labels("page").observe(time.perf_counter() - started)
             else:  # labels only, without the models: still off the event loop
                 import asyncio
                 from kidgate.engine import page_findings
@@ -373,6 +380,7 @@ class KidgateRuntime:
                 found = await asyncio.wait_for(
                     loop.run_in_executor(None, page_findings, None, *args), self.timeout_s)
         except (WorkerError, TimeoutError) as e:
+            metrics.ERRORS.labels("classifier").inc()
             return PageFindings(errors=(("classifier", f"classifier: {e or 'timed out'}"),))
         if key is not None and not found.errors:
             self._page_cache.put(key, found)
@@ -389,6 +397,9 @@ class KidgateRuntime:
             rt.decisions.write(record(client=client, profile=profile.name,
                                       host=host_of(flow), verdict=verdict, phase=phase,
                                       method=flow.request.method))
+        top = verdict.reasons[0] if verdict.reasons else None
+        metrics.count_decision(phase, verdict.action, verdict.category,
+                               top.source if top is not None else None)
         alerter = rt.reporting.alerter if rt.reporting is not None else None
         if alerter is not None and verdict.blocked:
             from reporting import alerts

@@ -132,7 +132,8 @@ def test_installed_kidgate_run_serves_a_block_page(installed: Path, tmp_path: Pa
     log = (tmp_path / "run.log").open("w")
     proc = subprocess.Popen(
         [str(installed / "kidgate"), "run", "--listen-host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(tmp_path / "data"), "--", "--set", f"confdir={tmp_path / 'mitm'}"],
+         "--data-dir", str(tmp_path / "data"), "--", "--set", f"confdir={tmp_path / 'mitm'}",
+         "--set", "kidgate_auto_update=false"],
         cwd=tmp_path, env=_clean_env(), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90

@@ -70,7 +70,9 @@ def run_kidgate(tmp: Path, config: str, *, routes: dict[str, int], lists: Path |
             "--listen-host", "127.0.0.1", "--data-dir", str(data_dir), "--no-classifier"]
     if lists:
         args += ["--lists", str(lists)]
+    # No test reaches for the real list sources (the daily update would, after 5 minutes).
     args += ["--", "-s", str(ROUTE), "--set", f"confdir={confdir}",
+             "--set", "kidgate_auto_update=false",
              "--set", f"test_routes={','.join(f'{h}={p}' for h, p in routes.items())}"]
     log_path = tmp / "kidgate-run.log"
     logf = log_path.open("w")
