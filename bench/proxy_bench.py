@@ -378,6 +378,8 @@ def cpu_seconds(pid: int) -> dict[str, float]:
         except OSError:
             continue
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        # The kernel's share (system calls, waking up) of the same total.
+        out[f"{name} (system)"] = out.get(f"{name} (system)", 0.0) + int(fields[12]) / tick
     return out
 
 
