@@ -36,8 +36,6 @@ log = logging.getLogger("kidgate")
 BODY_CAP = 256 * 1024
 #: A slot whose worker keeps dying is restarted at most this often.
 RESTART_EVERY = 1.0
-#: How much lower than the proxy the workers run (see ``_yield_to_the_proxy``).
-WORKER_NICE = 5
 #: Every message is a pickle behind its length.
 _HEADER = struct.Struct("<I")
 
@@ -75,15 +73,12 @@ def _flat(evidence: list[Any]) -> list[tuple]:
 def _yield_to_the_proxy() -> None:
     """Workers are batch work, the proxy's event loop is not: a job sent to a worker must not
     take the proxy's CPU away at once (the kernel's wake-up preemption), or every connection
-    waits while a page is classified. SCHED_BATCH turns that off; a small nice value lets the
-    loop win when both want a core. Both are best effort (not every system allows them)."""
+    waits while a page is classified. SCHED_BATCH turns that off and keeps the worker's fair
+    share of the CPU (a lower priority would starve it on a busy machine, and a starved worker
+    means fail-safe blocks). Best effort: not every system allows it."""
     try:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
-        pass
-    try:
-        os.nice(WORKER_NICE)
-    except OSError:  # pragma: no cover
         pass
 
 
