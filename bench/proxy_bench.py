@@ -379,6 +379,8 @@ def cpu_seconds(pid: int) -> dict[str, float]:
         except OSError:
             continue
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        # The kernel's share (system calls, waking up) of the same total.
+        out[f"{name} (system)"] = out.get(f"{name} (system)", 0.0) + int(fields[12]) / tick
     return out
 
 
@@ -464,10 +466,9 @@ def main(argv: list[str] | None = None) -> int:
                              site_tls=site_tls, upstream_ca=ca,
                              classifier=not args.no_classifier)
             proxies.append(kg)
-            time.sleep(2)  # the listener opens before every worker has its models
-            mem_start = memory_mb(kg.proc.pid)
             for p in proxies:
-                check_https_chain(p, ca)
+                check_https_chain(p, ca)  # answers only once start-up (models included) is over
+            mem_start = memory_mb(kg.proc.pid)
             # Warm-up: first requests load lazily imported code on both sides.
             for p in proxies:
                 warm = Workload("warm", "mix", False, 4, "")
@@ -585,8 +586,9 @@ def print_report(report: dict) -> None:
               f"proportional {v['pss_mb']:.0f} MB ("
               + ", ".join(f"{e['name']} {e['rss_mb']:.0f}/{e['pss_mb']:.0f}" for e in v["each"])
               + ")")
-    print("(req/s per proxy; p50/p99 are mitmproxy/kidgate; ratio = median kidgate / median "
-          "mitmproxy; ratio = median over rounds of kidgate / mitmproxy in the same round; 'latency' is one client at a time, the others are saturated; "
+    print("(req/s: medians per proxy; p50/p99 are mitmproxy/kidgate; ratio: median over the "
+          "rounds of kidgate / mitmproxy in the same round; 'latency' is one client at a time, "
+          "the others are saturated; "
           f"{report['elapsed_s']:.0f} s in all)")
 
 

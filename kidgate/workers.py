@@ -70,6 +70,18 @@ def _flat(evidence: list[Any]) -> list[tuple]:
             for e in evidence]
 
 
+def _yield_to_the_proxy() -> None:
+    """Workers are batch work, the proxy's event loop is not: a job sent to a worker must not
+    take the proxy's CPU away at once (the kernel's wake-up preemption), or every connection
+    waits while a page is classified. SCHED_BATCH turns that off and keeps the worker's fair
+    share of the CPU (a lower priority would starve it on a busy machine, and a starved worker
+    means fail-safe blocks). Best effort: not every system allows it."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        pass
+
+
 def _run_job(clf: Any, kind: str, args: tuple) -> Any:
     from kidgate import engine
     if kind == "url":
@@ -109,6 +121,7 @@ def worker_main(sock: socket.socket) -> None:
     """Answer jobs until the proxy closes its end (or dies: the socket then reads EOF)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the proxy, which stops us
     _name_process(b"kidgate-worker")
+    _yield_to_the_proxy()
     from kidgate import _worker_preload as pre  # already imported by the fork server
     try:
         # First the page buffer the proxy shares with this worker (a memfd), then jobs.

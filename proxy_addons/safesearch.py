@@ -84,6 +84,17 @@ class SafeSearch:
         req = flow.request
         host = flow.metadata.get(HOST) or req.pretty_host  # worked out once by identify
         notes: list[str] = []
+        # Most requests are for no search engine: skip reading their headers and cookies.
+        if safesearch.engine_for(host) is not None:
+            notes += self._rewrite(req, host, profile)
+        for name, value in school.school_headers(host, profile.school):
+            req.headers[name] = value
+            notes.append(f"{name}: {value}")
+        if notes:
+            flow.metadata[APPLIED] = tuple(notes)
+
+    @staticmethod
+    def _rewrite(req: http.Request, host: str, profile: Profile) -> tuple[str, ...]:
         rw = safesearch.rewrite(req.method, req.scheme, host, req.path,
                                 req.headers.items(multi=True), req.cookies.items(multi=True),
                                 profile.safe_search, profile.youtube)
@@ -98,12 +109,7 @@ class SafeSearch:
                 req.cookies.pop(name, None)
             else:
                 req.cookies[name] = value
-        notes.extend(rw.notes)
-        for name, value in school.school_headers(host, profile.school):
-            req.headers[name] = value
-            notes.append(f"{name}: {value}")
-        if notes:
-            flow.metadata[APPLIED] = tuple(notes)
+        return tuple(rw.notes)
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         """Send a connection for a search engine to its safe address, keeping the host name."""
