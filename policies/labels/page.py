@@ -30,6 +30,9 @@ MIRACLE_TYPES: Final[frozenset[str]] = frozenset({"application/miracle+xml", "ap
 _FAMILY_RE = re.compile(r'"isFamilyFriendly"\s*:\s*"?(true|false)"?', re.I)
 _CONTENT_RATING_RE = re.compile(r'"contentRating"\s*:\s*"([^"]{1,64})"', re.I)
 _AGE_META_RE = re.compile(r"(?:^|\s)age\s*=\s*(\d{1,2})\b", re.I)
+#: What the schema.org and MIRACLE readers look for; without any of it they are skipped.
+_MARKERS: Final[tuple[bytes, ...]] = (b"application/ld+json", b"itemprop", b"age-declaration",
+                                      b"miracle-label")
 
 
 _ASCII_LOWER: Final[dict[int, int]] = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
@@ -105,10 +108,17 @@ def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]]
     for v in _header(headers, "pics-label"):
         out.extend(_pics(v, url, "PICS-Label header"))
 
-    text = _text(html)
-    if not text:
+    if html is None or not len(html):
         return out
-    for a in _metas(text):
+    # ASCII case folding of the raw bytes is cheap; the page is decoded (and folded as text)
+    # only where a reader needs it. Label meta tags belong in the head, so a long page's body
+    # is not scanned for them.
+    raw = html.encode("utf-8", "replace") if isinstance(html, str) else bytes(html[:SCAN_LIMIT])
+    raw = raw[:SCAN_LIMIT]
+    folded = raw.lower()
+    ends = [i for i in (folded.find(b"</head"), folded.find(b"<body")) if i >= 0]
+    head = raw[:min(ends)] if ends else raw
+    for a in _metas(head.decode("utf-8", "replace")):
         name = a.get("name", "").lower()
         prop = a.get("property", "").lower()
         equiv = a.get("http-equiv", "").lower()
@@ -131,6 +141,9 @@ def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]]
             if age is not None:
                 out.append(Evidence("label", None, f"Open Graph og:restrictions:age '{_quote(content, 20)}'",
                                     min_age=age, kind="og"))
+    if not any(m in folded for m in _MARKERS):  # most pages: no schema.org or MIRACLE markup
+        return out
+    text = raw.decode("utf-8", "replace")
     lower = _lower(text)
     out.extend(_schema(text, lower))
     out.extend(_miracle(text, lower, url))
