@@ -186,6 +186,20 @@ def _mtime(path: Path | None) -> float | None:
         return None
 
 
+def _raise_open_files_limit(want: int = 65536) -> None:
+    """Each client connection is a file descriptor (two, with its upstream): a school's
+    hundreds of devices, or idle connections by the thousand, must not hit a soft limit of
+    1,024 that the hard limit allows raising."""
+    import resource
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (OSError, ValueError) as e:
+        log.warning("kidgate: cannot raise the open-files limit: %s", e)
+
+
 class _LRU(dict):
     """A small least-recently-inserted cache (dicts keep insertion order)."""
 
@@ -297,6 +311,7 @@ class KidgateRuntime:
     def running(self) -> None:
         import asyncio
         import gc
+        _raise_open_files_limit()
         if ctx.options.stream_large_bodies is None:
             # Bounded memory: a body past this size (a download, an endless chunked page) is
             # streamed instead of held. Pages are classified on what fits below it.
