@@ -208,7 +208,7 @@ def test_editing_the_age_changes_the_next_verdict_and_a_bad_edit_changes_nothing
     with kidgate.client() as c:
         assert c.get("http://bets.test/").status_code == 403  # gambling: 18 and over
     page.goto(kidgate.admin_url + "/profiles")
-    page.locator('#profiles tr[data-profile="child"] a').click()
+    page.locator('#profiles tr[data-profile="child"] a.edit').click()
     before = kidgate.config_path.read_text()
     page.fill("#f-age", "ten")
     page.click("#profile button[type=submit]")
