@@ -66,7 +66,7 @@ def render(verdict: Verdict, *, url: str, profile: Profile, links: BlockLinks | 
     actions = []
     if links.report_url:
         actions.append(f'<a class="report" href="{e(links.report_url)}">{e(text(lang, "report"))}</a>')
-    if links.ask_url:
+    if links.ask_url and verdict.paused_until is None:  # no approval opens a pause
         actions.append(f'<a class="ask" href="{e(links.ask_url)}">{e(text(lang, "ask"))}</a>')
     help_box = ""
     if verdict.category == "self_harm":

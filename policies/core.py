@@ -297,8 +297,9 @@ def decide(profile: Profile, evidence: Iterable[Evidence],
         return block(hard[0].category, NEVER, [_reason(e, NEVER) for e in hard])
 
     local = None
-    if now is not None:
-        local = now.astimezone(ZoneInfo(profile.timezone)) if now.tzinfo else now
+    if now is not None:  # a time without a zone is the profile's wall-clock time
+        zone = ZoneInfo(profile.timezone)
+        local = now.astimezone(zone) if now.tzinfo else now.replace(tzinfo=zone)
     own_allow = [e for e in items if e.allow and e.source == "policy"]
 
     # 2. A parent's pause: only the profile's own allow list (homework sites) stays open.

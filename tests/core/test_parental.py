@@ -107,6 +107,21 @@ def test_a_pause_on_the_daylight_saving_day_ends_at_the_wall_clock_time() -> Non
 def test_without_a_time_nothing_time_limited_applies() -> None:
     p = profile(PAUSED)
     assert not decide(p, profile_evidence(p, "fine.example")).blocked
+    # A time without a zone is the profile's own clock.
+    assert decide(p, [], dt.datetime(2026, 12, 4, 19, 59)).blocked
+    assert not decide(p, [], dt.datetime(2026, 12, 4, 20, 0)).blocked
+
+
+def test_the_pause_page_offers_no_request_for_access() -> None:
+    p = profile(PAUSED)
+    v = verdict(p, "fine.example", at("2026-12-04 19:10"))
+    links = blockpage.BlockLinks(ask_url="http://kidgate.internal/ask?t=x")
+    assert 'class="ask"' not in blockpage.render(v, url="http://fine.example/", profile=p,
+                                                 links=links)
+    v = verdict(p, "fine.example", at("2026-12-04 19:10"), [GAMBLING])
+    assert 'class="ask"' not in blockpage.render(v, url="http://f/", profile=p, links=links)
+    v = verdict(p, "casino.example", at("2026-12-04 20:10"), [GAMBLING])
+    assert 'class="ask"' in blockpage.render(v, url="http://f/", profile=p, links=links)
 
 
 # -- extra time -------------------------------------------------------------------------
