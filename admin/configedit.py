@@ -9,6 +9,7 @@ sees either the old or the new file and never half of one. A lock file serialise
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import io
 import os
@@ -186,4 +187,129 @@ def add_site_entry(path: Path, profiles: str | Sequence[str], host: str, *,
                 for i in reversed(range(len(other))):
                     if str(other[i]).lower().rstrip(".") == host:
                         del other[i]
+    return edit(path, change)
+
+
+# -- pause, extra time, blocked services ------------------------------------------------
+# Written into the profile's entry like any other setting: the proxy, ``kidgate check`` and the
+# parent reading the file all see the same state, the proxy applies it on its next reload, and
+# an ended pause stops applying by itself (the core compares ``until`` with the clock).
+
+def _profile_entry(doc: Any, path: Path, name: str) -> Any:
+    profiles = doc.get("profiles") if isinstance(doc, dict) else None
+    if not isinstance(profiles, dict) or name not in profiles:
+        raise EditError(f"there is no profile named {name!r} in {path}")
+    p = profiles[name]
+    if p is None:
+        p = profiles[name] = CommentedMap()
+    if not isinstance(p, dict):
+        raise EditError(f"profiles.{name} is not a mapping in the file; fix it by hand")
+    return p
+
+
+def _ended(entry: Any, now: dt.datetime) -> bool:
+    """Whether a written ``{until: ...}`` entry has ended (unreadable ones are kept: the
+    loader reports them)."""
+    if not isinstance(entry, dict):
+        return False
+    until = entry.get("until")
+    try:
+        moment = until if isinstance(until, dt.datetime) else dt.datetime.fromisoformat(str(until))
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        return False  # wall-clock time in the profile's zone: left for the loader to judge
+    return moment <= now
+
+
+def _tidy(p: Any, now: dt.datetime) -> None:
+    """Remove an ended pause and ended extra time, so the file does not fill up with them."""
+    if _ended(p.get("pause"), now):
+        p.pop("pause", None)
+    extra = p.get("extra_time")
+    if isinstance(extra, list):
+        for i in reversed(range(len(extra))):
+            if _ended(extra[i], now):
+                del extra[i]
+        if not extra:
+            p.pop("extra_time", None)
+
+
+def _moment(until: dt.datetime) -> str:
+    return until.isoformat(timespec="seconds")
+
+
+def set_pause(path: Path, name: str, until: dt.datetime, by: str,
+              now: dt.datetime) -> config_mod.Config:
+    """Pause ``name``'s internet until ``until`` (aware), replacing any earlier pause."""
+    def change(doc: Any) -> None:
+        p = _profile_entry(doc, path, name)
+        _tidy(p, now)
+        entry = CommentedMap([("until", _moment(until)), ("by", by)])
+        entry.fa.set_flow_style()
+        p["pause"] = entry
+    return edit(path, change)
+
+
+def end_pause(path: Path, name: str, now: dt.datetime) -> config_mod.Config:
+    def change(doc: Any) -> None:
+        p = _profile_entry(doc, path, name)
+        p.pop("pause", None)
+        _tidy(p, now)
+    return edit(path, change)
+
+
+def add_extra_time(path: Path, name: str, until: dt.datetime, categories: Sequence[str],
+                   by: str, now: dt.datetime) -> config_mod.Config:
+    """Extra time until ``until`` for ``categories`` (none: the whole internet); an entry for
+    the same categories is replaced, so a second "until 21:00" moves the end."""
+    def change(doc: Any) -> None:
+        p = _profile_entry(doc, path, name)
+        _tidy(p, now)
+        seq = p.get("extra_time")
+        if seq is None:
+            seq = p["extra_time"] = CommentedSeq()
+        if not isinstance(seq, list):
+            raise EditError(f"profiles.{name}.extra_time is not a list in the file; "
+                            "fix it by hand")
+        wanted = sorted(categories)
+        for i in reversed(range(len(seq))):
+            old = seq[i]
+            if isinstance(old, dict) and sorted(old.get("categories") or []) == wanted:
+                del seq[i]
+        entry = CommentedMap([("until", _moment(until))])
+        if wanted:
+            cats = CommentedSeq(wanted)
+            cats.fa.set_flow_style()
+            entry["categories"] = cats
+        entry["by"] = by
+        entry.fa.set_flow_style()
+        seq.append(entry)
+    return edit(path, change)
+
+
+def end_extra_time(path: Path, name: str, now: dt.datetime) -> config_mod.Config:
+    def change(doc: Any) -> None:
+        p = _profile_entry(doc, path, name)
+        p.pop("extra_time", None)
+        _tidy(p, now)
+    return edit(path, change)
+
+
+def set_services(path: Path, name: str, blocked: Sequence[str]) -> config_mod.Config:
+    """Switch off exactly ``blocked`` for the profile; the entry's schedules are kept."""
+    def change(doc: Any) -> None:
+        p = _profile_entry(doc, path, name)
+        section = p.get("services")
+        if section is not None and not isinstance(section, dict):
+            raise EditError(f"profiles.{name}.services is not a mapping in the file; "
+                            "fix it by hand")
+        if not blocked and not (section or {}).get("schedules"):
+            p.pop("services", None)
+            return
+        if section is None:
+            section = p["services"] = CommentedMap()
+        seq = CommentedSeq(list(blocked))
+        seq.fa.set_flow_style()
+        section["block"] = seq
     return edit(path, change)

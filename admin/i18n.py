@@ -183,6 +183,35 @@ RO: dict[str, str] = {
     "Request #{id} denied.": "Cererea #{id} a fost refuzată.",
     "Request #{id} revoked: the page is blocked again within a second.":
         "Cererea #{id} a fost retrasă: pagina este blocată din nou într-o secundă.",
+    "Pause and extra time": "Pauză și timp în plus",
+    "Saved; the proxy applies it within seconds.": "Salvat; proxy-ul aplică schimbarea în câteva secunde.",
+    "Pause the internet": "Pune internetul pe pauză",
+    "Paused until {until}.": "Pe pauză până la {until}.",
+    "Resume now": "Repornește acum",
+    "Every site is blocked for {name} until then, except the sites always allowed for this profile.":
+        "Toate site-urile sunt blocate pentru {name} până atunci, în afară de cele permise "
+        "mereu pentru acest profil.",
+    "For": "Pentru",
+    "until the time below": "până la ora de mai jos",
+    "Until (time of day)": "Până la (ora)",
+    "Pause now": "Pauză acum",
+    "Extra time": "Timp în plus",
+    "{what} until {until}": "{what} până la {until}",
+    "End extra time now": "Oprește timpul în plus acum",
+    "Schedules (bedtime, homework) do not block until then; for a category, its age limit is lifted too.":
+        "Programele (culcare, teme) nu blochează până atunci; pentru o categorie, se ridică "
+        "și limita ei de vârstă.",
+    "What": "Ce",
+    "the whole internet": "tot internetul",
+    "Give extra time": "Dă timp în plus",
+    "Blocked services": "Servicii blocate",
+    "Blocked only during the schedules written in the profile's services entry.":
+        "Blocate doar în programele scrise în secțiunea services a profilului.",
+    "Save blocked services": "Salvează serviciile blocate",
+    "Choose one of {lengths} or a time.": "Alegeți una dintre {lengths} sau o oră.",
+    "Write a time of day such as 20:00.": "Scrieți o oră, de exemplu 20:00.",
+    "Choose the whole internet or a category.": "Alegeți tot internetul sau o categorie.",
+    "Unknown service: {name}": "Serviciu necunoscut: {name}",
 }
 
 _TABLES = {"ro": RO}

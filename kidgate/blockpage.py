@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from kidgate.i18n import category_name, text
 from policies.categories import NEVER
-from policies.core import Profile, Verdict
+from policies.core import Profile, Verdict, format_until
 
 #: Our own page: no scripts at all, styles inline, forms only to the internal host.
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -44,7 +46,16 @@ def render(verdict: Verdict, *, url: str, profile: Profile, links: BlockLinks | 
     lang = profile.language
     links = links or BlockLinks()
     e = html.escape
-    if any(r.source == "schedule" for r in verdict.reasons) and verdict.category is None:
+    cat = category_name(lang, verdict.category)
+    if verdict.paused_until is not None:
+        until = format_until(verdict.paused_until,
+                             dt.datetime.now(ZoneInfo(profile.timezone)))
+        lead = text(lang, "lead_pause", until=until)
+        cat = text(lang, "why_pause", until=until)
+    elif verdict.service:
+        lead = text(lang, "lead_service", service=verdict.service)
+        cat = text(lang, "why_service", service=verdict.service)
+    elif any(r.source == "schedule" for r in verdict.reasons) and verdict.category is None:
         lead = text(lang, "lead_schedule")
     elif verdict.reasons and all(r.source == "error" for r in verdict.reasons):
         lead = text(lang, "lead_error")
@@ -52,11 +63,10 @@ def render(verdict: Verdict, *, url: str, profile: Profile, links: BlockLinks | 
         lead = text(lang, "lead_age", age=verdict.min_age)
     else:
         lead = text(lang, "lead")
-    cat = category_name(lang, verdict.category)
     actions = []
     if links.report_url:
         actions.append(f'<a class="report" href="{e(links.report_url)}">{e(text(lang, "report"))}</a>')
-    if links.ask_url:
+    if links.ask_url and verdict.paused_until is None:  # no approval opens a pause
         actions.append(f'<a class="ask" href="{e(links.ask_url)}">{e(text(lang, "ask"))}</a>')
     help_box = ""
     if verdict.category == "self_harm":
@@ -65,6 +75,7 @@ def render(verdict: Verdict, *, url: str, profile: Profile, links: BlockLinks | 
         f"<li><b>{e(r.source)}</b>{' · ' + e(r.category) if r.category else ''}"
         f"{' · ' + e(str(r.min_age)) + '+' if r.min_age is not None and r.min_age < NEVER else ''}"
         f": {e(r.detail)}</li>" for r in verdict.reasons)
+    service_attr = f' data-service="{e(verdict.service)}"' if verdict.service else ""
     page = f'<p>{e(text(lang, "page"))}: <code>{e(url)}</code></p>' if show_url else ""
     return f"""<!doctype html>
 <html lang="{e(lang)}"><head><meta charset="utf-8">
@@ -74,7 +85,7 @@ def render(verdict: Verdict, *, url: str, profile: Profile, links: BlockLinks | 
 <body><main>
 <h1>{e(text(lang, "title"))}</h1>
 <p>{e(lead)}</p>
-<p class="why">{e(text(lang, "category"))}: <strong data-category="{e(verdict.category or "")}">{e(cat)}</strong></p>
+<p class="why">{e(text(lang, "category"))}: <strong data-category="{e(verdict.category or "")}"{service_attr}>{e(cat)}</strong></p>
 {help_box}
 <p>{e(text(lang, "not_your_fault"))}</p>
 <div class="actions">{"".join(actions)}</div>

@@ -27,6 +27,7 @@ from policies.labels import enforced
 from lists.carried import carried_urls
 from policies.bypass import doh_evidence
 from policies.safesearch import bypass_evidence
+from policies.services import service_evidence
 
 log = logging.getLogger("kidgate.engine")
 
@@ -63,6 +64,7 @@ def profile_evidence(profile: Profile, host: str) -> list[Evidence]:
     if d := domain_matches(host, profile.deny_domains):
         out.append(Evidence("policy", None, f"on {profile.name}'s deny list ({d})",
                             kind="profile-deny"))
+    out += service_evidence(profile, host)  # services switched off (TikTok, Roblox, ...)
     return out
 
 

@@ -223,9 +223,12 @@ def _urls(lines: Iterator[str], stats: ParseStats) -> Iterator[Entry]:
         if line[0] == "#":
             stats.blank += 1
             continue
-        token = line.split()[0]
+        words = line.split()  # a line of Unicode spaces (U+00A0) is blank too
+        if not words:
+            stats.blank += 1
+            continue
         try:
-            url = normalize_url(token)
+            url = normalize_url(words[0])
         except InvalidURL:
             stats.skip("invalid", line)
             continue

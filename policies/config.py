@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from policies.categories import ALWAYS_BLOCKED, DEFAULT_MIN_AGES, NEVER
-from policies.core import Calendar, Profile, Schedule
+from policies.categories import ALWAYS_BLOCKED, CHILD_ALWAYS_BLOCKED, DEFAULT_MIN_AGES, NEVER
+from policies.core import Calendar, ExtraTime, Pause, Profile, Schedule, ServiceBlock
 from policies.labels import LABEL_KINDS
 from policies.retention import MB, Retention
 
@@ -420,7 +420,8 @@ class _Validator:
         p = self._map(value, path)
         self._check_keys(p, path, {"age", "language", "allow", "deny", "categories", "safe_search",
                                    "youtube", "fail_safe", "schedules", "timezone", "report_button",
-                                   "school", "thresholds", "labels", "ip_urls"})
+                                   "school", "thresholds", "labels", "ip_urls", "pause",
+                                   "extra_time", "services"})
         if "age" not in p:
             raise self.doc.error(path, "missing key 'age' (the child's age in years, e.g. age: 10)")
         age = self._int(p["age"], f"{path}.age", 0, 120)
@@ -438,6 +439,11 @@ class _Validator:
         if not isinstance(report_button, bool):
             raise self.doc.error(f"{path}.report_button", "expected true or false")
         school = self._school(p.get("school"), f"{path}.school")
+        zone = ZoneInfo(tz)
+        pause = self._pause(p["pause"], f"{path}.pause", zone) if "pause" in p else None
+        extra = tuple(self._extra_time(x, f"{path}.extra_time[{i}]", zone) for i, x in
+                      enumerate(self._list(p.get("extra_time"), f"{path}.extra_time")))
+        services = self._services(p.get("services"), f"{path}.services")
         return Profile(
             name=name, age=age,
             language=self._choice(p.get("language", language), f"{path}.language", LANGUAGES),
@@ -452,7 +458,72 @@ class _Validator:
             schedules=schedules, timezone=tz, report_button=report_button, school=school,
             labels={**labels, **self._labels(p.get("labels"), f"{path}.labels")},
             ip_urls=self._choice(p.get("ip_urls", "block"), f"{path}.ip_urls", ("block", "allow")),
-            own_categories=frozenset(own))
+            own_categories=frozenset(own), pause=pause, extra_time=extra, services=services)
+
+    def _until(self, value: Any, path: str, zone: ZoneInfo) -> dt.datetime:
+        """A moment such as ``2026-12-04 20:00`` (the profile's time zone) or an ISO time with
+        an offset. A bare time of day is refused: it would mean a different moment each day."""
+        if isinstance(value, dt.datetime):
+            moment = value
+        else:
+            try:
+                if isinstance(value, dt.date):
+                    raise ValueError
+                moment = dt.datetime.fromisoformat(str(value).strip())
+            except ValueError:
+                raise self.doc.error(path, "expected a date and time such as "
+                                     f"\"2026-12-04 20:00\", got {value!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment
+
+    def _pause(self, value: Any, path: str, zone: ZoneInfo) -> Pause:
+        """``pause: {until: "2026-12-04 20:00", by: mum}``: everything blocked until then."""
+        s = self._map(value, path)
+        self._check_keys(s, path, {"until", "by"})
+        if "until" not in s:
+            raise self.doc.error(path, "missing key 'until' (when the pause ends, e.g. "
+                                       "until: \"2026-12-04 20:00\")")
+        return Pause(self._until(s["until"], f"{path}.until", zone), str(s.get("by", "")))
+
+    def _extra_time(self, value: Any, path: str, zone: ZoneInfo) -> ExtraTime:
+        """``{until: ..., categories: [social]}``; no categories: the whole internet."""
+        s = self._map(value, path)
+        self._check_keys(s, path, {"until", "categories", "by"})
+        if "until" not in s:
+            raise self.doc.error(path, "missing key 'until' (when the extra time ends, e.g. "
+                                       "until: \"2026-12-04 21:30\")")
+        cats = []
+        for i, c in enumerate(self._list(s.get("categories"), f"{path}.categories")):
+            sub = f"{path}.categories[{i}]"
+            if c not in DEFAULT_MIN_AGES:
+                raise self.doc.error(sub, f"unknown category {c!r}; categories are: "
+                                          f"{', '.join(DEFAULT_MIN_AGES)}")
+            if c in ALWAYS_BLOCKED or c in CHILD_ALWAYS_BLOCKED:
+                raise self.doc.error(sub, f"{c} stays blocked: no extra time can open it")
+            cats.append(c)
+        return ExtraTime(self._until(s["until"], f"{path}.until", zone), frozenset(cats),
+                         str(s.get("by", "")))
+
+    def _services(self, value: Any, path: str) -> ServiceBlock:
+        """``services: {block: [tiktok, roblox], schedules: [...]}`` (names from the shipped
+        catalogue; with schedules, blocked only while one of them is active)."""
+        s = self._map(value, path)
+        if not s:
+            return ServiceBlock()
+        self._check_keys(s, path, {"block", "schedules"})
+        from policies.services import catalogue
+        known = catalogue()
+        chosen = []
+        for i, name in enumerate(self._list(s.get("block"), f"{path}.block")):
+            if name not in known:
+                raise self.doc.error(f"{path}.block[{i}]", f"unknown service {name!r}; "
+                                     f"services are: {', '.join(sorted(known))}")
+            if known[name] not in chosen:
+                chosen.append(known[name])
+        schedules = tuple(self._schedule(x, f"{path}.schedules[{i}]") for i, x in
+                          enumerate(self._list(s.get("schedules"), f"{path}.schedules")))
+        return ServiceBlock(tuple(chosen), schedules)
 
     def _school(self, value: Any, path: str) -> dict[str, object]:
         s = self._map(value, path)

@@ -7,6 +7,7 @@ Everything is expressed as a minimum age compared with the profile's age.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ SOURCES: tuple[str, ...] = ("list", "label", "classifier", "policy", "schedule",
 
 #: When two reasons block with the same minimum age, the more exact source decides.
 _SOURCE_RANK = {"policy": 0, "list": 1, "label": 2, "schedule": 3, "classifier": 4, "error": 5}
+
+#: ``Evidence.kind`` of a host that belongs to a service: ``service:tiktok``.
+SERVICE_KIND = "service:"
 
 DEFAULT_THRESHOLD = 0.5
 #: The URL/host model judges a name, not a page: it needs more confidence to block alone.
@@ -75,6 +79,10 @@ class Verdict:
     min_age: int | None = None
     reasons: tuple[Reason, ...] = ()
     scores: Mapping[str, float] = field(default_factory=dict)
+    #: The blocked service's display name ("TikTok"), so the block page can name it.
+    service: str | None = None
+    #: When a parent's pause blocked the request: the moment it ends.
+    paused_until: dt.datetime | None = None
 
     @property
     def blocked(self) -> bool:
@@ -87,6 +95,8 @@ class Verdict:
             "min_age": None if self.min_age is None or self.min_age >= NEVER else self.min_age,
             "reasons": [r.to_dict() for r in self.reasons],
             "scores": {k: round(v, 4) for k, v in self.scores.items()},
+            **({"service": self.service} if self.service else {}),
+            **({"paused_until": self.paused_until.isoformat()} if self.paused_until else {}),
         }
 
 
@@ -151,6 +161,59 @@ class Schedule:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """A parent's "pause the internet now": every request blocked until ``until`` (aware),
+    except the profile's own allow entries. Data, not a timer: it ends because
+    :func:`decide` compares it with ``now``."""
+
+    until: dt.datetime
+    by: str = ""
+
+    def active(self, now: dt.datetime) -> bool:
+        return now < self.until
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraTime:
+    """Extra time until ``until`` (aware): with no ``categories`` the whole internet is free of
+    schedules; a named category is also free of its age block. The floors stay (hotline,
+    malware, and bypass for children)."""
+
+    until: dt.datetime
+    categories: frozenset[str] = frozenset()
+    by: str = ""
+
+    def active(self, now: dt.datetime) -> bool:
+        return now < self.until
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A named group of hosts (an app or a game), from the catalogue shipped with kidgate."""
+
+    id: str
+    name: str
+    domains: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceBlock:
+    """``services: {block: [...], schedules: [...]}``: the services switched off for a profile,
+    always, or only while one of ``schedules`` is active."""
+
+    services: tuple[Service, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+
+    def lookup(self, host: str) -> tuple[Service, str] | None:
+        """The blocked service that ``host`` (or one of its parent domains) belongs to."""
+        for service in self.services:
+            for d in service.domains:
+                if host == d or host.endswith("." + d):
+                    return service, d
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     name: str
     age: int
@@ -176,6 +239,12 @@ class Profile:
     own_categories: frozenset[str] = frozenset()
     #: The groups whose rules were merged into this profile, most specific first.
     groups: tuple[str, ...] = ()
+    #: A parent's pause (time-limited; ignored once ended).
+    pause: Pause | None = None
+    #: Extra time granted by a parent (each time-limited; ignored once ended).
+    extra_time: tuple[ExtraTime, ...] = ()
+    #: Services (TikTok, Roblox, ...) switched off for this profile.
+    services: ServiceBlock = field(default_factory=ServiceBlock)
 
     @property
     def is_child(self) -> bool:
@@ -205,18 +274,21 @@ def decide(profile: Profile, evidence: Iterable[Evidence],
            now: dt.datetime | None = None) -> Verdict:
     """Decide whether ``profile`` may see the resource described by ``evidence`` at ``now``.
 
-    Precedence, highest first: ``csam``/``malware`` evidence blocks everyone; the profile's own
-    allow entries and approved access requests allow; the profile's own deny entries block;
-    allow-lists beat block-lists; an active schedule blocks; a failed detector blocks a child
-    profile whose fail-safe is ``block``; then each piece of category evidence blocks when the
-    profile is younger than its minimum age.
+    Precedence, highest first: ``csam``/``malware`` evidence blocks everyone; a parent's active
+    pause blocks everything but the profile's own allow entries; the profile's own allow entries
+    and approved access requests allow; the profile's own deny entries and blocked services
+    block; allow-lists beat block-lists; an active schedule blocks (unless extra time lifts it);
+    a failed detector blocks a child profile whose fail-safe is ``block``; then each piece of
+    category evidence blocks when the profile is younger than its minimum age (unless extra time
+    for that category lifts it). Time-limited state (pause, extra time, schedules) is judged
+    against ``now`` only: without a time it does not apply.
     """
     items = list(evidence)
     scores = {e.category: e.score for e in items
               if e.source == "classifier" and e.category and e.score is not None}
 
-    def block(category: str | None, min_age: int, reasons: list[Reason]) -> Verdict:
-        return Verdict("block", category, min_age, tuple(reasons), scores)
+    def block(category: str | None, min_age: int, reasons: list[Reason], **kw: object) -> Verdict:
+        return Verdict("block", category, min_age, tuple(reasons), scores, **kw)  # type: ignore[arg-type]
 
     # 1. Hotline and malware entries: no allow-list, age or approval lifts them.
     hard = [e for e in items if not e.allow and e.category in ALWAYS_BLOCKED
@@ -224,49 +296,79 @@ def decide(profile: Profile, evidence: Iterable[Evidence],
     if hard:
         return block(hard[0].category, NEVER, [_reason(e, NEVER) for e in hard])
 
-    # 2. The profile's own allow entries and approved requests.
+    local = None
+    if now is not None:  # a time without a zone is the profile's wall-clock time
+        zone = ZoneInfo(profile.timezone)
+        local = now.astimezone(zone) if now.tzinfo else now.replace(tzinfo=zone)
     own_allow = [e for e in items if e.allow and e.source == "policy"]
+
+    # 2. A parent's pause: only the profile's own allow list (homework sites) stays open.
+    if local is not None and profile.pause is not None and profile.pause.active(local):
+        listed = [e for e in own_allow if e.kind == "profile-allow"]
+        if listed:
+            return Verdict("allow", None, None, tuple(_reason(e, None) for e in listed), scores)
+        until = profile.pause.until
+        return block(None, NEVER, [Reason("policy", None,
+                     f"paused by a parent until {format_until(until, local)}", NEVER)],
+                     paused_until=until)
+
+    # 3. The profile's own allow entries and approved requests.
     if own_allow:
         return Verdict("allow", None, None, tuple(_reason(e, None) for e in own_allow), scores)
 
-    # 3. The profile's own deny entries.
-    own_deny = [e for e in items if not e.allow and e.source == "policy"]
+    extra = [x for x in profile.extra_time if local is not None and x.active(local)]
+    all_extra = any(not x.categories for x in extra)
+    extra_cats = frozenset().union(*(x.categories for x in extra)) if extra else frozenset()
+
+    # 4. The profile's own deny entries, then the services switched off for it.
+    own_deny = [e for e in items if not e.allow and e.source == "policy"
+                and not e.kind.startswith(SERVICE_KIND)]
     if own_deny:
         return block(own_deny[0].category, NEVER, [_reason(e, NEVER) for e in own_deny])
+    service = _service_block(profile, items, local, all_extra)
+    if service is not None:
+        return dataclasses.replace(service, scores=scores)
 
-    # 4. Allow-lists beat block-lists and detectors.
+    # 5. Allow-lists beat block-lists and detectors.
     list_allow = [e for e in items if e.allow and e.source == "list"]
     if list_allow:
         return Verdict("allow", None, None, tuple(_reason(e, None) for e in list_allow), scores)
 
     blocking: list[tuple[int, Evidence]] = []
 
-    # 5. Schedules.
-    if now is not None and profile.schedules:
-        local = now.astimezone(ZoneInfo(profile.timezone)) if now.tzinfo else now
+    # 6. Schedules, unless extra time lifts them.
+    if local is not None and profile.schedules and not all_extra:
+        # Extra time for a category opens a whole-internet schedule to pages of that category.
+        lifted = any(e.category in extra_cats and not e.allow and _counts(profile, e)
+                     for e in items)
         for sched in profile.schedules:
             window = sched.window_at(local)
             if window is None:
                 continue
             hours = f"{window[0]:%H:%M}-{window[1]:%H:%M}"
             if not sched.categories:
+                if lifted:
+                    continue
                 return block(None, NEVER, [Reason("schedule", None,
                              f"schedule '{sched.name}': internet paused {hours}", NEVER)])
             for e in items:
-                if e.category in sched.categories and not e.allow and _counts(profile, e):
+                if e.category in sched.categories and e.category not in extra_cats \
+                        and not e.allow and _counts(profile, e):
                     blocking.append((NEVER, Evidence("schedule", e.category,
                                     f"schedule '{sched.name}' blocks {e.category} "
                                     f"{hours} ({e.detail})")))
 
-    # 6. Failed detectors: the profile's fail-safe decides; adults are never broken by a bug.
+    # 7. Failed detectors: the profile's fail-safe decides; adults are never broken by a bug.
     if profile.is_child and profile.fail_safe == "block":
         for e in items:
             if e.source == "error":
                 blocking.append((NEVER, e))
 
-    # 7. Category and age evidence.
+    # 8. Category and age evidence (extra time for a category lifts its age block).
     for e in items:
         if e.allow or e.source in ("error", "policy") or not _counts(profile, e):
+            continue
+        if e.category is not None and e.category in extra_cats:
             continue
         need = e.min_age if e.min_age is not None else (
             profile.min_age(e.category) if e.category else None)
@@ -278,6 +380,44 @@ def decide(profile: Profile, evidence: Iterable[Evidence],
     blocking.sort(key=lambda ne: (-ne[0], _SOURCE_RANK.get(ne[1].source, 9)))
     top_age, top = blocking[0]
     return block(top.category, top_age, [_reason(e, a) for a, e in blocking])
+
+
+def _service_block(profile: Profile, items: list[Evidence], local: dt.datetime | None,
+                   all_extra: bool) -> Verdict | None:
+    """A block for a switched-off service named by the evidence, when its rule applies now:
+    always, or during one of its schedules (which whole-internet extra time lifts, as it
+    lifts every schedule)."""
+    found = [e for e in items if e.kind.startswith(SERVICE_KIND) and not e.allow]
+    if not found:
+        return None
+    rule = profile.services
+    names = {s.id: s.name for s in rule.services}
+    found = [e for e in found if e.kind[len(SERVICE_KIND):] in names]
+    if not found:
+        return None
+    when = ""
+    if rule.schedules:
+        if local is None or all_extra:
+            return None
+        windows = [(s, w) for s in rule.schedules if (w := s.window_at(local)) is not None]
+        if not windows:
+            return None
+        sched, w = windows[0]
+        when = f" (schedule '{sched.name}' {w[0]:%H:%M}-{w[1]:%H:%M})"
+    e = found[0]
+    return Verdict("block", None, NEVER, (Reason("policy", None, e.detail + when, NEVER),),
+                   service=names[e.kind[len(SERVICE_KIND):]])
+
+
+def format_until(until: dt.datetime, local_now: dt.datetime) -> str:
+    """``20:00`` today, ``Sat 09:00`` within a week, else the date: what a parent said."""
+    tz = local_now.tzinfo
+    end = until.astimezone(tz) if tz is not None and until.tzinfo else until
+    if end.date() == local_now.date():
+        return f"{end:%H:%M}"
+    if end.date() - local_now.date() < dt.timedelta(days=7):
+        return f"{end:%a %H:%M}"
+    return f"{end:%Y-%m-%d %H:%M}"
 
 
 def _counts(profile: Profile, e: Evidence) -> bool:

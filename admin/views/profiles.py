@@ -30,9 +30,12 @@ FIELDS = ("age", *CHOICES, *LISTS)
 
 @bp.route("/profiles")
 def index() -> Any:
-    require_role(*EDITORS)
+    """Every profile for owners and parents; a teacher sees only theirs (to pause them)."""
+    account = require_role(*EDITORS, "teacher")
     cfg = g.ctx.config()
-    return render_template("profiles.html", profiles=list(cfg.profiles.values()),
+    shown = [p for p in cfg.profiles.values()
+             if account.role != "teacher" or p.name in account.profiles]
+    return render_template("profiles.html", profiles=shown, can_edit=account.role in EDITORS,
                            editable=g.ctx.config_path is not None, done=request.args.get("saved"))
 
 

@@ -71,7 +71,7 @@ def test_an_invalid_edit_shows_the_loaders_message_at_the_field(sqlite_env: Env,
     assert not env.config_path.with_name("kidgate.yaml.bak").exists()
 
 
-def test_profiles_are_for_owners_and_parents(sqlite_env: Env) -> None:
+def test_profile_settings_are_for_owners_and_parents(sqlite_env: Env) -> None:
     env = sqlite_env
     c = env.owner_client()
     assert c.get("/profiles/nobody").status_code == 404
@@ -80,7 +80,11 @@ def test_profiles_are_for_owners_and_parents(sqlite_env: Env) -> None:
                             profiles=("anna",))
     teacher = env.client()
     env.sign_in(teacher, "t", "a long password")
-    assert teacher.get("/profiles").status_code == 403
+    # A teacher sees the profiles assigned to them, to pause them, but edits no settings.
+    listing = teacher.get("/profiles")
+    assert listing.status_code == 200 and 'data-profile="anna"' in listing.text
+    assert 'data-profile="ben"' not in listing.text and 'class="edit"' not in listing.text
+    assert teacher.get("/profiles/anna").status_code == 403
     token = csrf(teacher.get("/events").text)
     r = teacher.post("/profiles/anna", data={"csrf": token, "age": "17"})
     assert r.status_code == 403 and config.load(env.config_path).profiles["anna"].age == 9

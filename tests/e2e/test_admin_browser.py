@@ -208,7 +208,7 @@ def test_editing_the_age_changes_the_next_verdict_and_a_bad_edit_changes_nothing
     with kidgate.client() as c:
         assert c.get("http://bets.test/").status_code == 403  # gambling: 18 and over
     page.goto(kidgate.admin_url + "/profiles")
-    page.locator('#profiles tr[data-profile="child"] a').click()
+    page.locator('#profiles tr[data-profile="child"] a.edit').click()
     before = kidgate.config_path.read_text()
     page.fill("#f-age", "ten")
     page.click("#profile button[type=submit]")
@@ -234,6 +234,28 @@ def test_dark_mode_follows_the_system_setting(kg) -> None:
     assert bg == "rgb(15, 20, 25)"
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
     context.close()
+
+
+def test_pausing_a_child_blocks_the_next_request_until_resumed(kg) -> None:
+    kidgate, _, page, _, _ = kg
+    with kidgate.client() as c:
+        assert c.get("http://fine.test/").status_code == 200
+    page.goto(kidgate.admin_url + "/profiles")
+    page.locator('#profiles tr[data-profile="child"] a.controls').click()
+    page.select_option("#f-pause-length", "15m")
+    page.click("#pause-form button[type=submit]")
+    assert "Saved" in page.locator("#notice").inner_text()
+    assert "Paused until" in page.locator("#paused").inner_text()
+    assert "pause: {until:" in kidgate.config_path.read_text()
+    with kidgate.client() as c:
+        blocked = _wait(lambda: (r := c.get("http://fine.test/")).status_code == 403 and r, 20,
+                        "the proxy to apply the pause")
+        assert "paused by a parent until" in blocked.text
+    page.click("#resume button")
+    assert page.locator("#paused").count() == 0
+    with kidgate.client() as c:
+        _wait(lambda: c.get("http://fine.test/").status_code == 200, 20,
+              "the proxy to end the pause")
 
 
 def test_five_failed_sign_ins_lock_the_address_out(kg) -> None:
