@@ -28,7 +28,7 @@ from classifier.terms import TERMS_DIR, TermScorer
 EVALDATA = Path(__file__).with_name("evaldata")
 SAFE_QUANTILE = 0.995  # term thresholds: at most ~0.5% of safe texts reach 0.5
 AGES = (10, 15)
-PROTECTED_KINDS = frozenset({"support", "news"})
+PROTECTED_KINDS = frozenset({"support", "news", "counter", "health"})
 PROTECTED_WEIGHT = 3.0
 
 Say = Callable[[str], None]
@@ -39,10 +39,10 @@ def _Y(rows: Sequence[Row], cats: Sequence[str]) -> np.ndarray:
 
 
 def fit_text(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features: int = 150_000,
-             categories: Sequence[str] = TEXT_CATEGORIES) -> LinearMultiLabel:
+             categories: Sequence[str] = TEXT_CATEGORIES, *, stance: bool = True) -> LinearMultiLabel:
     cats = [c for c in categories if any(c in r.labels for r in rows)]
-    m = LinearMultiLabel("text", tuple(cats), max_features=max_features, min_df=2, C=4.0,
-                         random_state=seed)
+    m = LinearMultiLabel("text" if stance else "text_plain", tuple(cats),
+                         max_features=max_features, min_df=2, C=4.0, random_state=seed)
     # Help-seeking and news texts are the safe texts most like harmful ones: weigh them more.
     w = np.array([PROTECTED_WEIGHT if r.kind in PROTECTED_KINDS and not r.labels else 1.0
                   for r in rows])
@@ -224,24 +224,116 @@ def evaluate(clf: Classifier, data: Path, *, seed: int = 0, say: Say = lambda m:
     return rep
 
 
-CROSS_TEXT = ("davidson", "cyberbullying", "twitter_suicidal", "reddit_mh", "ag_news")
 CROSS_URL = ("porn_top1m", "blocklistproject/drugs-nl.txt")
+#: Over-blocking budgets at which under-blocking is read off (the issue's operating points).
+BUDGETS = (0.03, 0.05)
+#: Categories of the leave-one-source-out table (sexual: terms only, see the hand-written rows).
+LOSO_CATEGORIES = ("hate", "offensive", "self_harm", "violence", "drugs", "weapons")
+
+
+def _fold_model(pool: list[Row], seed: int, max_features: int, stance: bool) -> tuple[Any, list[Row]]:
+    tr = [r for r in pool if r.bucket >= 3]
+    cal = [r for r in pool if r.bucket == 2]
+    return fit_text(tr, cal, seed, lambda _m: None, max_features, stance=stance), cal
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def loso_eval(text_rows: list[Row], seed: int, say: Say, max_features: int, terms: Any, *,
+              train_sources: frozenset[str] | None = None, stance: bool = True,
+              categories: Sequence[str] = LOSO_CATEGORIES) -> dict[str, Any]:
+    """Leave one source out: fit on every other source, test on the one left out.
+
+    Per category and held-out source: ROC-AUC of that category's score (page-text model and
+    weighted terms combined, as shipped) and under-blocking at 3% and 5% over-blocking, the
+    thresholds being chosen on the fold's calibration split (safe texts of the other sources,
+    never used for fitting), plus the over-blocking they actually give on the held-out
+    source's safe texts. ``train_sources`` restricts the training pool (an older recipe); a
+    source outside it is then scored by the model of the whole pool.
+    """
+    sources = sorted({r.source for r in text_rows})
+    pool_all = [r for r in text_rows if train_sources is None or r.source in train_sources]
+    cache: dict[frozenset[str], tuple[Classifier, dict[str, dict[float, float]]]] = {}
+    out: dict[str, Any] = {"sources": {}, "worst": {}}
+    t0 = time.time()
+    for k, src in enumerate(sources, 1):
+        pool = [r for r in pool_all if r.source != src]
+        key = frozenset({r.source for r in pool})
+        if key not in cache:
+            say(f"  leave-one-source-out {k}/{len(sources)}: without {src} "
+                f"({len(pool)} rows, {time.time() - t0:.0f}s so far)")
+            m, cal = _fold_model(pool, seed, max_features, stance)
+            clf = Classifier(m, None, terms)
+            cs = score_text_rows(clf, [r for r in cal if not r.labels])
+            thr = {c: {b: float(np.quantile([s.get(c, 0.0) for s in cs], 1.0 - b)) for b in BUDGETS}
+                   for c in categories}
+            cache[key] = (clf, thr)
+        clf, thr = cache[key]
+        te = [r for r in text_rows if r.source == src]
+        s = score_text_rows(clf, te)
+        safe = [x for x, r in zip(s, te) if not r.labels]
+        cats: dict[str, Any] = {}
+        for c in categories:
+            y = np.array([int(c in r.labels) for r in te])
+            if y.sum() == 0:
+                continue
+            p = np.array([x.get(c, 0.0) for x in s])
+            d: dict[str, Any] = {"pos": int(y.sum()), "n": len(y), "roc_auc": _auc(y, p)}
+            for b in BUDGETS:
+                d[f"under@{b:.0%}"] = float(np.mean(p[y == 1] < thr[c][b]))
+                d[f"over@{b:.0%}"] = (float(np.mean([x.get(c, 0.0) >= thr[c][b] for x in safe]))
+                                      if safe else float("nan"))
+            cats[c] = d
+        out["sources"][src] = {"n": len(te), "n_safe": len(safe), "categories": cats,
+                               "blocking": blocking_rates(s, te),
+                               "trained_on": sorted(key)}
+    for c in categories:
+        aucs = [(v["categories"][c]["roc_auc"], src) for src, v in out["sources"].items()
+                if c in v["categories"] and not np.isnan(v["categories"][c]["roc_auc"])]
+        unders = [(v["categories"][c]["under@3%"], src) for src, v in out["sources"].items()
+                  if c in v["categories"]]
+        if aucs:
+            auc, src = min(aucs)
+            und, usrc = max(unders)
+            out["worst"][c] = {"roc_auc": auc, "source": src, "under@3%": und,
+                               "under_source": usrc}
+    say(f"  leave-one-source-out done in {time.time() - t0:.0f}s ({len(cache)} fits)")
+    return out
+
+
+RECIPES = ("current", "v1")
+
+
+def loso_report(data: Path, *, recipe: str = "current", seed: int = 0, say: Say = lambda m: None,
+                terms_dir: Path = TERMS_DIR, max_features: int = 60_000,
+                cap: int | None = 9000) -> dict[str, Any]:
+    """Leave-one-source-out figures of a training recipe on every text source we have.
+
+    ``current`` is what ``kidgate train`` ships; ``v1`` retrains the first release's recipe
+    (its eight sources, no stance markers) so that both are judged by the same code on the same
+    held-out sources. Terms come from ``terms_dir``, calibrated as in training.
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r} (expected one of {', '.join(RECIPES)})")
+    from classifier.data import V1_SOURCES
+
+    rows = load_text(data, say, seed, cap=cap)
+    pool = frozenset(V1_SOURCES) if recipe == "v1" else None
+    scorer = TermScorer.from_dir(terms_dir)
+    calibrate_terms(scorer, [r.text for r in rows if r.bucket >= 2 and not r.labels
+                             and (pool is None or r.source in pool)], lambda _m: None)
+    return loso_eval(rows, seed, say, max_features, scorer, train_sources=pool,
+                     stance=recipe != "v1")
 
 
 def cross_source_eval(text_rows: list[Row], url_rows: list[Row], seed: int, say: Say,
                       max_features: int, terms: Any) -> dict[str, Any]:
-    """Train without one source, test on that source (smaller models to keep it quick)."""
-    out: dict[str, Any] = {}
-    for src in CROSS_TEXT:
-        tr = [r for r in text_rows if r.source != src and r.bucket >= 3]
-        cal = [r for r in text_rows if r.source != src and r.bucket == 2]
-        te = [r for r in text_rows if r.source == src]
-        say(f"cross-source: text without {src} ({len(tr)} train, {len(te)} test)")
-        m = fit_text(tr, cal, seed, lambda _m: None, max_features)
-        clf = Classifier(m, None, terms)
-        s = score_text_rows(clf, te)
-        out[f"text:{src}"] = {"n": len(te), "categories": per_category(s, te, m.categories),
-                              "blocking": blocking_rates(s, te)}
+    """Leave-one-source-out for page text (see :func:`loso_eval`) and held-out URL lists."""
+    out: dict[str, Any] = {"loso": loso_eval(text_rows, seed, say, max_features, terms)}
     for src in CROSS_URL:
         tr = [r for r in url_rows if r.source != src and r.bucket >= 3]
         cal = [r for r in url_rows if r.source != src and r.bucket == 2]
@@ -249,6 +341,8 @@ def cross_source_eval(text_rows: list[Row], url_rows: list[Row], seed: int, say:
         tr = [r for r in tr if r.group not in held]
         cal = [r for r in cal if r.group not in held]
         te = [r for r in url_rows if r.source == src]
+        if not te:
+            continue
         say(f"cross-source: URLs without {src} ({len(tr)} train, {len(te)} test)")
         m = fit_url(tr, cal, seed, lambda _m: None, max_features)
         clf = Classifier(None, m, None)
