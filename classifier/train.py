@@ -30,6 +30,8 @@ SAFE_QUANTILE = 0.995  # term thresholds: at most ~0.5% of safe texts reach 0.5
 AGES = (10, 15)
 PROTECTED_KINDS = frozenset({"support", "news", "counter", "health"})
 PROTECTED_WEIGHT = 3.0
+#: Inverse regularisation of the page-text model (chosen by leave-one-source-out figures).
+TEXT_C = 4.0
 
 Say = Callable[[str], None]
 
@@ -39,10 +41,12 @@ def _Y(rows: Sequence[Row], cats: Sequence[str]) -> np.ndarray:
 
 
 def fit_text(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features: int = 150_000,
-             categories: Sequence[str] = TEXT_CATEGORIES, *, stance: bool = True) -> LinearMultiLabel:
+             categories: Sequence[str] = TEXT_CATEGORIES, *, stance: bool = True,
+             C: float | None = None) -> LinearMultiLabel:
     cats = [c for c in categories if any(c in r.labels for r in rows)]
     m = LinearMultiLabel("text" if stance else "text_plain", tuple(cats),
-                         max_features=max_features, min_df=2, C=4.0, random_state=seed)
+                         max_features=max_features, min_df=2, C=TEXT_C if C is None else C,
+                         random_state=seed)
     # Help-seeking and news texts are the safe texts most like harmful ones: weigh them more.
     w = np.array([PROTECTED_WEIGHT if r.kind in PROTECTED_KINDS and not r.labels else 1.0
                   for r in rows])
@@ -164,7 +168,7 @@ def per_category(score_list: list[dict[str, float]], rows: Sequence[Row],
 def evaluate(clf: Classifier, data: Path, *, seed: int = 0, say: Say = lambda m: None,
              cross_source: bool = True, plot: Path | None = None,
              text_rows: list[Row] | None = None, url_rows: list[Row] | None = None,
-             max_features_cross: int = 60_000) -> dict[str, Any]:
+             max_features_cross: int = 60_000, compare_v1: bool = False) -> dict[str, Any]:
     """All figures for the model card, as a JSON-able dict."""
     rep: dict[str, Any] = {}
     text_rows = text_rows if text_rows is not None else load_text(data, say, seed)
@@ -221,6 +225,12 @@ def evaluate(clf: Classifier, data: Path, *, seed: int = 0, say: Say = lambda m:
     if cross_source:
         rep["cross_source"] = cross_source_eval(text_rows, url_rows, seed, say, max_features_cross,
                                                 clf.terms)
+        if compare_v1:
+            from classifier.data import V1_SOURCES
+
+            say("leave-one-source-out of the first release's recipe, for comparison")
+            rep["loso_v1"] = loso_eval(text_rows, seed, say, max_features_cross, clf.terms,
+                                       train_sources=V1_SOURCES, stance=False)
     return rep
 
 
@@ -231,10 +241,45 @@ BUDGETS = (0.03, 0.05)
 LOSO_CATEGORIES = ("hate", "offensive", "self_harm", "violence", "drugs", "weapons")
 
 
+#: Rows per source in each leave-one-source-out fold (the shipped model uses up to 9,000).
+LOSO_FOLD_CAP = 4000
+
+
+def _cap_sources(rows: list[Row], cap: int | None, seed: int) -> list[Row]:
+    """At most ``cap`` rows per source, seeded; harmful rows fill up to half of it first."""
+    if cap is None:
+        return rows
+    import random
+
+    rng = random.Random(seed)
+    by: dict[str, list[Row]] = {}
+    for r in rows:
+        by.setdefault(r.source, []).append(r)
+    out: list[Row] = []
+    for src in sorted(by):
+        rs = by[src]
+        if len(rs) > cap:
+            pos = [r for r in rs if r.labels]
+            neg = [r for r in rs if not r.labels]
+            pos = rng.sample(pos, min(len(pos), max(cap // 2, cap - len(neg))))
+            rs = pos + rng.sample(neg, min(len(neg), cap - len(pos)))
+        out.extend(rs)
+    return out
+
+
 def _fold_model(pool: list[Row], seed: int, max_features: int, stance: bool) -> tuple[Any, list[Row]]:
     tr = [r for r in pool if r.bucket >= 3]
     cal = [r for r in pool if r.bucket == 2]
     return fit_text(tr, cal, seed, lambda _m: None, max_features, stance=stance), cal
+
+
+def _budget_threshold(safe_scores: list[float], budget: float) -> float:
+    """The score a text must exceed to be blocked so that at most ``budget`` of these safe
+    texts are: ties (terms give many texts the same score) never push the rate over."""
+    v = np.sort(np.asarray(safe_scores, dtype=np.float64))[::-1]
+    if not len(v):
+        return 0.5
+    return float(v[min(len(v) - 1, int(budget * len(v)))])
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -245,7 +290,8 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
 
 def loso_eval(text_rows: list[Row], seed: int, say: Say, max_features: int, terms: Any, *,
               train_sources: frozenset[str] | None = None, stance: bool = True,
-              categories: Sequence[str] = LOSO_CATEGORIES) -> dict[str, Any]:
+              categories: Sequence[str] = LOSO_CATEGORIES,
+              fold_cap: int | None = LOSO_FOLD_CAP) -> dict[str, Any]:
     """Leave one source out: fit on every other source, test on the one left out.
 
     Per category and held-out source: ROC-AUC of that category's score (page-text model and
@@ -253,10 +299,13 @@ def loso_eval(text_rows: list[Row], seed: int, say: Say, max_features: int, term
     thresholds being chosen on the fold's calibration split (safe texts of the other sources,
     never used for fitting), plus the over-blocking they actually give on the held-out
     source's safe texts. ``train_sources`` restricts the training pool (an older recipe); a
-    source outside it is then scored by the model of the whole pool.
+    source outside it is then scored by the model of the whole pool. Each fold trains on at
+    most ``fold_cap`` rows per source (harmful rows kept first) to keep the 20-odd fits inside
+    the training time budget; the held-out source is always tested whole.
     """
     sources = sorted({r.source for r in text_rows})
-    pool_all = [r for r in text_rows if train_sources is None or r.source in train_sources]
+    pool_all = _cap_sources([r for r in text_rows if train_sources is None
+                             or r.source in train_sources], fold_cap, seed)
     cache: dict[frozenset[str], tuple[Classifier, dict[str, dict[float, float]]]] = {}
     out: dict[str, Any] = {"sources": {}, "worst": {}}
     t0 = time.time()
@@ -269,7 +318,7 @@ def loso_eval(text_rows: list[Row], seed: int, say: Say, max_features: int, term
             m, cal = _fold_model(pool, seed, max_features, stance)
             clf = Classifier(m, None, terms)
             cs = score_text_rows(clf, [r for r in cal if not r.labels])
-            thr = {c: {b: float(np.quantile([s.get(c, 0.0) for s in cs], 1.0 - b)) for b in BUDGETS}
+            thr = {c: {b: _budget_threshold([s.get(c, 0.0) for s in cs], b) for b in BUDGETS}
                    for c in categories}
             cache[key] = (clf, thr)
         clf, thr = cache[key]
@@ -284,8 +333,8 @@ def loso_eval(text_rows: list[Row], seed: int, say: Say, max_features: int, term
             p = np.array([x.get(c, 0.0) for x in s])
             d: dict[str, Any] = {"pos": int(y.sum()), "n": len(y), "roc_auc": _auc(y, p)}
             for b in BUDGETS:
-                d[f"under@{b:.0%}"] = float(np.mean(p[y == 1] < thr[c][b]))
-                d[f"over@{b:.0%}"] = (float(np.mean([x.get(c, 0.0) >= thr[c][b] for x in safe]))
+                d[f"under@{b:.0%}"] = float(np.mean(p[y == 1] <= thr[c][b]))
+                d[f"over@{b:.0%}"] = (float(np.mean([x.get(c, 0.0) > thr[c][b] for x in safe]))
                                       if safe else float("nan"))
             cats[c] = d
         out["sources"][src] = {"n": len(te), "n_safe": len(safe), "categories": cats,
@@ -398,7 +447,7 @@ def write_manifest(out: Path) -> dict[str, str]:
 
 def train(data: Path, out: Path, *, seed: int = 0, say: Say = lambda m: None,
           text_cap: int | None = 9000, max_features: int = 150_000, cross_source: bool = True,
-          terms_dir: Path = TERMS_DIR) -> dict[str, Any]:
+          terms_dir: Path = TERMS_DIR, compare_v1: bool = False) -> dict[str, Any]:
     """Train everything from ``data`` into ``out``; returns the evaluation report."""
     import joblib
 
@@ -426,7 +475,7 @@ def train(data: Path, out: Path, *, seed: int = 0, say: Say = lambda m: None,
             p.unlink()
     plot = out / "pr_curves.png"
     report = evaluate(clf, data, seed=seed, say=say, cross_source=cross_source, plot=plot,
-                      text_rows=text_rows, url_rows=url_rows)
+                      text_rows=text_rows, url_rows=url_rows, compare_v1=compare_v1)
     report["term_calibration"] = term_cal
     say("writing artefacts")
     joblib.dump(text_model, out / ARTIFACTS["text"], compress=3)
