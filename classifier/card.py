@@ -48,7 +48,7 @@ MAPPING = """| source | label -> category |
 | laroseda | -> safe (Romanian) |
 | implicit_hate | implicit_hate, explicit_hate -> hate + offensive (+ violence when stage 2 calls the post threatening); not_hate -> safe (kind `forum`: ordinary posts from the same extremist-adjacent accounts) |
 | hatexplain | 1 hate -> hate + offensive; 2 offensive -> offensive; 0 normal -> safe; 3 undecided dropped |
-| mlma, mlma_fr | sentiment contains hateful -> hate + offensive; offensive, abusive or disrespectful -> offensive; normal alone -> safe; fearful/shocked alone dropped |
+| mlma, mlma_fr | (mlma_fr: evaluation only, never trained on) sentiment contains hateful -> hate + offensive; offensive, abusive or disrespectful -> offensive; normal alone -> safe; fearful/shocked alone dropped |
 | stormfront | hate -> hate + offensive; noHate -> safe (kind `forum`); relation, idk/skip dropped |
 | germeval_violence | any vio class but nothing -> violence (German); nothing -> safe |
 | germeval2018 | ABUSE -> hate + offensive; INSULT, PROFANITY -> offensive; OTHER -> safe (German) |
@@ -173,7 +173,7 @@ def render(meta: dict[str, Any], rep: dict[str, Any], text_rows: list[Row], url_
         "## Leave-one-source-out (the headline)",
         "",
         "Each text source in turn is left out of training; a model fitted on all the others (same "
-        "recipe, 60k features, at most 4,000 rows per source) is tested on all of it. ROC-AUC ranks the left-out source's harmful texts "
+        "recipe, 60k features, at most 3,000 rows per source) is tested on all of it. `mlma_fr` (French) is only ever tested on, never trained on. ROC-AUC ranks the left-out source's harmful texts "
         "against the rest by that category's score (page-text model and weighted terms combined, as "
         "shipped). Under-blocking is read at 3% and 5% over-blocking, with the thresholds chosen on "
         "the fold's calibration split (safe texts of the other sources, never used for fitting); "

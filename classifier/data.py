@@ -47,6 +47,10 @@ SOURCE_CAPS: dict[str, int] = {"reddit_drunk": 4000}
 #: Sources whose harmful rows are rare: a capped sample keeps every harmful row (up to half
 #: the cap) and fills the rest with safe rows, so that a cap never drops the few positives.
 STRATIFIED = frozenset({"germeval_violence", "stormfront", "roff_ro", "implicit_hate"})
+#: Sources that are only ever tested on, never trained on: French hostility tweets (MLMA-FR) are
+#: 78% harmful with few ordinary French texts beside them, so training on them teaches "French
+#: is offensive" and blocks French news pages; held out, they still measure transfer.
+EVAL_ONLY = frozenset({"mlma_fr"})
 #: Hand-written contrastive material (EN, RO): pairs that share words and differ in stance.
 CONTRAST_DIR = Path(__file__).with_name("contrast")
 #: The sources of the first release: ``kidgate eval --recipe v1`` retrains on these only, to
