@@ -325,8 +325,8 @@ def registrable(host: str) -> str:
     """Registrable domain (eTLD+1) with the bundled suffix list, never the network."""
     global _EXTRACTOR
     if _EXTRACTOR is None:
-        import tldextract
-
+        from kidgate.extras import require
+        tldextract = require("tldextract", "train", "training the URL/host model")
         _EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
     ext = _EXTRACTOR(host)
     return ext.top_domain_under_public_suffix if hasattr(ext, "top_domain_under_public_suffix") \

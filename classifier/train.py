@@ -404,7 +404,8 @@ def cross_source_eval(text_rows: list[Row], url_rows: list[Row], seed: int, say:
 
 
 def _plot_pr(ts, t_test, text_cats, us, u_test, path: Path) -> None:
-    import matplotlib
+    from kidgate.extras import require
+    matplotlib = require("matplotlib", "train", "the model card's charts")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
