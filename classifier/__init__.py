@@ -219,25 +219,27 @@ class Classifier:
         norm = normalize(text)
         if not norm:
             return
-        # The page-text model reads the first MODEL_CHARS characters, the terms everything:
-        # tokenise once, split at the last space in the window (no token crosses a space).
-        cut = norm.rfind(" ", 0, MODEL_CHARS) if len(norm) > MODEL_CHARS else -1
-        if cut > 0:
-            head_toks = tokens(norm[:cut])
-            toks = head_toks + tokens(norm[cut + 1:])
-            words: list[str] | None = head_toks + tokens(norm[cut + 1:MODEL_CHARS])
-        else:
-            toks = tokens(norm)
-            words = toks if len(norm) <= MODEL_CHARS else None
+        # The page-text model reads up to TEXT_WINDOWS windows of MODEL_CHARS characters (the
+        # first holds title, description and headings, then the body) and each category keeps
+        # its strongest window; the terms read everything. Windows end at a space, so no token
+        # crosses two windows and the windows' tokens are the text's tokens, tokenised once.
+        spans = _windows(norm)
+        win_toks = [tokens(norm[a:b]) for a, b in spans]
+        end = spans[-1][1]
+        toks = [t for w in win_toks for t in w]
+        if end < len(norm):
+            toks += tokens(norm[end:])
         if self.text_model is not None:
             tm = self.text_model
-            p, ia, va = tm.text_decision(norm[:MODEL_CHARS], words)
-            if p and max(p) >= 0.2:
-                ia = ia.astype(np.int32)  # kept by lazy explanations: half the memory
-            for j, cat in enumerate(tm.categories):
-                pj = p[j]
-                _merge(scores, feats, srcs, cat, pj,
-                       _Explain(tm, j, ia, va) if pj >= 0.2 else (), TEXT_DETAIL)
+            for (a, b), words in zip(spans, win_toks):
+                p, ia, va = tm.text_decision(norm[a:b], words)
+                hot = max(p) >= 0.2 if p else False
+                if hot:
+                    ia = ia.astype(np.int32)  # kept by lazy explanations: half the memory
+                for j, cat in enumerate(tm.categories):
+                    pj = p[j]
+                    _merge(scores, feats, srcs, cat, pj,
+                           _Explain(tm, j, ia, va) if pj >= 0.2 else (), TEXT_DETAIL)
         if self.terms is not None:
             for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True, toks=toks).items():
                 _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
@@ -304,6 +306,32 @@ class Classifier:
     def cache_clear(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+#: Windows of MODEL_CHARS characters the page-text model reads per page (the speed budget:
+#: one window costs ~0.08 ms on one core).
+TEXT_WINDOWS = 3
+#: A window shorter than this after the first is not scored on its own: a page's last few
+#: words would otherwise be judged without context.
+MIN_WINDOW = 200
+
+
+def _windows(norm: str) -> list[tuple[int, int]]:
+    """(start, end) of the windows the page-text model scores, each ending before a space."""
+    spans: list[tuple[int, int]] = []
+    a, n = 0, len(norm)
+    while a < n and len(spans) < TEXT_WINDOWS:
+        if n - a <= MODEL_CHARS:
+            b = n
+        else:
+            b = norm.rfind(" ", a, a + MODEL_CHARS)
+            if b <= a:
+                b = a + MODEL_CHARS  # one long "word": cut it
+        if spans and b - a < MIN_WINDOW:
+            break
+        spans.append((a, b))
+        a = b + 1 if b < n and norm[b] == " " else b
+    return spans
 
 
 #: The cache key's hash: SHA-256 runs on the CPU's SHA instructions where present (x86 SHA-NI,

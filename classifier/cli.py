@@ -32,6 +32,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default=str(REPO_ROOT / "models"), help="output directory (default: models/)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-cross-source", action="store_true", help="skip cross-source evaluation")
+    p.add_argument("--no-compare", action="store_true",
+                   help="skip the first release's recipe in the leave-one-source-out comparison")
     p.add_argument("--max-features", type=int, default=150_000)
     p.set_defaults(func=cmd_train)
 
@@ -42,6 +44,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plot", default="pr_curves.png", help="PR-curve image to write")
     p.add_argument("--json", dest="json_out", help="write the full report as JSON here")
     p.add_argument("--no-cross-source", action="store_true", help="skip cross-source evaluation")
+    p.add_argument("--compare", action="store_true",
+                   help="also run the first release's recipe through leave-one-source-out")
     p.set_defaults(func=cmd_eval)
 
     p = subparsers.add_parser("classify", help="score pages with the content classifier")
@@ -61,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     data = _data_dir(args.data)
     rep = train(data, Path(args.out), seed=args.seed, say=_say, max_features=args.max_features,
-                cross_source=not args.no_cross_source)
+                cross_source=not args.no_cross_source, compare_v1=not args.no_compare)
     _say(f"wrote {args.out}/MODEL_CARD.md")
     print(_summary(rep))
     return 0
@@ -74,7 +78,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     data = _data_dir(args.data)
     clf = classifier.load(Path(args.models) if args.models else None)
     rep = evaluate(clf, data, seed=args.seed, say=_say, cross_source=not args.no_cross_source,
-                   plot=Path(args.plot) if args.plot else None)
+                   plot=Path(args.plot) if args.plot else None, compare_v1=args.compare)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rep, indent=2, default=float), encoding="utf-8")
     print(_summary(rep))
@@ -82,17 +86,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _summary(rep: dict[str, Any]) -> str:
-    from classifier.card import _block_table, _cat_table
+    """The report for a terminal: leave-one-source-out first, then the within-source figures."""
+    from classifier.card import _block_table, _cat_table, loso_tables
 
-    out = ["page text + terms (held out):", _cat_table(rep["text_within"]), "",
-           _block_table(rep["text_blocking"]), "", "URL/host (held-out domains):",
-           _cat_table(rep["url_within"]), "", _block_table(rep["url_blocking"]), "",
-           f"hand-written: {json.dumps(rep.get('handwritten', {}), default=float)}",
-           f"real pages: {json.dumps(rep.get('real_pages', {}), default=float)}"]
+    out: list[str] = []
+    loso = rep.get("cross_source", {}).get("loso")
+    if loso:
+        out += ["leave-one-source-out (each source held out of training; thresholds for 3%/5% "
+                "over-blocking chosen on the other sources' calibration split):",
+                loso_tables(loso, rep.get("loso_v1")), ""]
+    out += ["page text + terms (held out within sources):", _cat_table(rep["text_within"]), "",
+            _block_table(rep["text_blocking"]), "", "URL/host (held-out domains):",
+            _cat_table(rep["url_within"]), "", _block_table(rep["url_blocking"]), "",
+            f"hand-written: {json.dumps(rep.get('handwritten', {}), default=float)}",
+            f"real pages: {json.dumps(rep.get('real_pages', {}), default=float)}"]
     for key, v in rep.get("cross_source", {}).items():
-        if "categories" in v:
-            out += [f"cross-source {key}:", _cat_table(v["categories"]), _block_table(v["blocking"])]
-        else:
+        if key.startswith("url:"):
             out.append(f"cross-source {key}: recall@0.5 {json.dumps(v['recall_at_0.5'], default=float)}")
     return "\n".join(out)
 

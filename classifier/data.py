@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import random
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from classifier.features import normalize, split_url
 
-TEXT_CATEGORIES: tuple[str, ...] = ("hate", "offensive", "self_harm", "drugs", "weapons")
+TEXT_CATEGORIES: tuple[str, ...] = ("hate", "offensive", "self_harm", "violence", "drugs", "weapons")
 URL_CATEGORIES: tuple[str, ...] = ("sexual", "gambling", "dating", "social", "bypass", "drugs", "hate")
 
 #: Reddit support and everyday subreddits: help-seeking is not harmful.
@@ -43,6 +44,19 @@ UT1_MAP: dict[str, str | None] = {
 }
 #: Smaller caps for noisy sources (r/drunk is chit-chat more than alcohol content).
 SOURCE_CAPS: dict[str, int] = {"reddit_drunk": 4000}
+#: Sources whose harmful rows are rare: a capped sample keeps every harmful row (up to half
+#: the cap) and fills the rest with safe rows, so that a cap never drops the few positives.
+STRATIFIED = frozenset({"germeval_violence", "stormfront", "roff_ro", "implicit_hate"})
+#: Sources that are only ever tested on, never trained on: French hostility tweets (MLMA-FR) are
+#: 78% harmful with few ordinary French texts beside them, so training on them teaches "French
+#: is offensive" and blocks French news pages; held out, they still measure transfer.
+EVAL_ONLY = frozenset({"mlma_fr"})
+#: Hand-written contrastive material (EN, RO): pairs that share words and differ in stance.
+CONTRAST_DIR = Path(__file__).with_name("contrast")
+#: The sources of the first release: ``kidgate eval --recipe v1`` retrains on these only, to
+#: compare a new recipe with the old one by the same leave-one-source-out code.
+V1_SOURCES = frozenset({"davidson", "cyberbullying", "twitter_suicidal", "reddit_mh",
+                        "reddit_drunk", "ag_news", "ro_offense", "laroseda"})
 #: Cap per (source, category) so one huge list does not drown the rest.
 URL_CAP = 9000
 
@@ -91,16 +105,58 @@ def _csv(path: Path, encoding: str = "utf-8") -> Iterator[dict[str, str]]:
         yield from csv.DictReader(f)
 
 
+def _hate(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Hate is also offensive (minimum age 12): one rule for every source."""
+    return ("hate", "offensive", *extra)
+
+
+def _tsv(path: Path) -> Iterator[dict[str, str]]:
+    csv.field_size_limit(10**7)
+    with open(path, encoding="utf-8", newline="", errors="replace") as f:
+        yield from csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+
+
+def load_contrast(directory: Path = CONTRAST_DIR) -> list[Row]:
+    """Hand-written stance pairs: ``labels<TAB>kind<TAB>text`` lines, labels comma-separated
+    categories or ``safe``; the file name (``en.tsv``, ``ro.tsv``) names the source."""
+    from policies.categories import is_category
+
+    rows: list[Row] = []
+    for p in sorted(directory.glob("*.tsv")):
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != 3:
+                raise DataError(f"{p}:{n}: expected labels<TAB>kind<TAB>text")
+            labs = () if parts[0] == "safe" else tuple(parts[0].split(","))
+            bad = [c for c in labs if not is_category(c)]
+            if bad:
+                raise DataError(f"{p}:{n}: not a kidgate category: {bad[0]!r}")
+            if "hate" in labs and "offensive" not in labs:
+                labs = (*labs, "offensive")
+            row = _text_row(parts[2], labs, f"contrast_{p.stem}", parts[1] if parts[1] != "-" else "")
+            if row is not None:
+                rows.append(row)
+    return rows
+
+
 def load_text(data: Path, say: Callable[[str], None] = lambda m: None,
-              seed: int = 0, cap: int | None = 9000) -> list[Row]:
-    """All text rows; ``cap`` limits each source (random, seeded) to keep training short."""
+              seed: int = 0, cap: int | None = 9000,
+              sources: frozenset[str] | None = None) -> list[Row]:
+    """All text rows; ``cap`` limits each source (random, seeded) to keep training short.
+
+    The first release's eight sources are required; the later ones are read when present
+    (a missing one is reported), so an older datasets folder still trains. ``sources`` keeps
+    only the named sources.
+    """
     t = data / "text"
     rng = random.Random(seed)
-    sources: dict[str, list[Row]] = {}
+    by_source: dict[str, list[Row]] = {}
 
     def add(name: str, row: Row | None) -> None:
         if row is not None:
-            sources.setdefault(name, []).append(row)
+            by_source.setdefault(name, []).append(row)
 
     for r in _csv(_need(t / "davidson_hate_offensive/labeled_data.csv")):
         cls = r["class"]
@@ -133,14 +189,133 @@ def load_text(data: Path, say: Callable[[str], None] = lambda m: None,
         doc = json.loads(_need(t / "laroseda_ro_reviews" / name).read_text(encoding="utf-8"))
         for r in doc["reviews"]:
             add("laroseda", _text_row(f"{r.get('title', '')}. {r.get('content', '')}", (), "laroseda"))
+    _load_new_sources(t, add, say)
+    for row in load_contrast():
+        add(row.source, row)
     rows: list[Row] = []
-    for name, rs in sources.items():
+    for name, rs in by_source.items():
+        if sources is not None and name not in sources:
+            continue
         c = None if cap is None else min(cap, SOURCE_CAPS.get(name, cap))
         if c is not None and len(rs) > c:
-            rs = rng.sample(rs, c)
-        say(f"  text source {name}: {len(rs)} rows")
+            if name in STRATIFIED:
+                pos = [r for r in rs if r.labels]
+                neg = [r for r in rs if not r.labels]
+                pos = rng.sample(pos, min(len(pos), c // 2))
+                rs = pos + rng.sample(neg, min(len(neg), c - len(pos)))
+            else:
+                rs = rng.sample(rs, c)
+        say(f"  text source {name}: {len(rs)} rows ({sum(1 for r in rs if r.labels)} harmful)")
         rows.extend(rs)
     return rows
+
+
+def _load_new_sources(t: Path, add: Callable[[str, Row | None], None],
+                      say: Callable[[str], None]) -> None:
+    """The sources added for cross-source generalisation (each folder's SOURCE.txt)."""
+    def have(rel: str) -> Path | None:
+        p = t / rel
+        if p.exists():
+            return p
+        say(f"  (optional source missing: {p})")
+        return None
+
+    if p := have("implicit_hate/implicit_hate_v1_stg1_posts.tsv"):
+        threat: set[str] = set()
+        if p2 := have("implicit_hate/implicit_hate_v1_stg2_posts.tsv"):
+            threat = {r["post"] for r in _tsv(p2)
+                      if "threatening" in (r.get("implicit_class"), r.get("extra_implicit_class"))}
+        for r in _tsv(p):
+            cls = r.get("class")
+            if cls in ("implicit_hate", "explicit_hate"):
+                lab = _hate(("violence",)) if r["post"] in threat else _hate()
+                add("implicit_hate", _text_row(_untweet(r["post"]), lab, "implicit_hate"))
+            elif cls == "not_hate":
+                add("implicit_hate", _text_row(_untweet(r["post"]), (), "implicit_hate", "forum"))
+    if p := have("hatexplain/092-HateXplain.csv"):
+        for r in _csv(p):
+            lab = {"0": (), "1": _hate(), "2": ("offensive",)}.get(r["category"])
+            if lab is not None:
+                add("hatexplain", _text_row(_untweet(r["text"]), lab, "hatexplain"))
+    if p := have("mlma/en_dataset_with_stop_words.csv"):
+        for name, path in (("mlma", p), ("mlma_fr", t / "mlma/fr_dataset.csv")):
+            if not path.exists():
+                continue
+            for r in _csv(path):
+                tags = set(r.get("sentiment", "").split("_"))
+                if "hateful" in tags:
+                    lab: tuple[str, ...] | None = _hate()
+                elif tags & {"offensive", "abusive", "disrespectful"}:
+                    lab = ("offensive",)
+                elif tags == {"normal"}:
+                    lab = ()
+                else:
+                    lab = None  # fear or shock alone: no category
+                if lab is not None:
+                    add(name, _text_row(_untweet(r["tweet"]), lab, name))
+    if p := have("stormfront/stormfront_sentences.csv"):
+        for r in _csv(p):
+            if r["label"] == "hate":
+                add("stormfront", _text_row(r["text"], _hate(), "stormfront"))
+            elif r["label"] == "noHate":
+                add("stormfront", _text_row(r["text"], (), "stormfront", "forum"))
+    if p := have("germeval2026_violence/vio_train_26.csv"):
+        with open(p, encoding="utf-8", newline="", errors="replace") as f:
+            for r in csv.DictReader(f, delimiter=";"):
+                vio = (r.get("vio") or "").strip()
+                if vio:
+                    add("germeval_violence", _text_row(_untweet(r.get("description") or ""),
+                                                       () if vio == "nothing" else ("violence",),
+                                                       "germeval_violence"))
+    if p := have("germeval2018/germeval2018.training.txt"):
+        for name in ("germeval2018.training.txt", "germeval2018.test.txt"):
+            path = p.with_name(name)
+            if not path.exists():
+                continue
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                parts = line.split("\t")
+                if len(parts) < 3:
+                    continue
+                lab = {"OTHER": (), "INSULT": ("offensive",), "PROFANITY": ("offensive",),
+                       "ABUSE": _hate()}.get(parts[2].strip())
+                if lab is not None:
+                    add("germeval2018", _text_row(_untweet(parts[0]), lab, "germeval2018"))
+    if p := have("hasoc2021_en/rawData.csv"):
+        for r in _csv(p):
+            lab = {"NONE": (), "HATE": _hate(), "OFFN": ("offensive",),
+                   "PRFN": ("offensive",)}.get(r.get("task_2", ""))
+            if lab is not None:
+                add("hasoc", _text_row(_untweet(r["text"]), lab, "hasoc"))
+    if p := have("roff_ro/OLID_ROFF.tsv"):
+        for r in _tsv(p):
+            if r.get("Offensive") == "NOT":
+                lab = ()
+            elif r.get("Target") == "GRP":
+                lab = _hate()  # OLID: offence targeted at a group is hate speech
+            else:
+                lab = ("offensive",)
+            add("roff_ro", _text_row(_untweet(r.get("Tweet", "")), lab, "roff_ro"))
+    if p := have("counsel_chat/20200325_counsel_chat.csv"):
+        seen: set[str] = set()
+        for r in _csv(p):
+            q = r.get("questionID", "")
+            if q not in seen:  # the question once, however many therapists answered
+                seen.add(q)
+                add("counsel_chat", _text_row(f"{r.get('questionTitle', '')}. "
+                                              f"{r.get('questionText', '')}", (),
+                                              "counsel_chat", "support"))
+            add("counsel_chat", _text_row(r.get("answerText", ""), (), "counsel_chat", "support"))
+    if p := have("medquad/medquad_qa.csv"):
+        for r in _csv(p):
+            add("medquad", _text_row(f"{r['question']} {r['answer']}", (), "medquad", "health"))
+
+
+_MENTION = re.compile(r"@\w+|https?://\S+|\bRT\b|&amp;|<user>|<url>", re.IGNORECASE)
+
+
+def _untweet(text: str) -> str:
+    """Drop user handles, links and "RT": they name accounts, not content."""
+    return _MENTION.sub(" ", text or "")
 
 
 _EXTRACTOR = None
@@ -150,8 +325,8 @@ def registrable(host: str) -> str:
     """Registrable domain (eTLD+1) with the bundled suffix list, never the network."""
     global _EXTRACTOR
     if _EXTRACTOR is None:
-        import tldextract
-
+        from kidgate.extras import require
+        tldextract = require("tldextract", "train", "training the URL/host model")
         _EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
     ext = _EXTRACTOR(host)
     return ext.top_domain_under_public_suffix if hasattr(ext, "top_domain_under_public_suffix") \

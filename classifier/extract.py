@@ -18,7 +18,7 @@ from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 MAX_BYTES = 256 * 1024
-MAX_CHARS = 2000
+MAX_CHARS = 3000
 #: Markup read for body text, in parts of ``6 * max_chars`` visible characters: a page whose
 #: first part is mostly menus reads on, at a cost (each part is ~0.1 ms of regex scanning).
 _READ_STEPS = 2

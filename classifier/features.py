@@ -109,16 +109,164 @@ def tokens(norm: str) -> list[str]:
 
 
 def text_features(text: str, *, normalized: bool = False) -> list[str]:
-    """Word unigrams plus character 4-grams of the first MODEL_CHARS characters.
+    """Word unigrams, stance markers and character 4-grams of the first MODEL_CHARS characters.
 
     One n-gram size keeps a page under a millisecond; 4-grams still cover "s3x"-style spellings
     and words with or without Romanian diacritics (folded by :func:`normalize`).
     """
     s = text if normalized else normalize(text)
     s = " " + s[:MODEL_CHARS] + " "
+    words = TOKEN.findall(s)
+    feats = ["w " + w for w in words]
+    feats += ["w " + m for m in stance_tokens(words)]
+    feats += [s[i:i + 4] for i in range(len(s) - 3)]
+    return feats
+
+
+def plain_text_features(text: str, *, normalized: bool = False) -> list[str]:
+    """:func:`text_features` without stance markers (the first release's features)."""
+    s = text if normalized else normalize(text)
+    s = " " + s[:MODEL_CHARS] + " "
     feats = ["w " + w for w in TOKEN.findall(s)]
     feats += [s[i:i + 4] for i in range(len(s) - 3)]
     return feats
+
+
+# ---------------------------------------------------------------------------------------------
+# Stance markers. Bags of words cannot tell "they deserve to die" from "saying they deserve to
+# die is vile": the same words carry opposite stances. These markers are pseudo-words (they
+# start with "~", which normalised text never contains) that name a frame found in the tokens
+# and its combination with a kind of harmful wording, so that a linear model can weigh
+# "violent words inside a news report" apart from "violent words aimed at you". EN and RO
+# (diacritics folded); deliberately small lists, tokens as :func:`tokens` makes them.
+
+def _ws(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+#: Negators; the next NEG_SCOPE tokens are marked "~not_<word>".
+_NEGATORS = _ws("not no never don't dont doesn't doesnt isn't isnt aren't arent wasn't wasnt "
+                "can't cant cannot won't wont shouldn't nobody nothing nor without stop "
+                "nu niciodata nici fara nimeni nimic")
+NEG_SCOPE = 3
+_SECOND = _ws("you your you're youre ya yourself yourselves te tine iti tau ta")
+#: Future or wish: "will", "gonna", "i'll", "want to"; RO "voi", "o sa", "vreau sa".
+_FUTURE = _ws("will i'll ill we'll gonna going wanna want gotta shall plan planning ready "
+              "voi vom vreau vrem")
+_VIOLENT = _ws("kill kills killed killing murder murdered stab stabbed stabbing shoot shot "
+               "shooting beat beating hurt punch punched strangle choke slit burn bleed smash "
+               "hang behead rape raped torture "
+               "omor omori omoara omorat ucid ucide injunghii injunghia injunghiat impusc impuscat bat "
+               "batut snopesc spanzur sparg tortura")
+_DEATH = _ws("die dead bleed death mori murit")
+_SELF_HARM = _ws("die suicide suicidal overdose od starve myself mor sinucid sinucide sinucidere")
+_HELP = _ws("help helpline hotline lifeline call text talk reach counsellor counselor therapist "
+            "therapy doctor support recovery recovered recovering survived survivor clean sober "
+            "116 111 988 samaritans crisis hope alone "
+            "ajutor suna vorbeste psiholog terapeut sprijin consiliere recuperare singur")
+_INSTRUCT = _ws("how method methods way ways painless dose doses lethal step guide tutorial "
+                "instructions cum metoda metode doza doze pasi")
+_REPORT = _ws("said says told reported reports according police court trial sentenced "
+              "charged arrested investigation news journalist article claimed alleged "
+              "condemned condemn spokesman minister witnesses victims history war "
+              "declarat declara potrivit politia procurorii ancheta instanta condamnat razboi")
+_COUNTER = _ws("racist racism racists bigot bigots bigotry bigoted hateful disgusting "
+               "unacceptable ashamed shame wrong stereotype stereotypes prejudice "
+               "discrimination xenophobia xenophobic antisemitism antisemitic islamophobia "
+               "homophobia homophobic sexist sexism dehumanising dehumanizing "
+               "rasist rasism rasisti discriminare xenofob xenofobie rusine gresit inacceptabil")
+_GROUP = _ws("jews jew jewish muslims muslim islam blacks black immigrants immigrant migrants "
+             "refugees gays gay lesbians trans women men whites white arabs asians mexicans "
+             "gypsies roma christians hindus "
+             "evrei evreii musulmani musulmanii negri negrii imigranti refugiati homosexuali "
+             "tigani tiganii romi femei unguri")
+_DEHUMAN = _ws("rats vermin cockroaches parasites animals apes monkeys subhuman filth plague "
+               "disease scum savages invaders gassed gas exterminate exterminated eradicate "
+               "deported deport die kill "
+               "sobolani paraziti animale maimute gunoaie ciuma gazati exterminati muriti")
+_GAME = _ws("game games gaming play playing played player level boss match team goal score "
+            "round gg lol fortnite minecraft roblox cod pubg server joc jocul meci echipa gol nivel")
+_QUESTION = _ws("why what how is are should ce de cum")
+_TRIGGERS = (_NEGATORS | _SECOND | {"te"} | _FUTURE | _VIOLENT | _DEATH | _SELF_HARM | _HELP | _REPORT
+             | _COUNTER | _GROUP | _DEHUMAN | _GAME | {"end", "kill", "myself", "ma"})
+
+
+def stance_tokens(words: list[str]) -> list[str]:
+    """Stance markers of a token list (see above); empty for text without any trigger word.
+
+    Costs a set intersection for ordinary text and a short scan around the trigger words
+    otherwise: well under the page-text model's own cost. One-letter words ("I", "a") are not
+    tokens, so first person is read from "myself", "my" and the verb frame.
+    """
+    present = _TRIGGERS.intersection(words)
+    if not present:
+        return []
+    out: list[str] = []
+    n = len(words)
+    if present & _NEGATORS:
+        for i, w in enumerate(words):
+            if w in _NEGATORS:
+                out.extend("~not_" + x for x in words[i + 1:i + 1 + NEG_SCOPE] if x not in _NEGATORS)
+    frames: list[str] = []
+    if present & _REPORT:
+        frames.append("report")
+    if present & _COUNTER:
+        frames.append("counter")
+    if present & _HELP:
+        frames.append("help")
+    if present & _GAME:
+        frames.append("game")
+    if present & _NEGATORS:
+        frames.append("neg")
+    harms: list[str] = []
+    violent = present & _VIOLENT
+    if present & _FUTURE:
+        for i, w in enumerate(words):
+            if w not in _FUTURE:
+                continue
+            before = words[i - 1] if i else ""
+            span = words[i + 1:i + 10]
+            # "(I) will find you ... stab you", "you will die": a threat aimed at the reader.
+            if before not in _SECOND and "if" != before and _SECOND.intersection(span) and (
+                    _VIOLENT.intersection(span) or _DEATH.intersection(span)):
+                if "threat2p" not in harms:
+                    harms.append("threat2p")
+            elif before in _SECOND and _DEATH.intersection(span[:4]) and w in ("will", "gonna"):
+                if "threat2p" not in harms:
+                    harms.append("threat2p")
+            # "(I) want to die", "going to kill myself", "will end it", "vreau sa mor".
+            if before not in _SECOND and before != "if":
+                near = span[:5]
+                if _SELF_HARM.intersection(near) and not _SECOND.intersection(near) or (
+                        "end" in near and ("it" in near or "my" in near or "all" in near)) or (
+                        "kill" in near and "myself" in near) or (
+                        "ma" in near and ("omor" in near or "sinucid" in near)):
+                    if "intent1p" not in harms:
+                        harms.append("intent1p")
+    if "te" in words and "threat2p" not in harms and violent:
+        # Romanian puts "you" before the verb: "te omor", "te bat", "o sa te injunghii".
+        for i, w in enumerate(words[:-1]):
+            if w == "te" and (words[i + 1] in _VIOLENT or words[i + 1] in ("voi", "vom")
+                              and i + 2 < n and words[i + 2] in _VIOLENT):
+                harms.append("threat2p")
+                break
+    if "myself" in present and (violent or present & _SELF_HARM) and "intent1p" not in harms:
+        harms.append("intent1p")
+    if violent and "threat2p" not in harms:
+        harms.append("violent")
+    # Instructions aimed at the reader: "how to kill yourself", "painless way", "doses".
+    if present & (_SELF_HARM | _VIOLENT) and _INSTRUCT.intersection(words):
+        harms.append("instruct")
+    if "yourself" in present and present & (_SELF_HARM | _VIOLENT):
+        harms.append("self2p")
+    if present & _GROUP and present & _DEHUMAN:
+        harms.append("dehuman")
+    for h in harms:
+        out.append("~" + h)
+        out.extend(f"~{f}&{h}" for f in frames)
+    if harms and n and words[0] in _QUESTION:
+        out.append("~question")
+    return out
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -154,6 +302,8 @@ def url_features(url: str) -> list[str]:
 
 def describe_feature(f: str) -> str:
     """Human-readable name of a feature, for parents reading a block reason."""
+    if f.startswith("w ~"):
+        return describe_stance(f[3:])
     if f.startswith("w "):
         return f"word '{f[2:]}'"
     if f.startswith("h "):
@@ -163,3 +313,23 @@ def describe_feature(f: str) -> str:
     if f.startswith("tld "):
         return f"domain ending '.{f[4:]}'"
     return f"'{f.strip().strip('^$')}'"
+
+
+_HARM_NAMES = {"threat2p": "a threat aimed at the reader ('I will ... you')",
+               "violent": "violent wording", "intent1p": "first-person self-harm intent",
+               "instruct": "instructions for self-harm or violence",
+               "self2p": "self-harm wording aimed at the reader ('yourself')",
+               "dehuman": "a group described in dehumanising words"}
+_FRAME_NAMES = {"report": "in a report", "counter": "in counter-speech", "help": "with help offered",
+                "game": "in game or sport talk", "neg": "near a negation"}
+
+
+def describe_stance(m: str) -> str:
+    """A stance marker ("threat2p", "report&violent", "not_kill") in words a parent reads."""
+    if m.startswith("not_"):
+        return f"'not ... {m[4:]}' (negated)"
+    if m == "question":
+        return "a question about harmful wording"
+    frame, _, harm = m.rpartition("&")
+    text = _HARM_NAMES.get(harm, harm)
+    return f"stance: {text} {_FRAME_NAMES.get(frame, frame)}" if frame else f"stance: {text}"

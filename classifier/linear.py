@@ -23,6 +23,7 @@ from classifier import features as F
 
 ANALYZERS: dict[str, Callable[[str], list[str]]] = {
     "text": F.text_features,
+    "text_plain": F.plain_text_features,
     "url": F.url_features,
 }
 
@@ -213,7 +214,7 @@ class LinearMultiLabel(BaseEstimator):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.feature_names_ = np.asarray(self.feature_names_, dtype=object)
-        if self.analyzer == "text":
+        if self.analyzer in ("text", "text_plain"):
             self._text_index()  # page text needs no string vocabulary (~7 MB): built on demand
             self._rows()
         else:
@@ -288,6 +289,10 @@ class LinearMultiLabel(BaseEstimator):
         s = " " + norm[: F.MODEL_CHARS] + " "
         if words is None:
             words = F.tokens(s.strip())
+        if self.analyzer == "text":
+            marks = F.stance_tokens(words)
+            if marks:
+                words = words + marks
         return self._text_index().lookup(s, words)
 
     def text_decision(self, norm: str, words: list[str] | None = None

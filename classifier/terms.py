@@ -2,7 +2,8 @@
 
 Each ``terms/<category>.yaml`` lists terms (a trailing ``*`` matches word endings) with weights,
 negative context terms that pull the score down (sex education, recovery, news), and
-co-occurrence rules that add weight when all their terms appear. The raw score is turned into a
+co-occurrence rules that add weight when all their terms appear (a rule term ``a|b`` is
+either word). The raw score is turned into a
 probability by ``sigmoid(slope * (raw - threshold))``; training moves ``threshold`` up until the
 safe material we have (news, support posts, real pages) is blocked at most rarely.
 """
@@ -72,9 +73,9 @@ class TermList:
             if not (isinstance(rule, dict) and isinstance(rule.get("all"), list) and rule["all"]
                     and set(rule) == {"all", "weight"}):
                 raise doc.error(key, "expected {all: [term, ...], weight: number}")
-            terms = tuple(normalize(str(t)[:-1]) + "*" if str(t).endswith("*") else normalize(str(t))
+            terms = tuple("|".join(_rule_term(alt) for alt in str(t).split("|"))
                           for t in rule["all"])
-            if not all(t.strip("*") for t in terms):
+            if not all(alt.strip("*") for t in terms for alt in t.split("|")):
                 raise doc.error(key, "a rule term has no letters or digits left to match")
             rules.append((terms, _number(doc, key, rule["weight"])))
         return cls(category, threshold, 1.0, exact, stems, rules, threshold)
@@ -99,7 +100,7 @@ class TermList:
             padded = " " + norm + " "
             for terms, w in self.rules:
                 if all(_present(t, padded) for t in terms):
-                    contrib.append(("+".join(terms), w))
+                    contrib.append(("+".join(_which(t, padded) for t in terms), w))
         # Ties in name order: the same explanation every run (the sum does not depend on it).
         contrib.sort(key=lambda tw: (-tw[1], tw[0]))
         return sum(c for _, c in contrib), contrib
@@ -122,8 +123,26 @@ def _as_tokens(phrase: str) -> str:
     return " ".join(w for w in phrase.split(" ") if len(w) > 1) or phrase
 
 
+def _which(term: str, padded: str) -> str:
+    """The alternative of a present rule term that the text contains (for explanations)."""
+    if "|" not in term:
+        return term
+    return next(alt for alt in term.split("|") if _present(alt, padded))
+
+
+def _rule_term(t: str) -> str:
+    t = t.strip()
+    return normalize(t[:-1]) + "*" if t.endswith("*") else normalize(t)
+
+
 def _present(term: str, padded: str) -> bool:
-    """Is a rule term in the space-padded normalised text (``*`` matches word endings)?"""
+    """Is a rule term in the space-padded normalised text (``*`` matches word endings)?
+
+    ``a|b|c`` is present when any alternative is: "group words" or "dehumanising words"
+    stay one readable rule instead of every pairing.
+    """
+    if "|" in term:
+        return any(_present(alt, padded) for alt in term.split("|"))
     if term.endswith("*"):
         return (" " + term[:-1]) in padded
     return (" " + term + " ") in padded

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from classifier import ARTIFACTS, MANIFEST, Classifier
-from classifier.data import (TEXT_CATEGORIES, URL_CATEGORIES, Row, load_text, load_urls, split)
+from classifier.data import (EVAL_ONLY, TEXT_CATEGORIES, URL_CATEGORIES, Row, load_text,
+                             load_urls, split)
 from classifier.extract import extract
 from classifier.linear import LinearMultiLabel
 from classifier.terms import TERMS_DIR, TermScorer
@@ -28,8 +29,10 @@ from classifier.terms import TERMS_DIR, TermScorer
 EVALDATA = Path(__file__).with_name("evaldata")
 SAFE_QUANTILE = 0.995  # term thresholds: at most ~0.5% of safe texts reach 0.5
 AGES = (10, 15)
-PROTECTED_KINDS = frozenset({"support", "news"})
+PROTECTED_KINDS = frozenset({"support", "news", "counter", "health"})
 PROTECTED_WEIGHT = 3.0
+#: Inverse regularisation of the page-text model (chosen by leave-one-source-out figures).
+TEXT_C = 4.0
 
 Say = Callable[[str], None]
 
@@ -39,9 +42,11 @@ def _Y(rows: Sequence[Row], cats: Sequence[str]) -> np.ndarray:
 
 
 def fit_text(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features: int = 150_000,
-             categories: Sequence[str] = TEXT_CATEGORIES) -> LinearMultiLabel:
+             categories: Sequence[str] = TEXT_CATEGORIES, *, stance: bool = True,
+             C: float | None = None) -> LinearMultiLabel:
     cats = [c for c in categories if any(c in r.labels for r in rows)]
-    m = LinearMultiLabel("text", tuple(cats), max_features=max_features, min_df=2, C=4.0,
+    m = LinearMultiLabel("text" if stance else "text_plain", tuple(cats),
+                         max_features=max_features, min_df=2, C=TEXT_C if C is None else C,
                          random_state=seed)
     # Help-seeking and news texts are the safe texts most like harmful ones: weigh them more.
     w = np.array([PROTECTED_WEIGHT if r.kind in PROTECTED_KINDS and not r.labels else 1.0
@@ -164,7 +169,7 @@ def per_category(score_list: list[dict[str, float]], rows: Sequence[Row],
 def evaluate(clf: Classifier, data: Path, *, seed: int = 0, say: Say = lambda m: None,
              cross_source: bool = True, plot: Path | None = None,
              text_rows: list[Row] | None = None, url_rows: list[Row] | None = None,
-             max_features_cross: int = 60_000) -> dict[str, Any]:
+             max_features_cross: int = 60_000, compare_v1: bool = False) -> dict[str, Any]:
     """All figures for the model card, as a JSON-able dict."""
     rep: dict[str, Any] = {}
     text_rows = text_rows if text_rows is not None else load_text(data, say, seed)
@@ -221,27 +226,164 @@ def evaluate(clf: Classifier, data: Path, *, seed: int = 0, say: Say = lambda m:
     if cross_source:
         rep["cross_source"] = cross_source_eval(text_rows, url_rows, seed, say, max_features_cross,
                                                 clf.terms)
+        if compare_v1:
+            from classifier.data import V1_SOURCES
+
+            say("leave-one-source-out of the first release's recipe, for comparison")
+            rep["loso_v1"] = loso_eval(text_rows, seed, say, max_features_cross, clf.terms,
+                                       train_sources=V1_SOURCES, stance=False)
     return rep
 
 
-CROSS_TEXT = ("davidson", "cyberbullying", "twitter_suicidal", "reddit_mh", "ag_news")
 CROSS_URL = ("porn_top1m", "blocklistproject/drugs-nl.txt")
+#: Over-blocking budgets at which under-blocking is read off (the issue's operating points).
+BUDGETS = (0.03, 0.05)
+#: Categories of the leave-one-source-out table (sexual: terms only, see the hand-written rows).
+LOSO_CATEGORIES = ("hate", "offensive", "self_harm", "violence", "drugs", "weapons")
+
+
+#: Rows per source in each leave-one-source-out fold (the shipped model uses up to 9,000).
+LOSO_FOLD_CAP = 3000
+
+
+def _cap_sources(rows: list[Row], cap: int | None, seed: int) -> list[Row]:
+    """At most ``cap`` rows per source, seeded; harmful rows fill up to half of it first."""
+    if cap is None:
+        return rows
+    import random
+
+    rng = random.Random(seed)
+    by: dict[str, list[Row]] = {}
+    for r in rows:
+        by.setdefault(r.source, []).append(r)
+    out: list[Row] = []
+    for src in sorted(by):
+        rs = by[src]
+        if len(rs) > cap:
+            pos = [r for r in rs if r.labels]
+            neg = [r for r in rs if not r.labels]
+            pos = rng.sample(pos, min(len(pos), max(cap // 2, cap - len(neg))))
+            rs = pos + rng.sample(neg, min(len(neg), cap - len(pos)))
+        out.extend(rs)
+    return out
+
+
+def _fold_model(pool: list[Row], seed: int, max_features: int, stance: bool) -> tuple[Any, list[Row]]:
+    tr = [r for r in pool if r.bucket >= 3]
+    cal = [r for r in pool if r.bucket == 2]
+    return fit_text(tr, cal, seed, lambda _m: None, max_features, stance=stance), cal
+
+
+def _budget_threshold(safe_scores: list[float], budget: float) -> float:
+    """The score a text must exceed to be blocked so that at most ``budget`` of these safe
+    texts are: ties (terms give many texts the same score) never push the rate over."""
+    v = np.sort(np.asarray(safe_scores, dtype=np.float64))[::-1]
+    if not len(v):
+        return 0.5
+    return float(v[min(len(v) - 1, int(budget * len(v)))])
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def loso_eval(text_rows: list[Row], seed: int, say: Say, max_features: int, terms: Any, *,
+              train_sources: frozenset[str] | None = None, stance: bool = True,
+              categories: Sequence[str] = LOSO_CATEGORIES,
+              fold_cap: int | None = LOSO_FOLD_CAP) -> dict[str, Any]:
+    """Leave one source out: fit on every other source, test on the one left out.
+
+    Per category and held-out source: ROC-AUC of that category's score (page-text model and
+    weighted terms combined, as shipped) and under-blocking at 3% and 5% over-blocking, the
+    thresholds being chosen on the fold's calibration split (safe texts of the other sources,
+    never used for fitting), plus the over-blocking they actually give on the held-out
+    source's safe texts. ``train_sources`` restricts the training pool (an older recipe); a
+    source outside it is then scored by the model of the whole pool. Each fold trains on at
+    most ``fold_cap`` rows per source (harmful rows kept first) to keep the 20-odd fits inside
+    the training time budget; the held-out source is always tested whole.
+    """
+    sources = sorted({r.source for r in text_rows})
+    pool_all = _cap_sources([r for r in text_rows if r.source not in EVAL_ONLY and (
+        train_sources is None or r.source in train_sources)], fold_cap, seed)
+    cache: dict[frozenset[str], tuple[Classifier, dict[str, dict[float, float]]]] = {}
+    out: dict[str, Any] = {"sources": {}, "worst": {}}
+    t0 = time.time()
+    for k, src in enumerate(sources, 1):
+        pool = [r for r in pool_all if r.source != src]
+        key = frozenset({r.source for r in pool})
+        if key not in cache:
+            say(f"  leave-one-source-out {k}/{len(sources)}: without {src} "
+                f"({len(pool)} rows, {time.time() - t0:.0f}s so far)")
+            m, cal = _fold_model(pool, seed, max_features, stance)
+            clf = Classifier(m, None, terms)
+            cs = score_text_rows(clf, [r for r in cal if not r.labels])
+            thr = {c: {b: _budget_threshold([s.get(c, 0.0) for s in cs], b) for b in BUDGETS}
+                   for c in categories}
+            cache[key] = (clf, thr)
+        clf, thr = cache[key]
+        te = [r for r in text_rows if r.source == src]
+        s = score_text_rows(clf, te)
+        safe = [x for x, r in zip(s, te) if not r.labels]
+        cats: dict[str, Any] = {}
+        for c in categories:
+            y = np.array([int(c in r.labels) for r in te])
+            if y.sum() == 0:
+                continue
+            p = np.array([x.get(c, 0.0) for x in s])
+            d: dict[str, Any] = {"pos": int(y.sum()), "n": len(y), "roc_auc": _auc(y, p)}
+            for b in BUDGETS:
+                d[f"under@{b:.0%}"] = float(np.mean(p[y == 1] <= thr[c][b]))
+                d[f"over@{b:.0%}"] = (float(np.mean([x.get(c, 0.0) > thr[c][b] for x in safe]))
+                                      if safe else float("nan"))
+            cats[c] = d
+        out["sources"][src] = {"n": len(te), "n_safe": len(safe), "categories": cats,
+                               "blocking": blocking_rates(s, te),
+                               "trained_on": sorted(key)}
+    for c in categories:
+        aucs = [(v["categories"][c]["roc_auc"], src) for src, v in out["sources"].items()
+                if c in v["categories"] and not np.isnan(v["categories"][c]["roc_auc"])]
+        unders = [(v["categories"][c]["under@3%"], src) for src, v in out["sources"].items()
+                  if c in v["categories"]]
+        if aucs:
+            auc, src = min(aucs)
+            und, usrc = max(unders)
+            out["worst"][c] = {"roc_auc": auc, "source": src, "under@3%": und,
+                               "under_source": usrc}
+    say(f"  leave-one-source-out done in {time.time() - t0:.0f}s ({len(cache)} fits)")
+    return out
+
+
+RECIPES = ("current", "v1")
+
+
+def loso_report(data: Path, *, recipe: str = "current", seed: int = 0, say: Say = lambda m: None,
+                terms_dir: Path = TERMS_DIR, max_features: int = 60_000,
+                cap: int | None = 9000) -> dict[str, Any]:
+    """Leave-one-source-out figures of a training recipe on every text source we have.
+
+    ``current`` is what ``kidgate train`` ships; ``v1`` retrains the first release's recipe
+    (its eight sources, no stance markers) so that both are judged by the same code on the same
+    held-out sources. Terms come from ``terms_dir``, calibrated as in training.
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r} (expected one of {', '.join(RECIPES)})")
+    from classifier.data import V1_SOURCES
+
+    rows = load_text(data, say, seed, cap=cap)
+    pool = frozenset(V1_SOURCES) if recipe == "v1" else None
+    scorer = TermScorer.from_dir(terms_dir)
+    calibrate_terms(scorer, [r.text for r in rows if r.bucket >= 2 and not r.labels
+                             and (pool is None or r.source in pool)], lambda _m: None)
+    return loso_eval(rows, seed, say, max_features, scorer, train_sources=pool,
+                     stance=recipe != "v1")
 
 
 def cross_source_eval(text_rows: list[Row], url_rows: list[Row], seed: int, say: Say,
                       max_features: int, terms: Any) -> dict[str, Any]:
-    """Train without one source, test on that source (smaller models to keep it quick)."""
-    out: dict[str, Any] = {}
-    for src in CROSS_TEXT:
-        tr = [r for r in text_rows if r.source != src and r.bucket >= 3]
-        cal = [r for r in text_rows if r.source != src and r.bucket == 2]
-        te = [r for r in text_rows if r.source == src]
-        say(f"cross-source: text without {src} ({len(tr)} train, {len(te)} test)")
-        m = fit_text(tr, cal, seed, lambda _m: None, max_features)
-        clf = Classifier(m, None, terms)
-        s = score_text_rows(clf, te)
-        out[f"text:{src}"] = {"n": len(te), "categories": per_category(s, te, m.categories),
-                              "blocking": blocking_rates(s, te)}
+    """Leave-one-source-out for page text (see :func:`loso_eval`) and held-out URL lists."""
+    out: dict[str, Any] = {"loso": loso_eval(text_rows, seed, say, max_features, terms)}
     for src in CROSS_URL:
         tr = [r for r in url_rows if r.source != src and r.bucket >= 3]
         cal = [r for r in url_rows if r.source != src and r.bucket == 2]
@@ -249,6 +391,8 @@ def cross_source_eval(text_rows: list[Row], url_rows: list[Row], seed: int, say:
         tr = [r for r in tr if r.group not in held]
         cal = [r for r in cal if r.group not in held]
         te = [r for r in url_rows if r.source == src]
+        if not te:
+            continue
         say(f"cross-source: URLs without {src} ({len(tr)} train, {len(te)} test)")
         m = fit_url(tr, cal, seed, lambda _m: None, max_features)
         clf = Classifier(None, m, None)
@@ -260,7 +404,8 @@ def cross_source_eval(text_rows: list[Row], url_rows: list[Row], seed: int, say:
 
 
 def _plot_pr(ts, t_test, text_cats, us, u_test, path: Path) -> None:
-    import matplotlib
+    from kidgate.extras import require
+    matplotlib = require("matplotlib", "train", "the model card's charts")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -304,7 +449,7 @@ def write_manifest(out: Path) -> dict[str, str]:
 
 def train(data: Path, out: Path, *, seed: int = 0, say: Say = lambda m: None,
           text_cap: int | None = 9000, max_features: int = 150_000, cross_source: bool = True,
-          terms_dir: Path = TERMS_DIR) -> dict[str, Any]:
+          terms_dir: Path = TERMS_DIR, compare_v1: bool = False) -> dict[str, Any]:
     """Train everything from ``data`` into ``out``; returns the evaluation report."""
     import joblib
 
@@ -315,8 +460,9 @@ def train(data: Path, out: Path, *, seed: int = 0, say: Say = lambda m: None,
     text_rows = load_text(data, say, seed, cap=text_cap)
     say("loading URL data")
     url_rows = load_urls(data, say, seed)
-    tr, cal, _ = split(text_rows)
-    say(f"training page-text model on {len(tr)} rows (calibration {len(cal)})")
+    tr, cal, _ = split([r for r in text_rows if r.source not in EVAL_ONLY])
+    say(f"training page-text model on {len(tr)} rows (calibration {len(cal)}; "
+        f"evaluation only: {', '.join(sorted(EVAL_ONLY))})")
     text_model = fit_text(tr, cal, seed, say, max_features)
     utr, ucal, _ = split(url_rows)
     say(f"training URL/host model on {len(utr)} rows (calibration {len(ucal)})")
@@ -332,7 +478,7 @@ def train(data: Path, out: Path, *, seed: int = 0, say: Say = lambda m: None,
             p.unlink()
     plot = out / "pr_curves.png"
     report = evaluate(clf, data, seed=seed, say=say, cross_source=cross_source, plot=plot,
-                      text_rows=text_rows, url_rows=url_rows)
+                      text_rows=text_rows, url_rows=url_rows, compare_v1=compare_v1)
     report["term_calibration"] = term_cal
     say("writing artefacts")
     joblib.dump(text_model, out / ARTIFACTS["text"], compress=3)

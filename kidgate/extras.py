@@ -1,4 +1,7 @@
-"""Optional parts of kidgate: training and charts need packages the proxy does not."""
+"""Optional parts of kidgate: training and charts need packages the proxy does not.
+
+A leaf module (standard library only), so any package may use it, the classifier's training
+included, without importing the rest of ``kidgate``."""
 
 from __future__ import annotations
 

@@ -216,16 +216,38 @@ def test_text_index_sorted_key_fallback_matches_tables(tiny_models: Path,
             assert np.array_equal(np.sort(tables.lookup(s, words)), np.sort(fallback.lookup(s, words)))
 
 
+def _ref_windows(norm: str) -> list[str]:
+    """The definition of the page-text windows: up to TEXT_WINDOWS pieces of at most
+    MODEL_CHARS characters, each ended at its last space; a short last piece is not scored."""
+    out: list[str] = []
+    rest = norm
+    while rest and len(out) < classifier.TEXT_WINDOWS:
+        if len(rest) <= F.MODEL_CHARS:
+            piece, rest = rest, ""
+        else:
+            cut = rest.rfind(" ", 0, F.MODEL_CHARS)
+            cut = cut if cut > 0 else F.MODEL_CHARS
+            piece, rest = rest[:cut], rest[cut:].removeprefix(" ")
+        if out and len(piece) < classifier.MIN_WINDOW:
+            break
+        out.append(piece)
+    return out
+
+
 def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
-    """The page-text model sees the tokens of its window, the terms those of the whole text."""
+    """The page-text model keeps its strongest window per category; the terms read the
+    tokens of the whole text."""
     for clf in _models(tiny_models):
         text_only = classifier.Classifier(clf.text_model, None, None)
         terms_only = classifier.Classifier(None, None, clf.terms)
         for t in [x for x in SAMPLE if len(F.normalize(x)) > F.MODEL_CHARS] + [
-                "word " * 199 + "abcdefgh " * 10, "x" * 999 + " yy zz", "a_b " * 400]:
+                "word " * 199 + "abcdefgh " * 10, "x" * 999 + " yy zz", "a_b " * 400,
+                "calm words " * 150 + "i want to end my life tonight " * 20]:
             scores: dict[str, float] = {}
             text_only._add_text(t, scores, {}, {})
-            ref = clf.text_model.decision(F.text_features(t))[0]
+            wins = _ref_windows(F.normalize(t))
+            ref = np.max([clf.text_model.decision(F.text_features(w, normalized=True))[0]
+                          for w in wins], axis=0)
             assert np.allclose([scores[c] for c in clf.text_model.categories], ref, atol=1e-5), t[:60]
             scores = {}
             terms_only._add_text(t, scores, {}, {})
@@ -317,7 +339,10 @@ def test_str_body_reads_like_encoding_everything() -> None:
 
 def test_cache_key_is_what_extraction_reads(tiny_models: Path) -> None:
     clf = classifier.load(tiny_models, cache_size=16)
-    page = b"<html><head><title>casino</title></head><body><p>free spins</p>" + b"x" * 40_000
+    from classifier.extract import MAX_CHARS
+
+    # Past the markup window extraction reads (16 x MAX_CHARS bytes of one unbroken word).
+    page = b"<html><head><title>casino</title></head><body><p>free spins</p>" + b"x" * (MAX_CHARS * 20)
     first = clf.classify(url="http://a.example/", html=page)
     # Beyond the window extraction reads: the same verdict, from the cache.
     assert clf.classify(url="http://a.example/", html=page + b"<p>more</p>") is first

@@ -74,3 +74,24 @@ def test_every_shipped_term_can_match_its_own_text() -> None:
             text = stem + "ing"
             _, stem_found = scorer.hits(text, tokens(normalize(text)))
             assert stem_found[stem] >= 1, (cat, stem)
+
+
+def test_rule_alternatives_match_any_and_explain_the_one_found(tmp_path: Path) -> None:
+    tl = TermList.from_yaml(write(tmp_path, """category: hate
+terms:
+  jews: 0
+  roma: 0
+negative:
+  racism: -4
+rules:
+  - all: ["Jews|Roma", "rats|vermin*|Șobolani"]
+    weight: 6
+"""))
+    assert tl.rules == [(("jews|roma", "rats|vermin*|sobolani"), 6.0)]
+    scorer = TermScorer({"hate": tl})
+    _p, raw, feats = scorer.score("Roma are vermins")["hate"]
+    assert raw == 6 and feats == ("term 'roma+vermin*'",)
+    assert scorer.score("romii sunt șobolani")["hate"][1] == 0  # "romii" is not "roma"
+    assert scorer.score("Calling Roma vermin is racism")["hate"][1] == 2
+    with pytest.raises(ConfigError, match="no letters"):
+        TermList.from_yaml(write(tmp_path, "category: hate\nrules:\n  - all: ['jews|!!']\n    weight: 2\n"))
