@@ -38,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -257,6 +259,39 @@ def lua_script(tmp: Path, name: str, *, pages: list[str], assets: list[str], mod
     return path
 
 
+@dataclass
+class Upstream:
+    """The benchmark site served by nginx on 127.0.0.1 (HTTP and HTTPS)."""
+
+    pages: list[str]
+    assets: list[str]
+    ca: Path
+    http_port: int
+    tls_port: int
+
+
+@contextmanager
+def upstream_site(tmp: Path, nginx: str) -> Iterator[Upstream]:
+    """Make the site and its certificates, start nginx, and stop it afterwards."""
+    root, pages, assets = make_site(tmp)
+    ca, cert, key = make_certs(tmp)
+    site_http, site_tls = free_port(), free_port()
+    conf = nginx_conf(tmp, root, site_http, site_tls, cert, key)
+    nlog = tmp / "nginx.out"
+    with nlog.open("w") as f:
+        ng = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp)], stdout=f,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_port(site_http, ng, "nginx", nlog)
+        yield Upstream(pages, assets, ca, site_http, site_tls)
+    finally:
+        ng.terminate()
+        try:
+            ng.wait(10)
+        except subprocess.TimeoutExpired:
+            ng.kill()
+
+
 # -- proxies ----------------------------------------------------------------------------------
 @dataclass
 class ProxyProc:
@@ -448,69 +483,57 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kidgate-proxybench-") as t:
         tmp = Path(t)
-        root, pages, assets = make_site(tmp)
-        ca, cert, key = make_certs(tmp)
-        site_http, site_tls = free_port(), free_port()
-        conf = nginx_conf(tmp, root, site_http, site_tls, cert, key)
-        nlog = tmp / "nginx.out"
-        with nlog.open("w") as f:
-            ng = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp)], stdout=f,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
         proxies: list[ProxyProc] = []
-        try:
-            _wait_port(site_http, ng, "nginx", nlog)
-            bare = start_proxy(tmp, "mitmproxy", kidgate=False, site_http=site_http,
-                               site_tls=site_tls, upstream_ca=ca)
-            proxies.append(bare)
-            kg = start_proxy(tmp, "kidgate", kidgate=True, site_http=site_http,
-                             site_tls=site_tls, upstream_ca=ca,
-                             classifier=not args.no_classifier)
-            proxies.append(kg)
-            for p in proxies:
-                check_https_chain(p, ca)  # answers only once start-up (models included) is over
-            mem_start = memory_mb(kg.proc.pid)
-            # Warm-up: first requests load lazily imported code on both sides.
-            for p in proxies:
-                warm = Workload("warm", "mix", False, 4, "")
-                run_wrk(wrk, p, warm, lua_script(tmp, "warm", pages=pages, assets=assets,
-                                                 mode="mix", absolute=True, prefix="w"), 2)
-            results: dict[str, dict[str, list[dict]]] = {w.name: {"mitmproxy": [], "kidgate": []}
-                                                         for w in chosen}
-            for r in range(args.rounds):
-                for w in chosen:
-                    order = proxies if r % 2 == 0 else proxies[::-1]
-                    for p in order:
-                        script = lua_script(tmp, f"{w.name}-{p.name}-{r}", pages=pages,
-                                            assets=assets, mode=w.mode, absolute=not w.https,
-                                            prefix=f"{p.name}{r}")
-                        spy = None
-                        target = bare if args.profile_bare else kg
-                        if p is target and args.profile == w.name and r == args.rounds - 1:
-                            spy = start_profile(p, args.json.with_suffix(f".{p.name}.{w.name}.folded"),
-                                                args.seconds * w.seconds_scale)
-                        cpu0 = cpu_seconds(p.proc.pid)
-                        res = run_wrk(wrk, p, w, script, args.seconds * w.seconds_scale)
-                        cpu1 = cpu_seconds(p.proc.pid)
-                        res["cpu_ms_per_request"] = {
-                            k: round((cpu1[k] - cpu0.get(k, 0.0)) * 1000 / max(res["requests"], 1), 3)
-                            for k in cpu1 if cpu1[k] - cpu0.get(k, 0.0) > 0}
-                        if spy is not None:
-                            spy.wait(60)
-                        results[w.name][p.name].append(res)
-                    b, k = results[w.name]["mitmproxy"][-1], results[w.name]["kidgate"][-1]
-                    print(f"round {r + 1}/{args.rounds} {w.name:<10} mitmproxy {b['rps']:7.0f} req/s"
-                          f"  kidgate {k['rps']:7.0f} req/s  ratio {k['rps'] / b['rps']:.3f}",
-                          file=sys.stderr, flush=True)
-            mem_end = memory_mb(kg.proc.pid)
-            mem_bare = memory_mb(bare.proc.pid)
-        finally:
-            for p in proxies:
-                p.stop()
-            ng.terminate()
+        with upstream_site(tmp, nginx) as up:
+            pages, assets, ca, site_http, site_tls = up.pages, up.assets, up.ca, up.http_port, up.tls_port
             try:
-                ng.wait(10)
-            except subprocess.TimeoutExpired:
-                ng.kill()
+                bare = start_proxy(tmp, "mitmproxy", kidgate=False, site_http=site_http,
+                                   site_tls=site_tls, upstream_ca=ca)
+                proxies.append(bare)
+                kg = start_proxy(tmp, "kidgate", kidgate=True, site_http=site_http,
+                                 site_tls=site_tls, upstream_ca=ca,
+                                 classifier=not args.no_classifier)
+                proxies.append(kg)
+                for p in proxies:
+                    check_https_chain(p, ca)  # answers only once start-up (models included) is over
+                mem_start = memory_mb(kg.proc.pid)
+                # Warm-up: first requests load lazily imported code on both sides.
+                for p in proxies:
+                    warm = Workload("warm", "mix", False, 4, "")
+                    run_wrk(wrk, p, warm, lua_script(tmp, "warm", pages=pages, assets=assets,
+                                                     mode="mix", absolute=True, prefix="w"), 2)
+                results: dict[str, dict[str, list[dict]]] = {w.name: {"mitmproxy": [], "kidgate": []}
+                                                             for w in chosen}
+                for r in range(args.rounds):
+                    for w in chosen:
+                        order = proxies if r % 2 == 0 else proxies[::-1]
+                        for p in order:
+                            script = lua_script(tmp, f"{w.name}-{p.name}-{r}", pages=pages,
+                                                assets=assets, mode=w.mode, absolute=not w.https,
+                                                prefix=f"{p.name}{r}")
+                            spy = None
+                            target = bare if args.profile_bare else kg
+                            if p is target and args.profile == w.name and r == args.rounds - 1:
+                                spy = start_profile(p, args.json.with_suffix(f".{p.name}.{w.name}.folded"),
+                                                    args.seconds * w.seconds_scale)
+                            cpu0 = cpu_seconds(p.proc.pid)
+                            res = run_wrk(wrk, p, w, script, args.seconds * w.seconds_scale)
+                            cpu1 = cpu_seconds(p.proc.pid)
+                            res["cpu_ms_per_request"] = {
+                                k: round((cpu1[k] - cpu0.get(k, 0.0)) * 1000 / max(res["requests"], 1), 3)
+                                for k in cpu1 if cpu1[k] - cpu0.get(k, 0.0) > 0}
+                            if spy is not None:
+                                spy.wait(60)
+                            results[w.name][p.name].append(res)
+                        b, k = results[w.name]["mitmproxy"][-1], results[w.name]["kidgate"][-1]
+                        print(f"round {r + 1}/{args.rounds} {w.name:<10} mitmproxy {b['rps']:7.0f} req/s"
+                              f"  kidgate {k['rps']:7.0f} req/s  ratio {k['rps'] / b['rps']:.3f}",
+                              file=sys.stderr, flush=True)
+                mem_end = memory_mb(kg.proc.pid)
+                mem_bare = memory_mb(bare.proc.pid)
+            finally:
+                for p in proxies:
+                    p.stop()
     summary = summarise(results, chosen)
     report = {"machine": machine(), "seconds": args.seconds, "rounds": args.rounds,
               "mitmproxy": _mitmproxy_version(), "classifier": not args.no_classifier,

@@ -19,15 +19,13 @@ import argparse
 import json
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.proxy_bench import (ROOT, Workload, _need, _wait_port, free_port, lua_script,
-                               make_certs, make_site, memory_mb, nginx_conf, process_tree,
-                               run_wrk, start_proxy)
+from bench.proxy_bench import (ROOT, Workload, _need, lua_script, memory_mb, process_tree,
+                               run_wrk, start_proxy, upstream_site)
 
 MAX_GROWTH = 0.10
 FD_MARGIN = 32
@@ -83,52 +81,39 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kidgate-soak-") as t:
         tmp = Path(t)
-        root, pages, assets = make_site(tmp)
-        ca, cert, key = make_certs(tmp)
-        site_http, site_tls = free_port(), free_port()
-        conf = nginx_conf(tmp, root, site_http, site_tls, cert, key)
-        nlog = tmp / "nginx.out"
-        with nlog.open("w") as f:
-            ng = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp)], stdout=f,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
         kg = None
-        try:
-            _wait_port(site_http, ng, "nginx", nlog)
-            kg = start_proxy(tmp, "kidgate", kidgate=True, site_http=site_http,
-                             site_tls=site_tls, upstream_ca=ca)
-            time.sleep(2)
-            w = Workload("soak", "mix", False, 8, "realistic mix, 8 clients")
-            script = lua_script(tmp, "soak", pages=pages, assets=assets, mode="mix",
-                                absolute=True, prefix="s")
-            run_wrk(wrk, kg, w, script, 3)  # warm-up
-            capacity = run_wrk(wrk, kg, w, script, 5)["rps"]
-            target = LOAD * capacity
-            # Each client takes connections/capacity s per request at full speed; a pause of
-            # the difference brings the rate down to the target.
-            paced = paced_script(script, 1000 * w.connections * (1 / target - 1 / capacity))
-            print(f"soak: capacity {capacity:.0f} req/s; holding {target:.0f} req/s for "
-                  f"{args.seconds:.0f} s", file=sys.stderr, flush=True)
-            samples, errors, requests, rates = [], 0, 0, []
-            slice_s = max(1.0, args.seconds / args.slices)
-            for i in range(args.slices):
-                res = run_wrk(wrk, kg, w, paced, slice_s)
-                errors += res["socket_errors"] + res["non_200"]
-                requests += res["requests"]
-                rates.append(res["rps"])
-                mem = memory_mb(kg.proc.pid)
-                samples.append({"t_s": round((i + 1) * slice_s), "rss_mb": mem["rss_mb"],
-                                "pss_mb": mem["pss_mb"], "fds": open_fds(kg.proc.pid),
-                                "rps": round(res["rps"], 1), "p99_us": res["p99_us"]})
-                print(f"soak: {samples[-1]}", file=sys.stderr, flush=True)
-            alive = kg.proc.poll() is None
-        finally:
-            if kg is not None:
-                kg.stop()
-            ng.terminate()
+        with upstream_site(tmp, nginx) as up:
             try:
-                ng.wait(10)
-            except subprocess.TimeoutExpired:
-                ng.kill()
+                kg = start_proxy(tmp, "kidgate", kidgate=True, site_http=up.http_port,
+                                 site_tls=up.tls_port, upstream_ca=up.ca)
+                time.sleep(2)
+                w = Workload("soak", "mix", False, 8, "realistic mix, 8 clients")
+                script = lua_script(tmp, "soak", pages=up.pages, assets=up.assets, mode="mix",
+                                    absolute=True, prefix="s")
+                run_wrk(wrk, kg, w, script, 3)  # warm-up
+                capacity = run_wrk(wrk, kg, w, script, 5)["rps"]
+                target = LOAD * capacity
+                # Each client takes connections/capacity s per request at full speed; a pause
+                # of the difference brings the rate down to the target.
+                paced = paced_script(script, 1000 * w.connections * (1 / target - 1 / capacity))
+                print(f"soak: capacity {capacity:.0f} req/s; holding {target:.0f} req/s for "
+                      f"{args.seconds:.0f} s", file=sys.stderr, flush=True)
+                samples, errors, requests, rates = [], 0, 0, []
+                slice_s = max(1.0, args.seconds / args.slices)
+                for i in range(args.slices):
+                    res = run_wrk(wrk, kg, w, paced, slice_s)
+                    errors += res["socket_errors"] + res["non_200"]
+                    requests += res["requests"]
+                    rates.append(res["rps"])
+                    mem = memory_mb(kg.proc.pid)
+                    samples.append({"t_s": round((i + 1) * slice_s), "rss_mb": mem["rss_mb"],
+                                    "pss_mb": mem["pss_mb"], "fds": open_fds(kg.proc.pid),
+                                    "rps": round(res["rps"], 1), "p99_us": res["p99_us"]})
+                    print(f"soak: {samples[-1]}", file=sys.stderr, flush=True)
+                alive = kg.proc.poll() is None
+            finally:
+                if kg is not None:
+                    kg.stop()
         data = tmp / "kidgate-data"
         log_lines, bad_lines = check_log(data)
         integrity = check_db(data)
