@@ -420,3 +420,23 @@ def test_runtime_takes_the_log_section_and_applies_a_reload(tmp_path):
         wait_for(lambda: not old.exists())
     finally:
         rt.decisions.close()
+
+
+# -- the system clock jumping ------------------------------------------------------------------
+
+def test_a_clock_that_jumps_back_and_forth_loses_no_record(tmp_path):
+    """A Raspberry Pi has no battery-backed clock: it may start a day behind and jump when
+    NTP answers, or be set back by hand. Every record stays, in a file of its own day."""
+    clock = Clock(NOON)
+    log = new_log(tmp_path, clock)
+    log.write(rec("before.test", clock.t))
+    wait_for(lambda: lines_in(tmp_path / "decisions.jsonl") == 1)
+    clock.t -= 3 * DAY  # set back three days
+    log.write(rec("behind.test", clock.t))
+    wait_for(lambda: "behind.test" in text_of(tmp_path / "decisions.jsonl"))
+    clock.t += 3 * DAY + 3600  # NTP puts it right
+    log.write(rec("after.test", clock.t))
+    log.close()
+    found = sorted(h for name in names(tmp_path) for h in hosts(tmp_path / name))
+    assert found == ["after.test", "before.test", "behind.test"] and log.dropped == 0
+    assert "decisions-2026-11-27.jsonl" in names(tmp_path)  # the set-back day has its own file
