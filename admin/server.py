@@ -40,8 +40,9 @@ def start(cfg: Config, config_path: Path | None, data_dir: Path) -> BaseWSGIServ
     host, port = cfg.admin.host, cfg.admin.port
     try:
         server = make_server(host, port, app, threaded=True)
-    except OSError as e:
-        print(f"kidgate: admin app not started: cannot listen on {host}:{port}: {e.strerror}",
+    except (OSError, SystemExit) as e:  # werkzeug exits on a port in use: filtering must not
+        why = e.strerror if isinstance(e, OSError) else "the address is in use or unavailable"
+        print(f"kidgate: admin app not started: cannot listen on {host}:{port}: {why}",
               file=sys.stderr)
         return None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

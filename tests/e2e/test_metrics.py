@@ -50,3 +50,21 @@ def test_a_weak_or_odd_token_is_refused_with_its_line(token):
     from policies import config
     with pytest.raises(config.ConfigError, match="metrics.token"):
         config.parse(f"metrics: {{token: \"{token}\"}}\nprofiles: {{a: {{age: 9}}}}\n", "k.yaml")
+
+
+def test_a_taken_admin_port_does_not_stop_filtering(tmp_path):
+    """Another program on the admin port: the admin app says it did not start; the proxy
+    filters all the same (werkzeug exits the process on a port in use unless kidgate stops it)."""
+    import socket
+    holder = socket.create_server(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    try:
+        lists = build_test_lists(tmp_path, {"sexual": ["adult.test"]})
+        with run_kidgate(tmp_path, "profiles:\n  kid: {age: 10}\n", routes={}, lists=lists,
+                         admin_port=port) as kg:
+            with kg.client() as c:
+                assert c.get("http://adult.test/").status_code == 403
+            assert f"admin app not started: cannot listen on 127.0.0.1:{port}" in kg.output()
+            assert kg.proc.poll() is None
+    finally:
+        holder.close()
