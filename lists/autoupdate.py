@@ -17,16 +17,19 @@ lists:
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -192,45 +195,57 @@ class AutoUpdater:
     def _schedule(self, state: UpdateState) -> dt.datetime:
         due = next_run(self._clock(), self.plan, state, self._rng)
         state.next_run = due.isoformat()
-        try:
-            self.store.parent.mkdir(parents=True, exist_ok=True)
-            _write_state(self.store, state)
-        except OSError as e:
-            log.warning("kidgate: cannot record the list update schedule: %s", e)
+        self.record(state)
         return due
 
     def _loop(self) -> None:
-        state = read_state(self.store)
-        due = self._schedule(state)
+        due = self._schedule(read_state(self.store))
         log.info("kidgate: next list update at %s", due.isoformat(timespec="minutes"))
         while not self._stop.is_set():
             wait = (due - self._clock()).total_seconds()
             if wait > 0:
                 self._stop.wait(min(wait, 60.0))  # wake up now and then: clocks jump
                 continue
-            state = self.run_once(state)
+            # The recorded state, not one kept here: an adult may have updated in between.
+            state = self.run_once()
+            if state.result == ALREADY_RUNNING:
+                due = self._clock() + dt.timedelta(minutes=1)
+                continue
             due = self._schedule(state)
 
-    def run_once(self, state: UpdateState | None = None) -> UpdateState:
-        """One update now; returns (and records) the new state. Never raises."""
+    def run_once(self, state: UpdateState | None = None,
+                 progress: Callable[[str], None] | None = None) -> UpdateState:
+        """One update now; returns the new state (:meth:`record` keeps it). Never raises.
+
+        ``progress`` receives each line the update prints as it goes (the admin app shows the
+        latest). One update at a time per store: a second caller, in this process or another,
+        is told that one is running and changes nothing.
+        """
         state = state or read_state(self.store)
+        try:
+            self.store.parent.mkdir(parents=True, exist_ok=True)
+            # The folder itself is the lock: nothing is left behind in it.
+            lock = os.open(self.store.parent, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as e:
+            state.ok, state.result = False, f"cannot start the update: {e}"
+            return state
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return replace(state, result=ALREADY_RUNNING)
+            return self._run_locked(state, progress or (lambda _line: None))
+        finally:
+            os.close(lock)
+
+    def _run_locked(self, state: UpdateState, progress: Callable[[str], None]) -> UpdateState:
         started = self._clock()
         state.last_attempt = started.astimezone(dt.timezone.utc).isoformat()
         try:
             self._proc = subprocess.Popen(
                 self._command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 preexec_fn=lambda: os.nice(10), env={**os.environ, "PYTHONUNBUFFERED": "1"})
-            out, err = self._proc.communicate(timeout=self.run_timeout)
-            code = self._proc.returncode
-        except subprocess.TimeoutExpired:
-            self._proc.terminate()  # the update cleans up after itself on SIGTERM
-            try:
-                out, err = self._proc.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                out, err = self._proc.communicate()
-            code = -1
-            err = f"stopped: the update took longer than {self.run_timeout:.0f} s".encode()
+            code, out, err = _wait(self._proc, self.run_timeout, progress)
         except OSError as e:
             code, out, err = -1, b"", str(e).encode()
         finally:
@@ -249,6 +264,65 @@ class AutoUpdater:
             log.warning("kidgate: list update failed, keeping the lists in use: %s",
                         state.result)
         return state
+
+    def record(self, state: UpdateState) -> None:
+        """Keep ``state`` in ``lists-update.json`` for ``lists info`` and the admin app."""
+        try:
+            self.store.parent.mkdir(parents=True, exist_ok=True)
+            _write_state(self.store, state)
+        except OSError as e:
+            log.warning("kidgate: cannot record the list update state: %s", e)
+
+
+#: What :meth:`AutoUpdater.run_once` says when another update of the same store is under way.
+ALREADY_RUNNING = "an update is already running"
+_KEEP_LINES = 50
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float,
+          progress: Callable[[str], None]) -> tuple[int, bytes, bytes]:
+    """Wait for the update, passing each line of its progress on as it comes; stop it (SIGTERM,
+    then SIGKILL) when it takes longer than ``timeout``. Returns (exit code, stdout, stderr)."""
+    out: list[bytes] = []
+    err: collections.deque[bytes] = collections.deque(maxlen=_KEEP_LINES)
+
+    def pump_stdout() -> None:
+        assert proc.stdout is not None
+        out.append(proc.stdout.read())
+
+    def pump_stderr() -> None:
+        assert proc.stderr is not None
+        pending = b""
+        for chunk in iter(lambda: proc.stderr.read1(4096), b""):  # type: ignore[union-attr]
+            *lines, pending = re.split(rb"[\r\n]", pending + chunk)
+            for line in lines:
+                if line.strip():
+                    err.append(line)
+                    try:
+                        progress(line.decode("utf-8", "replace").strip()[:300])
+                    except Exception:  # noqa: BLE001 - a display must never stall the update
+                        log.debug("kidgate: list update progress not shown", exc_info=True)
+        if pending.strip():
+            err.append(pending)
+
+    pumps = [threading.Thread(target=f, daemon=True) for f in (pump_stdout, pump_stderr)]
+    for t in pumps:
+        t.start()
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # the update cleans up after itself on SIGTERM
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for t in pumps:
+            t.join(5)
+        return -1, b"", f"stopped: the update took longer than {timeout:.0f} s".encode()
+    for t in pumps:
+        t.join(5)
+    return code, b"".join(out), b"\n".join(err)
 
 
 def _sweep(folder: Path) -> None:

@@ -4,7 +4,9 @@ local HTTP server serving a UT1-layout tarball: a good one, a corrupt one, one t
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
+import os
 import random
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from lists import ListStore, ListWatcher, Source, build_store, default_store_path, watch_lists
-from lists.autoupdate import (AutoUpdate, AutoUpdater, UpdateState, next_run, parse_auto_update,
+from lists.autoupdate import (ALREADY_RUNNING, AutoUpdate, AutoUpdater, UpdateState, next_run, parse_auto_update,
                               read_state, state_path, update_command)
 from tests.lists.conftest import make_tarball, make_ut1, write
 
@@ -141,6 +143,25 @@ def test_a_failed_update_keeps_the_lists_in_use(upstream, tmp_path: Path, path: 
     with ListStore.open(up.store, verify=True) as s:
         assert s.lookup("http://old.test/")
     assert [p.name for p in up.store.parent.iterdir()] == ["lists.kglist"]
+
+
+def test_progress_is_passed_on_and_a_second_update_waits_its_turn(upstream,
+                                                                  tmp_path: Path) -> None:
+    base, _ = upstream
+    up = updater(tmp_path, f"{base}/blacklists.tar.gz")
+    held = os.open(up.store.parent, os.O_RDONLY | os.O_DIRECTORY)  # as another update holds it
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        state = up.run_once()
+        assert state.result == ALREADY_RUNNING and up.runs == 0 and not up.store.exists()
+    finally:
+        os.close(held)
+    lines: list[str] = []
+    state = up.run_once(progress=lines.append)
+    assert state.ok and up.runs == 1
+    assert any("ut1" in line for line in lines), lines
+    up.run_once(progress=lambda line: 1 / 0)  # a broken display does not stop an update
+    assert up.runs == 2 and read_state(up.store).ok is None
 
 
 def test_the_background_thread_updates_records_and_stops(upstream, tmp_path: Path) -> None:
