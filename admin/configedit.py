@@ -313,3 +313,82 @@ def set_services(path: Path, name: str, blocked: Sequence[str]) -> config_mod.Co
         seq.fa.set_flow_style()
         section["block"] = seq
     return edit(path, change)
+
+
+# -- devices ------------------------------------------------------------------------------------
+#: How a device is recognised: the keys of a ``devices`` entry that name it (exactly one).
+DEVICE_KINDS = ("ip", "cidr", "mac", "user")
+
+
+def _device_list(doc: Any) -> CommentedSeq:
+    if not isinstance(doc, dict):
+        raise EditError("the configuration file is not a mapping; fix it by hand")
+    seq = doc.get("devices")
+    if seq is None:
+        seq = doc["devices"] = CommentedSeq()
+    if not isinstance(seq, list):
+        raise EditError("devices is not a list in the file; fix it by hand")
+    return seq
+
+
+def device_key(entry: Any) -> tuple[str, str]:
+    """(kind, value) of a ``devices`` entry as written, ``("", "")`` for a malformed one."""
+    if isinstance(entry, dict):
+        for kind in DEVICE_KINDS:
+            if entry.get(kind) is not None:
+                return kind, str(entry[kind])
+    return "", ""
+
+
+def read_devices(path: Path) -> list[dict[str, Any]]:
+    """The ``devices`` entries as written in the file, each with its position (for removal)."""
+    doc = _yaml().load(path.read_text(encoding="utf-8")) or {}
+    entries = doc.get("devices") if isinstance(doc, dict) else None
+    out = []
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        kind, value = device_key(entry)
+        if not kind:
+            continue
+        groups = entry.get("groups") or []
+        out.append({"index": i, "kind": kind, "value": value,
+                    "profile": str(entry.get("profile", "")), "name": str(entry.get("name", "")),
+                    "groups": ", ".join(str(x) for x in groups) if isinstance(groups, list)
+                    else str(groups)})
+    return out
+
+
+def add_device(path: Path, *, kind: str, value: str, profile: str, name: str = "",
+               groups: Sequence[str] = ()) -> config_mod.Config:
+    """Add a ``devices`` entry, or change the profile of the entry that already names this
+    device (one device, one entry: the loader would otherwise keep the first)."""
+    if kind not in DEVICE_KINDS:
+        raise EditError(f"a device is recognised by one of {', '.join(DEVICE_KINDS)}")
+
+    def change(doc: Any) -> None:
+        devices = _device_list(doc)
+        entry = next((d for d in devices if device_key(d) == (kind, value)), None)
+        if entry is None:
+            entry = CommentedMap()
+            entry.fa.set_flow_style()
+            entry[kind] = value
+            devices.append(entry)
+        entry["profile"] = profile
+        if name:
+            entry["name"] = name
+        if groups:
+            seq = CommentedSeq(list(groups))
+            seq.fa.set_flow_style()
+            entry["groups"] = seq
+    return edit(path, change)
+
+
+def remove_device(path: Path, index: int, kind: str, value: str) -> config_mod.Config:
+    """Remove entry ``index`` of ``devices`` if it still names (kind, value): a form shown
+    before someone else's edit must not remove another device."""
+    def change(doc: Any) -> None:
+        devices = _device_list(doc)
+        if not 0 <= index < len(devices) or device_key(devices[index]) != (kind, value):
+            raise EditError("that device entry has changed since the page was shown; "
+                            "reload the page")
+        del devices[index]
+    return edit(path, change)

@@ -256,6 +256,33 @@ RO: dict[str, str] = {
         "Textul este prea lung: cel mult 20.000 de caractere.",
     "Write the device's IP address, such as 192.168.1.23.":
         "Scrieți adresa IP a dispozitivului, de exemplu 192.168.1.23.",
+    "Devices": "Dispozitive",
+    "Saved: the proxy applies it within seconds.": "Salvat: proxy-ul aplică schimbarea în câteva secunde.",
+    "A device that no entry names gets the default profile:":
+        "Un dispozitiv care nu este numit primește profilul implicit:",
+    "Known devices": "Dispozitive cunoscute",
+    "Name": "Nume",
+    "Recognised by": "Recunoscut după",
+    "Groups": "Grupuri",
+    "IP address": "adresa IP",
+    "network (CIDR)": "rețea (CIDR)",
+    "MAC address": "adresa MAC",
+    "proxy user name": "nume de utilizator proxy",
+    "No device is named yet: every device gets the default profile.":
+        "Niciun dispozitiv nu este numit încă: toate primesc profilul implicit.",
+    "Seen in the last day, not named": "Văzute în ultima zi, fără nume",
+    "Give it a profile": "Dați-i un profil",
+    "name, e.g. anna-tablet": "nume, de ex. tableta-anei",
+    "Every device seen in the last day is named.": "Toate dispozitivele văzute în ultima zi sunt numite.",
+    "Add a device": "Adaugă un dispozitiv",
+    "Address, network, MAC address or user name": "Adresă, rețea, adresă MAC sau nume de utilizator",
+    "Name (optional)": "Nume (opțional)",
+    "Groups (optional, separated by commas)": "Grupuri (opțional, separate prin virgulă)",
+    "Groups:": "Grupuri:",
+    "Choose how the device is recognised.": "Alegeți cum este recunoscut dispozitivul.",
+    "Write the device's address, network, MAC address or user name.":
+        "Scrieți adresa, rețeaua, adresa MAC sau numele de utilizator al dispozitivului.",
+    "Write an IP address such as 192.168.1.23.": "Scrieți o adresă IP, de exemplu 192.168.1.23.",
 }
 
 _TABLES = {"ro": RO}

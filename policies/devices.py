@@ -29,7 +29,8 @@ def client_address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | N
     return addr
 
 
-def _device(config: Config, ip: str, user: str | None, mac: str | None) -> Device | None:
+def device_for(config: Config, ip: str, user: str | None = None,
+               mac: str | None = None) -> Device | None:
     """The device entry that recognises this client: user name, then MAC address, then the
     most specific address or network."""
     if user:
@@ -68,7 +69,7 @@ def groups_of(config: Config, ip: str, device: Device | None) -> tuple[str, ...]
 def resolve(config: Config, ip: str, *, user: str | None = None,
             mac: str | None = None) -> tuple[Profile, str]:
     """The profile for a client, with its groups' rules merged in, and a short name for logs."""
-    device = _device(config, ip, user, mac)
+    device = device_for(config, ip, user, mac)
     profile = config.profile(device.profile if device is not None else None)
     if device is None:
         name = ip
