@@ -134,9 +134,9 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
                                                                       text, **kw))
 
     from admin.views import (auth, dashboard, devices, events, manage, parental, profiles,
-                             requests, tools)
+                             requests, schedules, tools)
     for bp in (auth.bp, dashboard.bp, devices.bp, events.bp, manage.bp, parental.bp,
-               profiles.bp, requests.bp, tools.bp):
+               profiles.bp, requests.bp, schedules.bp, tools.bp):
         app.register_blueprint(bp)
 
     names = _own_names() | {h.lower() for h in ctx.hosts}

@@ -376,9 +376,7 @@ def add_device(path: Path, *, kind: str, value: str, profile: str, name: str = "
         if name:
             entry["name"] = name
         if groups:
-            seq = CommentedSeq(list(groups))
-            seq.fa.set_flow_style()
-            entry["groups"] = seq
+            entry["groups"] = _flow(groups)
     return edit(path, change)
 
 
@@ -391,4 +389,68 @@ def remove_device(path: Path, index: int, kind: str, value: str) -> config_mod.C
             raise EditError("that device entry has changed since the page was shown; "
                             "reload the page")
         del devices[index]
+    return edit(path, change)
+
+
+# -- schedules ----------------------------------------------------------------------------------
+
+def read_schedules(path: Path, profile: str) -> list[dict[str, Any]]:
+    """A profile's ``schedules`` as written, each with its position (for removal)."""
+    raw = read_profile(path, profile).get("schedules")
+    out = []
+    for i, entry in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        days = entry.get("days", "every day")
+        out.append({"index": i, "name": str(entry.get("name", "")),
+                    "days": ", ".join(str(d) for d in days) if isinstance(days, list)
+                    else str(days),
+                    "start": str(entry.get("start", "")), "end": str(entry.get("end", "")),
+                    "timetable": str(entry.get("timetable", "")),
+                    "categories": [str(c) for c in entry.get("categories") or []]})
+    return out
+
+
+def _flow(items: Sequence[str]) -> CommentedSeq:
+    seq = CommentedSeq(list(items))
+    seq.fa.set_flow_style()
+    return seq
+
+
+def add_schedule(path: Path, profile: str, *, name: str, days: Sequence[str], start: str,
+                 end: str, categories: Sequence[str] = ()) -> config_mod.Config:
+    """Add a time window to the profile: the whole internet, or only ``categories``, blocked
+    from ``start`` to ``end`` (a window that ends earlier than it starts crosses midnight)."""
+    def change(doc: Any) -> None:
+        p = _profile_entry(doc, path, profile)
+        schedules = p.get("schedules")
+        if schedules is None:
+            schedules = p["schedules"] = CommentedSeq()
+        if not isinstance(schedules, list):
+            raise EditError(f"profiles.{profile}.schedules is not a list in the file; "
+                            "fix it by hand")
+        entry = CommentedMap()
+        entry.fa.set_flow_style()
+        entry["name"] = name
+        entry["days"] = _flow(days)
+        entry["start"], entry["end"] = start, end
+        if categories:
+            entry["categories"] = _flow(categories)
+        schedules.append(entry)
+    return edit(path, change)
+
+
+def remove_schedule(path: Path, profile: str, index: int, name: str) -> config_mod.Config:
+    """Remove schedule ``index`` of the profile if it is still the one named ``name``."""
+    def change(doc: Any) -> None:
+        p = _profile_entry(doc, path, profile)
+        schedules = p.get("schedules")
+        if not isinstance(schedules, list) or not 0 <= index < len(schedules) \
+                or not isinstance(schedules[index], dict) \
+                or str(schedules[index].get("name", "")) != name:
+            raise EditError("that schedule has changed since the page was shown; "
+                            "reload the page")
+        del schedules[index]
+        if not schedules:
+            del p["schedules"]
     return edit(path, change)

@@ -190,7 +190,6 @@ RO: dict[str, str] = {
     "Every site is blocked for {name} until then, except the sites always allowed for this profile.":
         "Toate site-urile sunt blocate pentru {name} până atunci, în afară de cele permise "
         "mereu pentru acest profil.",
-    "For": "Pentru",
     "until the time below": "până la ora de mai jos",
     "Until (time of day)": "Până la (ora)",
     "Pause now": "Pauză acum",
@@ -200,7 +199,6 @@ RO: dict[str, str] = {
     "Schedules (bedtime, homework) do not block until then; for a category, its age limit is lifted too.":
         "Programele (culcare, teme) nu blochează până atunci; pentru o categorie, se ridică "
         "și limita ei de vârstă.",
-    "What": "Ce",
     "the whole internet": "tot internetul",
     "Give extra time": "Dă timp în plus",
     "Blocked services": "Servicii blocate",
@@ -283,6 +281,23 @@ RO: dict[str, str] = {
     "Write the device's address, network, MAC address or user name.":
         "Scrieți adresa, rețeaua, adresa MAC sau numele de utilizator al dispozitivului.",
     "Write an IP address such as 192.168.1.23.": "Scrieți o adresă IP, de exemplu 192.168.1.23.",
+    "Schedules": "Programe",
+    "In each window the whole internet, or only the chosen categories, is blocked. A window that ends earlier than it starts goes past midnight (21:00 to 07:00).":
+        "În fiecare interval se blochează tot internetul sau doar categoriile alese. Un interval "
+        "care se termină mai devreme decât începe trece de miezul nopții (21:00 - 07:00).",
+    "Days": "Zile",
+    "To": "Până la",
+    "What is blocked": "Ce se blochează",
+    "No schedule: the profile's rules apply at every hour.":
+        "Niciun program: regulile profilului se aplică la orice oră.",
+    "Add a schedule": "Adaugă un program",
+    "What is blocked (none ticked: the whole internet)":
+        "Ce se blochează (nimic bifat: tot internetul)",
+    "Give the schedule a name, such as bedtime.": "Dați programului un nume, de exemplu culcare.",
+    "Choose at least one day.": "Alegeți cel puțin o zi.",
+    "mon": "lun", "tue": "mar", "wed": "mie", "thu": "joi", "fri": "vin", "sat": "sâm",
+    "sun": "dum",
+    "Choose en or ro.": "Alegeți en sau ro.",
 }
 
 _TABLES = {"ro": RO}
