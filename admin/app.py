@@ -133,10 +133,10 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
     app.jinja_env.globals.update(_=lambda text, **kw: i18n.translate(g.get("lang", "en"),
                                                                       text, **kw))
 
-    from admin.views import (auth, dashboard, devices, events, manage, parental, profiles,
-                             requests, schedules, tools)
-    for bp in (auth.bp, dashboard.bp, devices.bp, events.bp, manage.bp, parental.bp,
-               profiles.bp, requests.bp, schedules.bp, tools.bp):
+    from admin.views import (auth, dashboard, devices, events, groups, manage, parental,
+                             profiles, requests, schedules, tools)
+    for bp in (auth.bp, dashboard.bp, devices.bp, events.bp, groups.bp, manage.bp,
+               parental.bp, profiles.bp, requests.bp, schedules.bp, tools.bp):
         app.register_blueprint(bp)
 
     names = _own_names() | {h.lower() for h in ctx.hosts}

@@ -454,3 +454,63 @@ def remove_schedule(path: Path, profile: str, index: int, name: str) -> config_m
         if not schedules:
             del p["schedules"]
     return edit(path, change)
+
+
+# -- groups -------------------------------------------------------------------------------------
+
+def _groups(doc: Any) -> Any:
+    if not isinstance(doc, dict):
+        raise EditError("the configuration file is not a mapping; fix it by hand")
+    groups = doc.get("groups")
+    if groups is None:
+        groups = doc["groups"] = CommentedMap()
+    if not isinstance(groups, dict):
+        raise EditError("groups is not a mapping in the file; fix it by hand")
+    return groups
+
+
+def read_groups(path: Path) -> dict[str, dict[str, Any]]:
+    """Each group's settings as written in the file."""
+    doc = _yaml().load(path.read_text(encoding="utf-8")) or {}
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    return {str(k): dict(v) if isinstance(v, dict) else {} for k, v in
+            (groups.items() if isinstance(groups, dict) else [])}
+
+
+def update_group(path: Path, name: str, values: dict[str, list[str] | None], *,
+                 create: bool = False) -> config_mod.Config:
+    """Set the group's lists (``networks``, ``allow``, ``deny``; None removes one), making the
+    group when ``create`` (refused if it exists: a new group never overwrites one)."""
+    def change(doc: Any) -> None:
+        groups = _groups(doc)
+        if create:
+            if name in groups:
+                raise EditError(f"there is a group named {name!r} already", f"groups.{name}")
+            groups[name] = CommentedMap()
+        elif name not in groups:
+            raise EditError(f"there is no group named {name!r} in {path}")
+        g = groups[name]
+        if g is None:
+            g = groups[name] = CommentedMap()
+        if not isinstance(g, dict):
+            raise EditError(f"groups.{name} is not a mapping in the file; fix it by hand")
+        for key, value in values.items():
+            if value is None:
+                g.pop(key, None)
+            else:
+                g[key] = _flow(value)
+        if not g:
+            g.fa.set_flow_style()
+    return edit(path, change)
+
+
+def remove_group(path: Path, name: str) -> config_mod.Config:
+    """Remove a group; the loader refuses it while a device entry still names the group."""
+    def change(doc: Any) -> None:
+        groups = _groups(doc)
+        if name not in groups:
+            raise EditError(f"there is no group named {name!r} in {path}")
+        del groups[name]
+        if not groups:
+            del doc["groups"]
+    return edit(path, change)

@@ -298,6 +298,19 @@ RO: dict[str, str] = {
     "mon": "lun", "tue": "mar", "wed": "mie", "thu": "joi", "fri": "vin", "sat": "sâm",
     "sun": "dum",
     "Choose en or ro.": "Alegeți en sau ro.",
+    "Group {name} saved; the proxy applies it within seconds.":
+        "Grupul {name} a fost salvat; proxy-ul îl aplică în câteva secunde.",
+    "Rules shared by many devices: a class, a year, the whole school. A device is in the groups its entry names and in every group whose networks hold its address; the most specific rule wins.":
+        "Reguli comune pentru multe dispozitive: o clasă, un an, toată școala. Un dispozitiv "
+        "este în grupurile numite în intrarea lui și în fiecare grup ale cărui rețele îi conțin "
+        "adresa; regula cea mai specifică are câștig de cauză.",
+    "Group": "Grup",
+    "Networks": "Rețele",
+    "No groups yet.": "Niciun grup încă.",
+    "New group": "Grup nou",
+    "Networks (one per line, such as 10.20.5.0/24)": "Rețele (câte una pe rând, de ex. 10.20.5.0/24)",
+    "Use letters, digits, '_', '-' and '.' only, such as class-5b.":
+        "Folosiți doar litere, cifre, '_', '-' și '.', de exemplu clasa-5b.",
 }
 
 _TABLES = {"ro": RO}
