@@ -23,6 +23,8 @@ bp = Blueprint("schedules", __name__)
 
 EDITORS = ("owner", "parent")
 FIELDS = ("name", "start", "end")
+#: csam and malware are blocked at every hour for everyone: a window adds nothing to them.
+SCHEDULABLE = tuple(c for c in CATEGORIES if c not in ("csam", "malware"))
 
 
 def _editable(name: str) -> None:
@@ -34,7 +36,7 @@ def _editable(name: str) -> None:
 def _page(name: str, form: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
     return render_template("schedules.html", name=name, form=form, errors=errors,
                            schedules=configedit.read_schedules(g.ctx.config_path, name),
-                           days=tuple(DAYS), categories=CATEGORIES,
+                           days=tuple(DAYS), categories=SCHEDULABLE,
                            done=request.args.get("done")), status
 
 
@@ -60,7 +62,7 @@ def add(name: str) -> Any:
     _editable(name)
     form: dict[str, Any] = {k: request.form.get(k, "").strip()[:100] for k in FIELDS}
     form["days"] = [d for d in request.form.getlist("days") if d in DAYS]
-    form["categories"] = [c for c in request.form.getlist("categories") if c in CATEGORIES]
+    form["categories"] = [c for c in request.form.getlist("categories") if c in SCHEDULABLE]
     errors: dict[str, str] = {}
     if not form["name"]:
         errors["name"] = "Give the schedule a name, such as bedtime."
