@@ -1,6 +1,6 @@
 # kidgate: two commands do all the set-up.
 #   make run    create the virtual environment, install, start the proxy on the shipped default
-#   make test   install what the tests need (Chromium, iptables, PostgreSQL) and run them
+#   make test   install what the tests need (Chromium, iptables, PostgreSQL, OpenLDAP) and run them
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
@@ -8,7 +8,7 @@ PY      := $(VENV)/bin/python
 PYTHON  ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3; do \
              $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test test-dates fuzz soak bench chromium iptables postgresql clean
+.PHONY: run test test-dates fuzz soak bench chromium iptables postgresql ldap clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "kidgate needs Python 3.12 or newer (install python3.12)"; exit 1; }
@@ -47,7 +47,15 @@ postgresql:
 	        while read v c; do pg_ctlcluster $$v $$c stop || true; done; }) \
 	  || echo "postgresql not installed: PostgreSQL storage tests will be skipped (outside CI)"; }
 
-test: $(VENV)/.installed-test chromium iptables postgresql
+# The proxy sign-in tests start their own OpenLDAP server (Debian's slapd) on a free port;
+# the package's own server, if Debian starts one, is stopped again and never used.
+ldap:
+	@{ command -v slapd || test -x /usr/sbin/slapd; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null \
+	   && { service slapd stop >/dev/null 2>&1 || true; }) \
+	  || echo "slapd not installed: the LDAP sign-in tests will be skipped (outside CI)"; }
+
+test: $(VENV)/.installed-test chromium iptables postgresql ldap
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(PY) -m tests.run_at_dates
 

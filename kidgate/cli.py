@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("path", type=Path)
     validate.set_defaults(func=cmd_config)
 
+    passwd = sub.add_parser("passwd", help="hash a proxy sign-in password for proxy_auth.users")
+    passwd.add_argument("user", help="the user name the device will sign in with")
+    passwd.set_defaults(func=cmd_passwd)
+
     for module in ("lists.cli", "classifier.cli", "reporting.cli", "kidgate.stats",
                    "kidgate.gateway", "admin.server"):
         try:
@@ -240,6 +244,27 @@ def check_jsonl(engine: Any, profile: Profile, inp: TextIO, out: TextIO) -> int:
             result = {"id": rid, "line": lineno, "error": str(e)[:300]}
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
     out.flush()
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    """Ask for a password (twice at a terminal; one line from a pipe) and print the line to
+    put under ``proxy_auth: users:``. The password itself is never printed or stored."""
+    import getpass
+
+    from kidgate.proxyauth import hash_password
+    user = args.user
+    if not user or ":" in user or any(c.isspace() for c in user):
+        raise SystemExit("kidgate passwd: a user name has no spaces or ':'")
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {user}: ")
+        if getpass.getpass("again: ") != password:
+            raise SystemExit("kidgate passwd: the two passwords differ; nothing was printed")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        raise SystemExit("kidgate passwd: use at least 8 characters")
+    print(f'    {user}: "{hash_password(password)}"')
     return 0
 
 

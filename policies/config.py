@@ -79,6 +79,36 @@ class AdminSettings:
     hosts: tuple[str, ...] = ()
 
 
+#: Password hashes kidgate reads: argon2 (``kidgate passwd``) and bcrypt (``htpasswd -B``).
+PASSWORD_HASH = re.compile(r"^(\$argon2(id|i|d)\$|\$2[aby]\$\d\d\$)")
+
+
+@dataclass(frozen=True, slots=True)
+class LdapSettings:
+    """``proxy_auth.ldap``: a user signs in by binding to the directory as themselves."""
+
+    url: str
+    #: The user's entry, ``{user}`` standing for the name typed: uid={user},ou=pupils,dc=...
+    user_dn: str
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyAuthSettings:
+    """``proxy_auth:``: devices that sign in to the proxy (user name and password), so that a
+    phone or a shared computer is recognised by who uses it, not by its address."""
+
+    #: user name -> password hash (argon2 or bcrypt); never a password in clear.
+    users: Mapping[str, str] = field(default_factory=dict)
+    #: Every client of an explicit proxy must sign in (transparent clients cannot: see README).
+    required: bool = False
+    ldap: LdapSettings | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.users) or self.ldap is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     profiles: Mapping[str, Profile]
@@ -103,6 +133,7 @@ class Config:
     metrics_token: str | None = None
     source: str = "<default>"
     groups: Mapping[str, Group] = field(default_factory=dict)
+    proxy_auth: ProxyAuthSettings = field(default_factory=ProxyAuthSettings)
     #: Profiles with their groups merged in, made once per combination (see policies.devices).
     merged: dict[tuple[str, tuple[str, ...]], Profile] = field(
         default_factory=dict, compare=False, repr=False)
@@ -270,7 +301,8 @@ class _Validator:
                                  "default_profile", "category_ages", "classifier", "labels",
                                  "profiles", "devices", "lists", "alerts", "passthrough",
                                  "allow_public_clients", "helpline", "log", "timetables",
-                                 "calendars", "groups", "admin", "database", "metrics"})
+                                 "calendars", "groups", "admin", "database", "metrics",
+                                 "proxy_auth"})
         language = self._choice(d.get("language", "en"), "language", LANGUAGES)
         listen = self._map(d.get("listen"), "listen")
         self._check_keys(listen, "listen", {"host", "port"})
@@ -329,6 +361,7 @@ class _Validator:
         retention = self._log(d.get("log"), "log")
         admin = self._admin(d.get("admin"), "admin")
         database_url = self._database(d.get("database"), "database")
+        proxy_auth = self._proxy_auth(d.get("proxy_auth"), "proxy_auth")
         return Config(
             profiles=profiles, default_profile=default, devices=devices, listen_host=host,
             listen_port=port, language=language, hotline_country=country, data_dir=data_dir,
@@ -337,7 +370,7 @@ class _Validator:
             passthrough=self._domains(d.get("passthrough"), "passthrough"),
             allow_public_clients=allow_public, log=retention,
             helpline=str(d.get("helpline", "116 111")), admin=admin,
-            database_url=database_url, source=self.doc.file)
+            database_url=database_url, proxy_auth=proxy_auth, source=self.doc.file)
 
     def _admin(self, value: Any, path: str) -> AdminSettings:
         """``admin: {enabled: true, listen: {host: 0.0.0.0, port: 8081}}``."""
@@ -365,6 +398,45 @@ class _Validator:
             raise self.doc.error(f"{path}.url", "expected sqlite:///PATH or "
                                  "postgresql+psycopg://USER@HOST/DATABASE")
         return url
+
+    def _proxy_auth(self, value: Any, path: str) -> ProxyAuthSettings:
+        """``proxy_auth: {users: {mum: "$argon2id$..."}, required: false, ldap: {...}}``."""
+        s = self._map(value, path)
+        self._check_keys(s, path, {"users", "required", "ldap"})
+        users: dict[str, str] = {}
+        for name, hashed in self._map(s.get("users"), f"{path}.users").items():
+            user = str(name)
+            if not user or ":" in user or any(c.isspace() for c in user):
+                raise self.doc.error(f"{path}.users", f"user names have no spaces or ':': {user!r}")
+            text = self._str(hashed, f"{path}.users.{user}")
+            if not PASSWORD_HASH.match(text):
+                raise self.doc.error(f"{path}.users.{user}", "expected a password hash (from "
+                                     "kidgate passwd, or htpasswd -B), never the password itself")
+            users[user] = text
+        required = s.get("required", False)
+        if not isinstance(required, bool):
+            raise self.doc.error(f"{path}.required", "expected true or false")
+        ldap = None
+        if s.get("ldap") is not None:
+            m = self._map(s["ldap"], f"{path}.ldap")
+            self._check_keys(m, f"{path}.ldap", {"url", "user_dn", "timeout"})
+            for key in ("url", "user_dn"):
+                if key not in m:
+                    raise self.doc.error(f"{path}.ldap", f"missing key {key!r}")
+            url = self._str(m["url"], f"{path}.ldap.url")
+            if not re.fullmatch(r"ldaps?://[^/\s]+/?", url):
+                raise self.doc.error(f"{path}.ldap.url", "expected ldaps://HOST[:PORT] "
+                                     "(or ldap:// on a trusted network)")
+            user_dn = self._str(m["user_dn"], f"{path}.ldap.user_dn")
+            if user_dn.count("{user}") != 1 or "=" not in user_dn:
+                raise self.doc.error(f"{path}.ldap.user_dn", "expected a DN with {user} once, "
+                                     "such as uid={user},ou=pupils,dc=school,dc=example")
+            timeout = self._int(m.get("timeout", 5), f"{path}.ldap.timeout", 1, 60)
+            ldap = LdapSettings(url=url.rstrip("/"), user_dn=user_dn, timeout=float(timeout))
+        if required and not users and ldap is None:
+            raise self.doc.error(f"{path}.required", "sign-in is required but no users and no "
+                                 "ldap are configured: nobody could sign in")
+        return ProxyAuthSettings(users=users, required=required, ldap=ldap)
 
     def _log(self, value: Any, path: str) -> Retention:
         """``log: {retention_days: 30, max_mb: 200}``; 0 days keeps no decision log at all."""
