@@ -154,6 +154,8 @@ class _Job:
     args: tuple
     future: asyncio.Future
     id: int = 0
+    timer: asyncio.TimerHandle | None = None
+    timeout: float = 0.0
 
 
 @dataclass(eq=False)
@@ -165,13 +167,20 @@ class _Worker:
     pid: int = 0
     ready: bool = False
     job: _Job | None = None
-    writer: asyncio.StreamWriter | None = None
-    reader_task: asyncio.Task | None = None
+    connected: bool = False
+    inbox: bytearray = field(default_factory=bytearray)
+    outbox: bytearray = field(default_factory=bytearray)
     started: float = field(default_factory=time.monotonic)
 
 
 class WorkerPool:
-    """``size`` classifier worker processes and a bounded queue of jobs for them."""
+    """``size`` classifier worker processes and a bounded queue of jobs for them.
+
+    Cheap for the event loop by design (the proxy pays for every job in its own process): a
+    job is one ``send`` of a small pickled header (page bodies wait in shared memory), its
+    answer is read by a reader callback on the socket (``add_reader``) that sets the job's
+    future, and its time limit is one timer handle; no stream objects, tasks or shields.
+    """
 
     def __init__(self, size: int | None = None, *, max_queue: int = 256,
                  start_timeout: float = 120.0) -> None:
@@ -241,22 +250,68 @@ class WorkerPool:
             self._connect(w)
 
     def _connect(self, w: _Worker) -> None:
-        """Non-blocking streams on the worker's socket: a large page is written as the worker
-        reads it, without the event loop waiting."""
+        """Non-blocking socket watched by the loop: answers are read as they arrive, and a
+        message the socket cannot take at once waits in the worker's outbox."""
+        assert self._loop is not None
         w.sock.setblocking(False)
-        w.reader_task = asyncio.ensure_future(self._read_answers(w), loop=self._loop)
+        self._loop.add_reader(w.sock.fileno(), self._readable, w)
+        w.connected = True
+        self._dispatch()
 
-    async def _read_answers(self, w: _Worker) -> None:
+    def _readable(self, w: _Worker) -> None:
+        """The worker's socket has data: every complete answer in it settles its job."""
         try:
-            reader, w.writer = await asyncio.open_connection(sock=w.sock)
-            self._dispatch()
-            while True:
-                (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
-                self._answered(w, pickle.loads(await reader.readexactly(size)))
-        except (asyncio.IncompleteReadError, OSError, pickle.UnpicklingError, EOFError):
+            data = w.sock.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
             self._died(w)
-        except asyncio.CancelledError:
-            pass
+            return
+        inbox = w.inbox
+        inbox += data
+        size_of = _HEADER.size
+        while len(inbox) >= size_of:
+            (size,) = _HEADER.unpack_from(inbox)
+            if len(inbox) < size_of + size:
+                return
+            try:
+                msg = pickle.loads(memoryview(inbox)[size_of:size_of + size])
+            except (pickle.UnpicklingError, EOFError, ValueError, TypeError):
+                self._died(w)
+                return
+            del inbox[:size_of + size]
+            self._answered(w, msg)
+            if self._workers.get(w.slot) is not w:
+                return
+
+    def _writable(self, w: _Worker) -> None:
+        """The socket takes more: send what waits in the outbox."""
+        try:
+            sent = w.sock.send(w.outbox)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._died(w)
+            return
+        del w.outbox[:sent]
+        if not w.outbox and self._loop is not None:
+            self._loop.remove_writer(w.sock.fileno())
+
+    def _write(self, w: _Worker, data: bytes) -> None:
+        """Send at once when the socket takes it (nearly always: job headers are small)."""
+        if not w.outbox:
+            try:
+                sent = w.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+            assert self._loop is not None
+            self._loop.add_writer(w.sock.fileno(), self._writable, w)
+        w.outbox += data
 
     def pids(self) -> list[int]:
         return [w.pid for w in self._workers.values() if w.pid]
@@ -268,12 +323,10 @@ class WorkerPool:
         self._workers.clear()
         for w in workers:
             self._detach(w)
-            if w.job is not None and not w.job.future.done():
-                w.job.future.set_exception(WorkerError("the proxy is stopping"))
+            if w.job is not None:
+                _fail(w.job, WorkerError("the proxy is stopping"))
         while self._queue:
-            job = self._queue.popleft()
-            if not job.future.done():
-                job.future.set_exception(WorkerError("the proxy is stopping"))
+            _fail(self._queue.popleft(), WorkerError("the proxy is stopping"))
         deadline = time.monotonic() + timeout
         for w in workers:
             w.proc.join(max(0.0, deadline - time.monotonic()))
@@ -284,28 +337,36 @@ class WorkerPool:
     # -- jobs --
     async def run(self, kind: str, args: tuple, timeout: float) -> Any:
         """The worker's answer, or :class:`WorkerError` after ``timeout`` seconds."""
-        loop = asyncio.get_running_loop()
-        self.attach(loop)
+        loop = self._loop
+        if loop is None:
+            loop = asyncio.get_running_loop()
+            self.attach(loop)
         if self._closed:
             raise WorkerError("the classifier pool is stopped")
         if len(self._queue) >= self.max_queue:
             raise WorkerError(f"classifier queue full ({self.max_queue} pages waiting)")
         self._ids += 1
-        job = _Job(kind, args, loop.create_future(), self._ids)
+        job = _Job(kind, args, loop.create_future(), self._ids, timeout=timeout)
+        job.timer = loop.call_later(timeout, self._expire, job)
         self._queue.append(job)
         self._dispatch()
         try:
-            return await asyncio.wait_for(asyncio.shield(job.future), timeout)
-        except TimeoutError:
-            self._expire(job)
-            raise WorkerError(f"classifier took longer than {timeout * 1000:.0f} ms") from None
+            return await job.future
+        finally:
+            if job.timer is not None:
+                job.timer.cancel()
 
     def _dispatch(self) -> None:
+        queue = self._queue
         for w in self._workers.values():
-            if not self._queue:
+            if not queue:
                 return
-            if w.ready and w.job is None and w.writer is not None:
-                job = self._queue.popleft()
+            if w.ready and w.job is None and w.connected:
+                job = queue.popleft()
+                while job.future.done():  # given up on (timed out, or its flow went away)
+                    if not queue:
+                        return
+                    job = queue.popleft()
                 args, shared = job.args, -1
                 if job.kind == "page":  # (url, headers, body): the body goes to shared memory
                     body = args[-1][:BODY_CAP]
@@ -313,13 +374,14 @@ class WorkerPool:
                     args, shared = args[:-1], len(body)
                 data = pickle.dumps((job.id, job.kind, args, shared),
                                     protocol=pickle.HIGHEST_PROTOCOL)
-                try:
-                    w.writer.write(_HEADER.pack(len(data)) + data)  # buffered: never blocks
-                except (OSError, RuntimeError):
-                    self._queue.appendleft(job)  # not lost: the next worker takes it
-                    self._died(w)
-                    continue
                 w.job = job
+                try:
+                    self._write(w, _HEADER.pack(len(data)) + data)
+                except OSError:
+                    w.job = None
+                    queue.appendleft(job)  # not lost: the next worker takes it
+                    self._died(w)
+                    return
 
     def _answered(self, w: _Worker, msg: tuple) -> None:
         job_id, ok, value = msg
@@ -333,7 +395,7 @@ class WorkerPool:
 
     def _expire(self, job: _Job) -> None:
         """A job ran out of time: drop it from the queue, or kill the worker stuck on it."""
-        job.future.cancel()  # its answer, if one still comes, is for nobody
+        _fail(job, WorkerError(f"classifier took longer than {job.timeout * 1000:.0f} ms"))
         try:
             self._queue.remove(job)
             return
@@ -347,11 +409,13 @@ class WorkerPool:
                 self._died(w)
 
     def _detach(self, w: _Worker) -> None:
-        task = w.reader_task
-        if task is not None and task is not _current_task():
-            task.cancel()
-        if w.writer is not None:
-            w.writer.close()
+        if w.connected and self._loop is not None and not self._loop.is_closed():
+            try:
+                self._loop.remove_reader(w.sock.fileno())
+                self._loop.remove_writer(w.sock.fileno())
+            except (ValueError, OSError, RuntimeError):
+                pass
+        w.connected = False
         try:
             w.sock.close()
         except OSError:
@@ -367,8 +431,8 @@ class WorkerPool:
             return
         del self._workers[w.slot]
         self._detach(w)
-        if w.job is not None and not w.job.future.done():
-            w.job.future.set_exception(WorkerError("classifier worker stopped"))
+        if w.job is not None:
+            _fail(w.job, WorkerError("classifier worker stopped"))
         if not self._closed:
             log.warning("kidgate: classifier worker %d stopped; starting a new one", w.pid)
             self._replace(w.slot)
@@ -412,11 +476,11 @@ class WorkerPool:
         loop.run_in_executor(None, spawn).add_done_callback(started)
 
 
-def _current_task() -> asyncio.Task | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:  # no running loop (closing at shutdown)
-        return None
+def _fail(job: _Job, error: WorkerError) -> None:
+    if not job.future.done():
+        job.future.set_exception(error)
+    if job.timer is not None:
+        job.timer.cancel()
 
 
 __all__ = ["BODY_CAP", "WorkerError", "WorkerPool", "default_size", "evidence_of", "worker_main"]
