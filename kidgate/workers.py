@@ -36,6 +36,8 @@ log = logging.getLogger("kidgate")
 BODY_CAP = 256 * 1024
 #: A slot whose worker keeps dying is restarted at most this often.
 RESTART_EVERY = 1.0
+#: Most jobs one message to a worker carries (jobs that waited while it was busy).
+MAX_BATCH = 16
 #: Every message is a pickle behind its length.
 _HEADER = struct.Struct("<I")
 
@@ -133,16 +135,20 @@ def worker_main(sock: socket.socket) -> None:
         stream = sock.makefile("rb")
         _send(sock, ("ready", os.getpid(), pre.ERROR))
         while True:
-            job_id, kind, args, shared = _recv(stream)
-            if shared >= 0:  # the body waits in the shared buffer
-                args = (*args, pages[:shared])
-            try:
-                if pre.CLASSIFIER is None and kind != "ping":
-                    raise RuntimeError(f"classifier unavailable: {pre.ERROR}")
-                answer = (job_id, True, _run_job(pre.CLASSIFIER, kind, args))
-            except Exception as e:  # noqa: BLE001 - a bad page fails its job, not the worker
-                answer = (job_id, False, f"{type(e).__name__}: {e}"[:300])
-            _send(sock, answer)
+            # A batch: the jobs that waited while this worker was busy, at most one page (the
+            # shared buffer holds one). Quick jobs first; one message answers them all.
+            batch = sorted(_recv(stream), key=lambda job: job[1] == "page")
+            answers = []
+            for job_id, kind, args, shared in batch:
+                if shared >= 0:  # the body waits in the shared buffer
+                    args = (*args, pages[:shared])
+                try:
+                    if pre.CLASSIFIER is None and kind != "ping":
+                        raise RuntimeError(f"classifier unavailable: {pre.ERROR}")
+                    answers.append((job_id, True, _run_job(pre.CLASSIFIER, kind, args)))
+                except Exception as e:  # noqa: BLE001 - a bad page fails its job, not the worker
+                    answers.append((job_id, False, f"{type(e).__name__}: {e}"[:300]))
+            _send(sock, answers)
     except (EOFError, OSError):
         return
 
@@ -166,7 +172,7 @@ class _Worker:
     pages: mmap.mmap
     pid: int = 0
     ready: bool = False
-    job: _Job | None = None
+    jobs: list[_Job] = field(default_factory=list)  # the batch it is working on
     connected: bool = False
     inbox: bytearray = field(default_factory=bytearray)
     outbox: bytearray = field(default_factory=bytearray)
@@ -323,8 +329,8 @@ class WorkerPool:
         self._workers.clear()
         for w in workers:
             self._detach(w)
-            if w.job is not None:
-                _fail(w.job, WorkerError("the proxy is stopping"))
+            for job in w.jobs:
+                _fail(job, WorkerError("the proxy is stopping"))
         while self._queue:
             _fail(self._queue.popleft(), WorkerError("the proxy is stopping"))
         deadline = time.monotonic() + timeout
@@ -357,40 +363,52 @@ class WorkerPool:
                 job.timer.cancel()
 
     def _dispatch(self) -> None:
+        """Give every idle worker the jobs waiting, as one message: under load, one round trip
+        (one send, one wake-up each way) serves several requests."""
         queue = self._queue
         for w in self._workers.values():
             if not queue:
                 return
-            if w.ready and w.job is None and w.connected:
-                job = queue.popleft()
-                while job.future.done():  # given up on (timed out, or its flow went away)
-                    if not queue:
-                        return
-                    job = queue.popleft()
-                args, shared = job.args, -1
+            if not w.ready or w.jobs or not w.connected:
+                continue
+            batch, shared, header = [], -1, []
+            while queue and len(batch) < MAX_BATCH:
+                job = queue[0]
+                if job.future.done():  # given up on (timed out, or its flow went away)
+                    queue.popleft()
+                    continue
+                args = job.args
                 if job.kind == "page":  # (url, headers, body): the body goes to shared memory
+                    if shared >= 0:
+                        break  # one page per batch: the next one waits for this worker
                     body = args[-1][:BODY_CAP]
                     w.pages[:len(body)] = body
                     args, shared = args[:-1], len(body)
-                data = pickle.dumps((job.id, job.kind, args, shared),
-                                    protocol=pickle.HIGHEST_PROTOCOL)
-                w.job = job
-                try:
-                    self._write(w, _HEADER.pack(len(data)) + data)
-                except OSError:
-                    w.job = None
-                    queue.appendleft(job)  # not lost: the next worker takes it
-                    self._died(w)
-                    return
+                    header.append((job.id, job.kind, args, shared))
+                else:
+                    header.append((job.id, job.kind, args, -1))
+                batch.append(queue.popleft())
+            if not batch:
+                return
+            data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
+            w.jobs = batch
+            try:
+                self._write(w, _HEADER.pack(len(data)) + data)
+            except OSError:
+                w.jobs = []
+                queue.extendleft(reversed(batch))  # not lost: the next worker takes them
+                self._died(w)
+                return
 
-    def _answered(self, w: _Worker, msg: tuple) -> None:
-        job_id, ok, value = msg
-        job, w.job = w.job, None
-        if job is not None and job.id == job_id and not job.future.done():
-            if ok:
-                job.future.set_result(value)
-            else:
-                job.future.set_exception(WorkerError(value))
+    def _answered(self, w: _Worker, answers: list[tuple]) -> None:
+        jobs, w.jobs = {job.id: job for job in w.jobs}, []
+        for job_id, ok, value in answers:
+            job = jobs.get(job_id)
+            if job is not None and not job.future.done():
+                if ok:
+                    job.future.set_result(value)
+                else:
+                    job.future.set_exception(WorkerError(value))
         self._dispatch()
 
     def _expire(self, job: _Job) -> None:
@@ -402,7 +420,7 @@ class WorkerPool:
         except ValueError:
             pass
         for w in list(self._workers.values()):
-            if w.job is job:
+            if job in w.jobs:
                 log.warning("kidgate: classifier worker %d did not answer in time; replacing it",
                             w.pid)
                 w.proc.kill()
@@ -431,8 +449,8 @@ class WorkerPool:
             return
         del self._workers[w.slot]
         self._detach(w)
-        if w.job is not None:
-            _fail(w.job, WorkerError("classifier worker stopped"))
+        for job in w.jobs:
+            _fail(job, WorkerError("classifier worker stopped"))
         if not self._closed:
             log.warning("kidgate: classifier worker %d stopped; starting a new one", w.pid)
             self._replace(w.slot)

@@ -1,5 +1,6 @@
 """The worker pool's messages, with real worker processes and the shipped models: many jobs in
-flight at once each get their own answer (the same as classifying in this process), a message
+flight at once (sent to a worker in batches, a page at most in each) each get their own answer
+(the same as classifying in this process), a message
 larger than the socket takes at once still arrives whole, and a job that waits too long fails
 with ``WorkerError`` instead of waiting for ever."""
 
@@ -76,6 +77,32 @@ def test_a_message_larger_than_the_socket_buffer_arrives_whole(local_classifier)
     big, small = _run(main())
     assert evidence_of(big) == engine.url_findings(local_classifier, long_url)
     assert evidence_of(small) == engine.url_findings(local_classifier, URLS[1])
+
+
+def test_jobs_queued_behind_a_hung_worker_are_answered_by_its_replacement():
+    """A worker gets the jobs that queued while it was busy only once it is free: when it
+    hangs, its own job fails (fail-safe), and the queued ones go, as one batch, to the
+    worker that replaces it."""
+    async def main():
+        pool = WorkerPool(1).start()
+        try:
+            pool.attach(asyncio.get_running_loop())
+            [pid] = pool.pids()
+            os.kill(pid, signal.SIGSTOP)
+            first = asyncio.ensure_future(pool.run("url", (URLS[0],), 0.3))
+            await asyncio.sleep(0.05)  # the first job is with the stopped worker
+            batch = [asyncio.ensure_future(pool.run("url", (u,), 5)) for u in URLS[1:4]]
+            results = await asyncio.gather(first, *batch, return_exceptions=True)
+            later = await pool.run("url", (URLS[4],), 30)
+            return pid, pool.pids(), results, later
+        finally:
+            pool.close()
+
+    old, now, results, later = _run(main())
+    assert isinstance(results[0], WorkerError)
+    # The three that queued went to the replacement in one batch, after the first failed.
+    assert all(isinstance(r, list) for r in results[1:]), results
+    assert now and old not in now and isinstance(later, list)
 
 
 def test_a_job_that_waits_too_long_fails_and_the_pool_recovers():
