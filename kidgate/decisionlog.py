@@ -37,7 +37,7 @@ from typing import Any
 import orjson
 
 from kidgate.paths import PRIVATE_MODE
-from policies.core import Verdict
+from policies.core import NEVER, Verdict
 from policies.retention import DEFAULT_MAX_MB, DEFAULT_RETENTION_DAYS, MB, Retention
 
 __all__ = ["DEFAULT_MAX_MB", "DEFAULT_RETENTION_DAYS", "MB", "DecisionLog", "LogFiles",
@@ -71,7 +71,8 @@ def record(*, client: str, profile: str, host: str, verdict: Verdict, phase: str
         "method": method,
         "action": verdict.action,
         "category": verdict.category,
-        "min_age": verdict.to_dict()["min_age"],
+        "min_age": None if verdict.min_age is None or verdict.min_age >= NEVER
+        else verdict.min_age,  # as Verdict.to_dict has it, without building the whole dict
         "sources": sorted({r.source for r in verdict.reasons}),
         "reasons": [r.detail[:200] for r in verdict.reasons[:5]]
         if verdict.category != "csam" else ["hotline list"],

@@ -9,6 +9,7 @@ small and no browsing history leaks into a monitoring system.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -28,10 +29,24 @@ LIST_ENTRIES = Gauge("kidgate_list_entries", "Entries in the lists in use", regi
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
+#: Labelled series already looked up: ``labels()`` takes a lock and checks its arguments on
+#: every call, and every request is counted. Bounded: labels come from small vocabularies.
+_SERIES: dict[tuple, Any] = {}
+
+
+def series(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once."""
+    key = (metric, labels)
+    child = _SERIES.get(key)
+    if child is None:
+        child = _SERIES[key] = metric.labels(*labels)
+    return child
+
+
 def count_decision(phase: str, action: str, category: str | None, source: str | None) -> None:
-    REQUESTS.labels(phase, action).inc()
+    series(REQUESTS, phase, action).inc()
     if action == "block":
-        BLOCKS.labels(category or "none", source or "none").inc()
+        series(BLOCKS, category or "none", source or "none").inc()
 
 
 def watch_list_entries(entries: Callable[[], float]) -> None:

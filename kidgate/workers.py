@@ -36,6 +36,8 @@ log = logging.getLogger("kidgate")
 BODY_CAP = 256 * 1024
 #: A slot whose worker keeps dying is restarted at most this often.
 RESTART_EVERY = 1.0
+#: Most jobs one message to a worker carries (jobs that waited while it was busy).
+MAX_BATCH = 16
 #: Every message is a pickle behind its length.
 _HEADER = struct.Struct("<I")
 
@@ -133,16 +135,20 @@ def worker_main(sock: socket.socket) -> None:
         stream = sock.makefile("rb")
         _send(sock, ("ready", os.getpid(), pre.ERROR))
         while True:
-            job_id, kind, args, shared = _recv(stream)
-            if shared >= 0:  # the body waits in the shared buffer
-                args = (*args, pages[:shared])
-            try:
-                if pre.CLASSIFIER is None and kind != "ping":
-                    raise RuntimeError(f"classifier unavailable: {pre.ERROR}")
-                answer = (job_id, True, _run_job(pre.CLASSIFIER, kind, args))
-            except Exception as e:  # noqa: BLE001 - a bad page fails its job, not the worker
-                answer = (job_id, False, f"{type(e).__name__}: {e}"[:300])
-            _send(sock, answer)
+            # A batch: the jobs that waited while this worker was busy, at most one page (the
+            # shared buffer holds one). Quick jobs first; one message answers them all.
+            batch = sorted(_recv(stream), key=lambda job: job[1] == "page")
+            answers = []
+            for job_id, kind, args, shared in batch:
+                if shared >= 0:  # the body waits in the shared buffer
+                    args = (*args, pages[:shared])
+                try:
+                    if pre.CLASSIFIER is None and kind != "ping":
+                        raise RuntimeError(f"classifier unavailable: {pre.ERROR}")
+                    answers.append((job_id, True, _run_job(pre.CLASSIFIER, kind, args)))
+                except Exception as e:  # noqa: BLE001 - a bad page fails its job, not the worker
+                    answers.append((job_id, False, f"{type(e).__name__}: {e}"[:300]))
+            _send(sock, answers)
     except (EOFError, OSError):
         return
 
@@ -154,6 +160,8 @@ class _Job:
     args: tuple
     future: asyncio.Future
     id: int = 0
+    timer: asyncio.TimerHandle | None = None
+    timeout: float = 0.0
 
 
 @dataclass(eq=False)
@@ -164,14 +172,21 @@ class _Worker:
     pages: mmap.mmap
     pid: int = 0
     ready: bool = False
-    job: _Job | None = None
-    writer: asyncio.StreamWriter | None = None
-    reader_task: asyncio.Task | None = None
+    jobs: list[_Job] = field(default_factory=list)  # the batch it is working on
+    connected: bool = False
+    inbox: bytearray = field(default_factory=bytearray)
+    outbox: bytearray = field(default_factory=bytearray)
     started: float = field(default_factory=time.monotonic)
 
 
 class WorkerPool:
-    """``size`` classifier worker processes and a bounded queue of jobs for them."""
+    """``size`` classifier worker processes and a bounded queue of jobs for them.
+
+    Cheap for the event loop by design (the proxy pays for every job in its own process): a
+    job is one ``send`` of a small pickled header (page bodies wait in shared memory), its
+    answer is read by a reader callback on the socket (``add_reader``) that sets the job's
+    future, and its time limit is one timer handle; no stream objects, tasks or shields.
+    """
 
     def __init__(self, size: int | None = None, *, max_queue: int = 256,
                  start_timeout: float = 120.0) -> None:
@@ -241,22 +256,68 @@ class WorkerPool:
             self._connect(w)
 
     def _connect(self, w: _Worker) -> None:
-        """Non-blocking streams on the worker's socket: a large page is written as the worker
-        reads it, without the event loop waiting."""
+        """Non-blocking socket watched by the loop: answers are read as they arrive, and a
+        message the socket cannot take at once waits in the worker's outbox."""
+        assert self._loop is not None
         w.sock.setblocking(False)
-        w.reader_task = asyncio.ensure_future(self._read_answers(w), loop=self._loop)
+        self._loop.add_reader(w.sock.fileno(), self._readable, w)
+        w.connected = True
+        self._dispatch()
 
-    async def _read_answers(self, w: _Worker) -> None:
+    def _readable(self, w: _Worker) -> None:
+        """The worker's socket has data: every complete answer in it settles its job."""
         try:
-            reader, w.writer = await asyncio.open_connection(sock=w.sock)
-            self._dispatch()
-            while True:
-                (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
-                self._answered(w, pickle.loads(await reader.readexactly(size)))
-        except (asyncio.IncompleteReadError, OSError, pickle.UnpicklingError, EOFError):
+            data = w.sock.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
             self._died(w)
-        except asyncio.CancelledError:
-            pass
+            return
+        inbox = w.inbox
+        inbox += data
+        size_of = _HEADER.size
+        while len(inbox) >= size_of:
+            (size,) = _HEADER.unpack_from(inbox)
+            if len(inbox) < size_of + size:
+                return
+            try:
+                msg = pickle.loads(memoryview(inbox)[size_of:size_of + size])
+            except (pickle.UnpicklingError, EOFError, ValueError, TypeError):
+                self._died(w)
+                return
+            del inbox[:size_of + size]
+            self._answered(w, msg)
+            if self._workers.get(w.slot) is not w:
+                return
+
+    def _writable(self, w: _Worker) -> None:
+        """The socket takes more: send what waits in the outbox."""
+        try:
+            sent = w.sock.send(w.outbox)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._died(w)
+            return
+        del w.outbox[:sent]
+        if not w.outbox and self._loop is not None:
+            self._loop.remove_writer(w.sock.fileno())
+
+    def _write(self, w: _Worker, data: bytes) -> None:
+        """Send at once when the socket takes it (nearly always: job headers are small)."""
+        if not w.outbox:
+            try:
+                sent = w.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+            assert self._loop is not None
+            self._loop.add_writer(w.sock.fileno(), self._writable, w)
+        w.outbox += data
 
     def pids(self) -> list[int]:
         return [w.pid for w in self._workers.values() if w.pid]
@@ -268,12 +329,10 @@ class WorkerPool:
         self._workers.clear()
         for w in workers:
             self._detach(w)
-            if w.job is not None and not w.job.future.done():
-                w.job.future.set_exception(WorkerError("the proxy is stopping"))
+            for job in w.jobs:
+                _fail(job, WorkerError("the proxy is stopping"))
         while self._queue:
-            job = self._queue.popleft()
-            if not job.future.done():
-                job.future.set_exception(WorkerError("the proxy is stopping"))
+            _fail(self._queue.popleft(), WorkerError("the proxy is stopping"))
         deadline = time.monotonic() + timeout
         for w in workers:
             w.proc.join(max(0.0, deadline - time.monotonic()))
@@ -284,74 +343,97 @@ class WorkerPool:
     # -- jobs --
     async def run(self, kind: str, args: tuple, timeout: float) -> Any:
         """The worker's answer, or :class:`WorkerError` after ``timeout`` seconds."""
-        loop = asyncio.get_running_loop()
-        self.attach(loop)
+        loop = self._loop
+        if loop is None:
+            loop = asyncio.get_running_loop()
+            self.attach(loop)
         if self._closed:
             raise WorkerError("the classifier pool is stopped")
         if len(self._queue) >= self.max_queue:
             raise WorkerError(f"classifier queue full ({self.max_queue} pages waiting)")
         self._ids += 1
-        job = _Job(kind, args, loop.create_future(), self._ids)
+        job = _Job(kind, args, loop.create_future(), self._ids, timeout=timeout)
+        job.timer = loop.call_later(timeout, self._expire, job)
         self._queue.append(job)
         self._dispatch()
         try:
-            return await asyncio.wait_for(asyncio.shield(job.future), timeout)
-        except TimeoutError:
-            self._expire(job)
-            raise WorkerError(f"classifier took longer than {timeout * 1000:.0f} ms") from None
+            return await job.future
+        finally:
+            if job.timer is not None:
+                job.timer.cancel()
 
     def _dispatch(self) -> None:
+        """Give every idle worker the jobs waiting, as one message: under load, one round trip
+        (one send, one wake-up each way) serves several requests."""
+        queue = self._queue
         for w in self._workers.values():
-            if not self._queue:
+            if not queue:
                 return
-            if w.ready and w.job is None and w.writer is not None:
-                job = self._queue.popleft()
-                args, shared = job.args, -1
+            if not w.ready or w.jobs or not w.connected:
+                continue
+            batch, shared, header = [], -1, []
+            while queue and len(batch) < MAX_BATCH:
+                job = queue[0]
+                if job.future.done():  # given up on (timed out, or its flow went away)
+                    queue.popleft()
+                    continue
+                args = job.args
                 if job.kind == "page":  # (url, headers, body): the body goes to shared memory
+                    if shared >= 0:
+                        break  # one page per batch: the next one waits for this worker
                     body = args[-1][:BODY_CAP]
                     w.pages[:len(body)] = body
                     args, shared = args[:-1], len(body)
-                data = pickle.dumps((job.id, job.kind, args, shared),
-                                    protocol=pickle.HIGHEST_PROTOCOL)
-                try:
-                    w.writer.write(_HEADER.pack(len(data)) + data)  # buffered: never blocks
-                except (OSError, RuntimeError):
-                    self._queue.appendleft(job)  # not lost: the next worker takes it
-                    self._died(w)
-                    continue
-                w.job = job
+                    header.append((job.id, job.kind, args, shared))
+                else:
+                    header.append((job.id, job.kind, args, -1))
+                batch.append(queue.popleft())
+            if not batch:
+                return
+            data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
+            w.jobs = batch
+            try:
+                self._write(w, _HEADER.pack(len(data)) + data)
+            except OSError:
+                w.jobs = []
+                queue.extendleft(reversed(batch))  # not lost: the next worker takes them
+                self._died(w)
+                return
 
-    def _answered(self, w: _Worker, msg: tuple) -> None:
-        job_id, ok, value = msg
-        job, w.job = w.job, None
-        if job is not None and job.id == job_id and not job.future.done():
-            if ok:
-                job.future.set_result(value)
-            else:
-                job.future.set_exception(WorkerError(value))
+    def _answered(self, w: _Worker, answers: list[tuple]) -> None:
+        jobs, w.jobs = {job.id: job for job in w.jobs}, []
+        for job_id, ok, value in answers:
+            job = jobs.get(job_id)
+            if job is not None and not job.future.done():
+                if ok:
+                    job.future.set_result(value)
+                else:
+                    job.future.set_exception(WorkerError(value))
         self._dispatch()
 
     def _expire(self, job: _Job) -> None:
         """A job ran out of time: drop it from the queue, or kill the worker stuck on it."""
-        job.future.cancel()  # its answer, if one still comes, is for nobody
+        _fail(job, WorkerError(f"classifier took longer than {job.timeout * 1000:.0f} ms"))
         try:
             self._queue.remove(job)
             return
         except ValueError:
             pass
         for w in list(self._workers.values()):
-            if w.job is job:
+            if job in w.jobs:
                 log.warning("kidgate: classifier worker %d did not answer in time; replacing it",
                             w.pid)
                 w.proc.kill()
                 self._died(w)
 
     def _detach(self, w: _Worker) -> None:
-        task = w.reader_task
-        if task is not None and task is not _current_task():
-            task.cancel()
-        if w.writer is not None:
-            w.writer.close()
+        if w.connected and self._loop is not None and not self._loop.is_closed():
+            try:
+                self._loop.remove_reader(w.sock.fileno())
+                self._loop.remove_writer(w.sock.fileno())
+            except (ValueError, OSError, RuntimeError):
+                pass
+        w.connected = False
         try:
             w.sock.close()
         except OSError:
@@ -367,8 +449,8 @@ class WorkerPool:
             return
         del self._workers[w.slot]
         self._detach(w)
-        if w.job is not None and not w.job.future.done():
-            w.job.future.set_exception(WorkerError("classifier worker stopped"))
+        for job in w.jobs:
+            _fail(job, WorkerError("classifier worker stopped"))
         if not self._closed:
             log.warning("kidgate: classifier worker %d stopped; starting a new one", w.pid)
             self._replace(w.slot)
@@ -412,11 +494,11 @@ class WorkerPool:
         loop.run_in_executor(None, spawn).add_done_callback(started)
 
 
-def _current_task() -> asyncio.Task | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:  # no running loop (closing at shutdown)
-        return None
+def _fail(job: _Job, error: WorkerError) -> None:
+    if not job.future.done():
+        job.future.set_exception(error)
+    if job.timer is not None:
+        job.timer.cancel()
 
 
 __all__ = ["BODY_CAP", "WorkerError", "WorkerPool", "default_size", "evidence_of", "worker_main"]

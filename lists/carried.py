@@ -33,6 +33,7 @@ _TRANSLATE_GOOG = ".translate.goog"
 _PATH_SERVICES = ("archive.ph", "archive.today", "archive.is", "archive.li", "archive.md",
                   "archive.vn", "archive.fo", "12ft.io", "r.jina.ai", "outline.com",
                   "removepaywall.com", "web.archive.org")
+_SCHEME_RE = re.compile(r"\s*[a-z][a-z0-9+.-]*://")
 _HOSTLIKE_RE = re.compile(r"^(?:[a-z0-9_-]+\.)+[a-z][a-z0-9-]*(?::\d+)?(?:/|$)", re.I)
 
 
@@ -89,6 +90,19 @@ def _direct(url: str) -> list[str]:
     return out
 
 
+def _carries_nothing(url: str) -> bool:
+    """True when no rule of :func:`_direct` can match, without parsing the query: no ``http``
+    after the scheme, no ``cache:`` and no percent sign (which could hide either), and no
+    service's name anywhere. A proxy asks this for every request."""
+    if "%" in url:
+        return False
+    low = url.lower()
+    scheme = _SCHEME_RE.match(low)
+    if "http" in (low[scheme.end():] if scheme else low) or "cache:" in low:
+        return False
+    return _TRANSLATE_GOOG not in low and not any(s in low for s in _PATH_SERVICES)
+
+
 def carried_urls(url: str) -> list[str]:
     """Every address that ``url`` carries, nested services unwrapped; ``[]`` for most URLs.
 
@@ -97,6 +111,8 @@ def carried_urls(url: str) -> list[str]:
     """
     if len(url) > _MAX_LENGTH:
         url = url[:_MAX_LENGTH]
+    if _carries_nothing(url):
+        return []
     seen: list[str] = []
     frontier = [url]
     for _ in range(MAX_DEPTH):

@@ -261,6 +261,8 @@ class ApprovalIndex:
 
     def is_approved(self, profile_name: str, url: str, now: float | None = None) -> Approval | None:
         self._maybe_refresh()
+        if not self._by_url and not self._by_host:  # none at all: no URL to normalise
+            return None
         now = time.time() if now is None else now
         candidates = self._by_url.get((profile_name, normalize_url(url)), []) + \
             self._by_host.get((profile_name, host_of(url)), [])

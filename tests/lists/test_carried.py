@@ -50,3 +50,29 @@ def test_the_number_of_carried_addresses_is_bounded() -> None:
     url = "https://x.example/?" + "&".join(f"u{i}=https://s{i}.example/" for i in range(100))
     assert len(carried_urls(url)) == MAX_CARRIED
     assert carried_urls("https://x.example/?u=" + "https://" * 5000) is not None
+
+
+@pytest.mark.parametrize("url", [
+    "https://www.garden-news.test/fresh/00-otters.html?id=kidgate0-1-5",
+    "HTTPS://EXAMPLE.COM/Path?A=B", "http://httpbin.example/get?x=1", "//cdn.example/x.js",
+    "https://x.example/?q=CACHE:bad.example", "https://x.example/?u=HTTPS://bad.example",
+    "https://x.example/?u=%68ttps%3A%2F%2Fbad.example", "https://sub.archive.ph/bad.example",
+    "https://x.example/a+b?c=d+e", "example.com/?next=http://bad.example",
+    "https://a-b.translate.goog/x", "https://x.example/\\http://bad.example",
+])
+def test_the_quick_answer_for_ordinary_addresses_agrees_with_parsing(url: str) -> None:
+    """The quick check for addresses that carry nothing must never hide a carried site."""
+    from lists import carried
+    full = []
+    seen, frontier = [], [url]
+    for _ in range(carried.MAX_DEPTH):  # the same walk as carried_urls, without the quick check
+        nxt = [c.strip() for u in frontier for c in carried._direct(u)]
+        nxt = [c for c in nxt if c and c not in seen and c != url]
+        seen += nxt
+        if not nxt:
+            break
+        frontier = nxt
+    full = seen[:MAX_CARRIED]
+    assert carried_urls(url) == full
+    if carried._carries_nothing(url):
+        assert full == []

@@ -1,0 +1,125 @@
+"""The worker pool's messages, with real worker processes and the shipped models: many jobs in
+flight at once (sent to a worker in batches, a page at most in each) each get their own answer
+(the same as classifying in this process), a message
+larger than the socket takes at once still arrives whole, and a job that waits too long fails
+with ``WorkerError`` instead of waiting for ever."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+
+import pytest
+
+import classifier
+from kidgate import engine
+from kidgate.workers import WorkerError, WorkerPool, evidence_of
+
+pytestmark = pytest.mark.slow
+
+PAGE = (b"<!doctype html><html><head><title>%s</title></head><body><p>%s</p></body></html>")
+URLS = [f"http://www.{name}.test/{path}?id={i}"
+        for i, (name, path) in enumerate([("garden-news", "tomatoes"), ("casino-royal", "poker"),
+                                          ("free-vpn", "unblock"), ("school-maths", "fractions"),
+                                          ("hot-girls", "videos"), ("gun-shop", "rifles")] * 4)]
+
+
+@pytest.fixture(scope="module")
+def local_classifier():
+    return classifier.load()
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+def test_answers_reach_their_own_jobs_with_many_in_flight(local_classifier):
+    async def main():
+        pool = WorkerPool(2).start()
+        try:
+            pages = [("http://www.garden-news.test/p%d" % i, {"content-type": "text/html"},
+                      PAGE % (b"Page %d" % i, b"tomatoes " * i + b"poker casino bets " * (i % 3)))
+                     for i in range(12)]
+            jobs = [pool.run("url", (u,), 30) for u in URLS]
+            jobs += [pool.run("page", p, 30) for p in pages]
+            answers = await asyncio.gather(*jobs)
+        finally:
+            pool.close()
+        return pages, answers
+
+    pages, answers = _run(main())
+    for url, got in zip(URLS, answers[:len(URLS)]):
+        assert evidence_of(got) == engine.url_findings(local_classifier, url), url
+    for page, got in zip(pages, answers[len(URLS):]):
+        want = engine.page_findings(local_classifier, *page)
+        labels, scores, errors = got
+        assert evidence_of(scores) == want.classifier
+        assert evidence_of(labels) == want.labels and tuple(errors) == want.errors
+
+
+def test_a_message_larger_than_the_socket_buffer_arrives_whole(local_classifier):
+    long_url = "http://www.garden-news.test/search?q=" + "tomato+" * 60_000  # ~420 kB
+
+    async def main():
+        pool = WorkerPool(1).start()
+        try:
+            loop = asyncio.get_running_loop()
+            pool.attach(loop)
+            for w in pool._workers.values():  # the smallest send buffer the kernel allows
+                w.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            return await asyncio.gather(pool.run("url", (long_url,), 30),
+                                        pool.run("url", (URLS[1],), 30))
+        finally:
+            pool.close()
+
+    big, small = _run(main())
+    assert evidence_of(big) == engine.url_findings(local_classifier, long_url)
+    assert evidence_of(small) == engine.url_findings(local_classifier, URLS[1])
+
+
+def test_jobs_queued_behind_a_hung_worker_are_answered_by_its_replacement():
+    """A worker gets the jobs that queued while it was busy only once it is free: when it
+    hangs, its own job fails (fail-safe), and the queued ones go, as one batch, to the
+    worker that replaces it."""
+    async def main():
+        pool = WorkerPool(1).start()
+        try:
+            pool.attach(asyncio.get_running_loop())
+            [pid] = pool.pids()
+            os.kill(pid, signal.SIGSTOP)
+            first = asyncio.ensure_future(pool.run("url", (URLS[0],), 0.3))
+            await asyncio.sleep(0.05)  # the first job is with the stopped worker
+            batch = [asyncio.ensure_future(pool.run("url", (u,), 5)) for u in URLS[1:4]]
+            results = await asyncio.gather(first, *batch, return_exceptions=True)
+            later = await pool.run("url", (URLS[4],), 30)
+            return pid, pool.pids(), results, later
+        finally:
+            pool.close()
+
+    old, now, results, later = _run(main())
+    assert isinstance(results[0], WorkerError)
+    # The three that queued went to the replacement in one batch, after the first failed.
+    assert all(isinstance(r, list) for r in results[1:]), results
+    assert now and old not in now and isinstance(later, list)
+
+
+def test_a_job_that_waits_too_long_fails_and_the_pool_recovers():
+    async def main():
+        pool = WorkerPool(1).start()
+        try:
+            pool.attach(asyncio.get_running_loop())
+            [pid] = pool.pids()
+            os.kill(pid, signal.SIGSTOP)  # takes the job, never answers
+            with pytest.raises(WorkerError, match="longer than 200 ms"):
+                await pool.run("url", (URLS[0],), 0.2)
+            # The stuck worker is killed and replaced; the next job is answered.
+            answer = await pool.run("url", (URLS[0],), 30)
+            return pid, pool.pids(), answer
+        finally:
+            pool.close()
+
+    old, now, answer = _run(main())
+    assert now and old not in now
+    assert isinstance(answer, list)
