@@ -1,7 +1,7 @@
 """The mitmproxy script that loads kidgate: ``mitmdump -s proxy_addons/addon.py``.
 
 Order matters: the runtime comes first (it owns the options and builds the engine), then the
-client is identified, the internal pages are served before filtering, the filter decides, and
+client signs in (proxy authentication) and is identified, the internal pages are served before filtering, the filter decides, and
 safe-search rewrites apply only to requests that were let through. Each addon receives the
 runtime (and the filter the internal pages) in its constructor.
 """
@@ -17,11 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from proxy_addons.filter import Filter  # noqa: E402
 from proxy_addons.identify import Identify  # noqa: E402
 from proxy_addons.runtime import KidgateRuntime  # noqa: E402
+from proxy_addons.signin import SignIn  # noqa: E402
 
 
 def make_addons() -> list[object]:
     runtime = KidgateRuntime()
-    chain: list[object] = [runtime, Identify(runtime)]
+    chain: list[object] = [runtime, SignIn(runtime), Identify(runtime)]
     pages = None
     try:
         from proxy_addons.internal import Internal

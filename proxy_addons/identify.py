@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,8 @@ PROFILE = "kidgate.profile"
 CLIENT = "kidgate.client"
 HOST = "kidgate.host"
 URL = "kidgate.url"
+#: The proxy user the client signed in as (see proxy_addons.signin).
+USER = "kidgate.user"
 
 
 def host_of(flow: http.HTTPFlow) -> str:
@@ -35,20 +36,12 @@ def url_of(flow: http.HTTPFlow) -> str:
 
 
 def proxy_user(flow: http.HTTPFlow) -> str | None:
-    """The proxy-auth user: from mitmproxy's proxyauth addon when it checked the password,
-    else from the Proxy-Authorization header (identification only, not authentication)."""
+    """The user the client signed in as: set by :class:`proxy_addons.signin.SignIn` (checked
+    when ``proxy_auth`` is configured), or by mitmproxy's own ``proxyauth`` option."""
     auth = flow.metadata.get("proxyauth")
     if auth:
         return str(auth[0])
-    header = flow.request.headers.get("Proxy-Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user = base64.b64decode(value.strip(), validate=True).decode("utf-8").split(":", 1)[0]
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return user or None
+    return flow.metadata.get(USER)
 
 
 def is_local_client(ip: str) -> bool:

@@ -24,6 +24,7 @@ from kidgate import devices, metrics
 from kidgate.decisionlog import DecisionLog, record
 from kidgate.engine import Engine, PageFindings, needs_url_model
 from kidgate.paths import default_data_dir
+from kidgate.proxyauth import ProxyAuthenticator
 from kidgate import settings
 from policies.config import Config, ConfigError
 from policies.core import Evidence, Profile, Verdict
@@ -224,6 +225,8 @@ class KidgateRuntime:
         self.pool: Any = None  # kidgate.workers.WorkerPool when the classifier is on
         self.devices: devices.DeviceResolver | None = None
         self.arp = devices.ArpTable()
+        #: Checks proxy sign-ins when ``proxy_auth`` is configured (proxy_addons.signin).
+        self.authenticator: ProxyAuthenticator | None = None
         self._url_cache: _LRU = _LRU(_URL_CACHE)
         self._page_cache: _LRU = _LRU(_PAGE_CACHE)
         self._pool_key: tuple | None = None
@@ -309,6 +312,10 @@ class KidgateRuntime:
 
     def _set_devices(self, rt: Runtime) -> None:
         self.devices = devices.DeviceResolver(rt.config, self.arp)
+        wanted = rt.config.proxy_auth
+        have = self.authenticator.settings if self.authenticator is not None else None
+        if wanted != have:  # unchanged settings keep the verified sign-ins and lock-outs
+            self.authenticator = ProxyAuthenticator(wanted) if wanted.enabled else None
 
     # -- life cycle -------------------------------------------------------------------------
     def running(self) -> None:

@@ -1,7 +1,9 @@
 """Client identification: proxy-auth user, MAC, most specific network, default."""
 
+import asyncio
 import base64
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 from mitmproxy.test import tflow
@@ -10,6 +12,7 @@ from policies import config
 from kidgate.devices import ArpTable
 from policies.devices import resolve
 from proxy_addons.identify import proxy_user
+from proxy_addons.signin import SignIn
 
 CFG = config.parse(textwrap.dedent("""\
     profiles:
@@ -49,13 +52,19 @@ def test_user_beats_mac_beats_ip():
 
 
 def test_proxy_user_from_header_and_garbage():
+    """Without proxy_auth the header's user name identifies (unchecked); the header itself is
+    removed either way, so that no site sees it."""
+    signin = SignIn(SimpleNamespace(authenticator=None))
     f = tflow.tflow()
     f.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(b"mrs.pop:pw").decode()
-    assert proxy_user(f) == "mrs.pop"
+    asyncio.run(signin.requestheaders(f))
+    assert proxy_user(f) == "mrs.pop" and "Proxy-Authorization" not in f.request.headers
     for bad in ["Basic !!!", "Bearer abc", "Basic " + base64.b64encode(b"\xff\xfe").decode(), ""]:
+        f = tflow.tflow()
         f.request.headers["Proxy-Authorization"] = bad
-        assert proxy_user(f) is None
-    f.metadata["proxyauth"] = ("checked", "pw")
+        asyncio.run(signin.requestheaders(f))
+        assert proxy_user(f) is None and "Proxy-Authorization" not in f.request.headers
+    f.metadata["proxyauth"] = ("checked", "pw")  # mitmproxy's own proxyauth option
     assert proxy_user(f) == "checked"
 
 
