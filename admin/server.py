@@ -7,7 +7,10 @@ import logging
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from admin import accounts
@@ -18,6 +21,16 @@ from policies.config import Config
 from storage import Database
 
 log = logging.getLogger("kidgate")
+
+#: Where devices that use the proxy reach the admin app: http://kidgate.internal/admin/.
+PROXY_PATH = "/admin"
+_for_proxy: Any = None
+
+
+def app_for_proxy() -> Any:
+    """The admin app of this process mounted at :data:`PROXY_PATH` (a WSGI callable), for the
+    proxy's internal pages; None when ``kidgate run`` did not start one here."""
+    return _for_proxy
 
 
 def data_dir_for(cfg: Config, data_dir: Path | None) -> Path:
@@ -37,6 +50,8 @@ def start(cfg: Config, config_path: Path | None, data_dir: Path) -> BaseWSGIServ
     db = open_database(cfg, data_dir)
     app = create_app(AdminContext(db=db, data_dir=data_dir, config_path=config_path,
                                   hosts=cfg.admin.hosts))
+    global _for_proxy
+    _for_proxy = DispatcherMiddleware(NotFound(), {PROXY_PATH: app})
     host, port = cfg.admin.host, cfg.admin.port
     try:
         server = make_server(host, port, app, threaded=True)

@@ -19,6 +19,8 @@ from reporting import links, web
 
 log = logging.getLogger("kidgate")
 
+#: kidgate.internal/admin/ is the admin app (when ``kidgate run`` serves one in this process).
+ADMIN = "admin"
 #: Where browsers look for a proxy auto-config file.
 PAC_PATHS = frozenset({"/proxy.pac", "/wpad.dat"})
 
@@ -31,6 +33,8 @@ class Internal:
         self.runtime = runtime
         self._for: tuple[int, int] | None = None
         self.apps: list[WSGIApp] = []
+        #: The admin app at kidgate.internal/admin/, when ``kidgate run`` started one.
+        self.admin: WSGIApp | None = None
 
     @property
     def reporting(self) -> Any:
@@ -51,6 +55,12 @@ class Internal:
                              {"country": rt.config.hotline_country, "helpline": rt.config.helpline},
                              on_access_request=self.access_requested)
         self.apps = [WSGIApp(app, INTERNAL_HOST, 80), WSGIApp(app, INTERNAL_HOST, 443)]
+        try:
+            from admin.server import app_for_proxy
+            admin = app_for_proxy()
+        except ImportError:  # the filter and its pages work without the admin app
+            admin = None
+        self.admin = WSGIApp(admin, INTERNAL_HOST, None) if admin is not None else None
 
     def access_requested(self, event: Any) -> None:
         """A child asked for access: the alerter (if any) tells the parent, off this thread."""
@@ -68,6 +78,10 @@ class Internal:
             flow.response = self.pac(flow)
             return
         self._ensure()
+        path = flow.request.path
+        if self.admin is not None and (path.split("?", 1)[0] + "/").split("/", 2)[1] == ADMIN:
+            await self.admin.request(flow)
+            return
         for app in self.apps:
             if app.should_serve(flow):
                 await app.request(flow)
