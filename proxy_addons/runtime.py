@@ -148,11 +148,11 @@ def _start_updater(rt: Runtime) -> Any:
 def _start_reporting(rt: Runtime) -> Reporting | None:
     try:
         from reporting import tokens
-        from reporting.store import Pruner, Store, default_path
+        from reporting.store import Pruner, Store
     except ImportError as e:  # reporting is optional for the filter itself
         log.warning("kidgate: reports and access requests unavailable: %s", e)
         return None
-    store = Store(default_path(rt.data_dir))
+    store = Store.open(rt.data_dir, rt.config.database_url)
     rep = Reporting(store, tokens.Signer(tokens.load_or_create_secret(rt.data_dir)))
     _start_alerts(rt, rep)
     # Its own thread: old tokens, alerts, approvals and answered requests go, never on the
