@@ -85,8 +85,7 @@ class Runtime:
         if site_labels:
             from policies.labels.sitefile import SiteLabelCache
             engine.site_labels = SiteLabelCache(verify=site_labels_ca or True)
-        rt = cls(config_path, cfg, engine, ddir,
-                 DecisionLog(ddir / "decisions.jsonl", retention=cfg.log))
+        rt = cls(config_path, cfg, engine, ddir, _decision_log(cfg, ddir))
         if reporting:
             rt.reporting = _start_reporting(rt)
             if rt.reporting is not None:
@@ -132,6 +131,18 @@ class Runtime:
             self.decisions.close()
         if self.reporting is not None:
             self.reporting.close()
+
+
+def _decision_log(cfg: Config, data_dir: Path) -> DecisionLog:
+    """decisions.jsonl, and/or rows in the database (``database.decisions``)."""
+    rows = None
+    if cfg.decisions_to != "file":
+        from storage import default_url
+        from storage.decisions import DecisionRows
+        rows = DecisionRows(cfg.database_url or default_url(data_dir),
+                            drop_queries=cfg.drop_queries)
+    return DecisionLog(data_dir / "decisions.jsonl", retention=cfg.log, rows=rows,
+                       files=cfg.decisions_to != "database")
 
 
 def _start_updater(rt: Runtime) -> Any:

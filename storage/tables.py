@@ -6,7 +6,7 @@ SQLite and PostgreSQL and free of time-zone conversions.
 
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer,
                         MetaData, String, Table, Text)
 
 #: Who may do what is decided by the admin app; the database only refuses unknown roles.
@@ -171,3 +171,26 @@ used_tokens = Table(
     Column("nonce", Text, primary_key=True),
     Column("expires", Float, nullable=False),
 )
+
+# -- the decision log as rows (``database.decisions: database`` or ``both``) ------------------
+# The same fields as a line of decisions.jsonl: addresses and verdicts, never page content;
+# hotline (csam) hosts are already hashed when the record is made. ``proxy`` names the machine
+# that decided, so that a school's event log can tell its proxies apart.
+
+decisions = Table(
+    "decisions", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("proxy", String(128), nullable=False, server_default=""),
+    Column("client", Text, nullable=False),
+    Column("profile", Text, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("method", String(16), nullable=False, server_default=""),
+    Column("action", String(8), nullable=False),
+    Column("category", Text),
+    Column("min_age", Integer),
+    Column("sources", Text, nullable=False, server_default="[]"),  # JSON list
+    Column("reasons", Text, nullable=False, server_default="[]"),  # JSON list
+)
+Index("ix_decisions_ts", decisions.c.ts)

@@ -25,7 +25,7 @@ def db(database_url: str):  # type: ignore[no-untyped-def]
 
 
 def test_migrations_build_exactly_the_declared_tables(db: Database) -> None:
-    assert db.revision() == db.head() == "0003_reporting"
+    assert db.revision() == db.head() == "0004_decisions"
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
