@@ -57,10 +57,10 @@ class AdminContext:
 
     def reporting_store(self) -> Any:
         """The reporting database (access requests, approvals, reports) the proxy uses."""
-        from reporting.store import Store, default_path
+        from reporting.store import Store
         with self._lock:
             if self._store is None:
-                self._store = Store(default_path(self.data_dir))
+                self._store = Store(self.db)  # the same database as the admin tables
             return self._store
 
     def config(self) -> Config:

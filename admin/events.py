@@ -1,5 +1,7 @@
 """The event log: decisions read from the proxy's decision log, filtered, newest first.
 
+The log is the database's ``decisions`` table when it holds rows (a school's proxies all write
+there, so the log shows every proxy's decisions), else this machine's ``decisions.jsonl`` files.
 Reading goes through :func:`kidgate.stats.read_records`, the reader ``kidgate stats`` uses, so
 the log and the dashboard agree on what a record is (and hotline entries are never shown as
 their hash). Memory is bounded by the page asked for, not by the size of the log.
@@ -116,12 +118,13 @@ def _reasons(obj: dict[str, Any], d: stats.Decision) -> tuple[str, ...]:
     return tuple(str(r)[:200] for r in raw[:5] if isinstance(r, str))
 
 
-def iter_events(data_dir: Path, f: Filters) -> Iterator[Event]:
-    """Matching events, oldest first."""
+def iter_events(data_dir: Path, f: Filters, db: Any = None) -> Iterator[Event]:
+    """Matching events, oldest first, from ``db`` (a :class:`storage.Database`) when it holds
+    decision rows, else from the files in ``data_dir``."""
     report = stats.ReadReport()
     profiles: Sequence[str] = (f.profile,) if f.profile else ()
     clients: Sequence[str] = (f.client,) if f.client else ()
-    for d, obj in stats.read_records(stats.log_files(data_dir), report, since=f.since,
+    for d, obj in stats.read_records(stats.log_source(data_dir, db), report, since=f.since,
                                      until=f.until, profiles=profiles, clients=clients):
         e = Event(d.ts, d.client, d.profile, d.host, d.phase, d.action, d.category, d.sources,
                   _reasons(obj, d))
@@ -140,12 +143,12 @@ class Page:
         return max(1, -(-self.total // PER_PAGE))
 
 
-def page(data_dir: Path, f: Filters, number: int = 1) -> Page:
+def page(data_dir: Path, f: Filters, number: int = 1, db: Any = None) -> Page:
     """Page ``number`` (1 = newest) of the matching events, newest first."""
     number = max(1, number)
     keep: deque[Event] = deque(maxlen=number * PER_PAGE)
     total = 0
-    for e in iter_events(data_dir, f):
+    for e in iter_events(data_dir, f, db):
         keep.append(e)
         total += 1
     newest_first = list(reversed(keep))
@@ -160,7 +163,8 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def csv_rows(data_dir: Path, f: Filters, tz: dt.tzinfo | None = None) -> Iterator[str]:
+def csv_rows(data_dir: Path, f: Filters, tz: dt.tzinfo | None = None,
+             db: Any = None) -> Iterator[str]:
     """The CSV export, one line at a time, oldest first."""
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -173,7 +177,7 @@ def csv_rows(data_dir: Path, f: Filters, tz: dt.tzinfo | None = None) -> Iterato
     w.writerow(["time", "profile", "device", "site", "phase", "action", "category", "sources",
                 "reasons"])
     yield flush()
-    for n, e in enumerate(iter_events(data_dir, f)):
+    for n, e in enumerate(iter_events(data_dir, f, db)):
         if n >= MAX_EXPORT:
             break
         w.writerow([_cell(x) for x in (e.time_text(tz), e.profile, e.client, e.host, e.phase,

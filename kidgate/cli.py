@@ -178,7 +178,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         profile = profile_for(cfg, args.profile, args.age)
     engine = Engine.from_config(cfg, with_classifier=not args.no_classifier, lists_path=args.lists)
-    engine.approvals = _approvals(args.data_dir or cfg.data_dir or default_data_dir())
+    engine.approvals = _approvals(args.data_dir or cfg.data_dir or default_data_dir(),
+                                  cfg.database_url)
     if args.jsonl:
         return check_jsonl(engine, profile, sys.stdin, sys.stdout)
     if not args.url:
@@ -191,18 +192,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _approvals(data_dir: Path) -> Any:
+def _approvals(data_dir: Path, url: str | None = None) -> Any:
     """The proxy's approved access requests, read from its database if there is one (a check
-    never creates one)."""
+    never creates a SQLite file)."""
     try:
         from reporting import access
         from reporting.store import Store, default_path
     except ImportError:
         return None
+    if url:
+        return access.ApprovalIndex(Store(url), check_interval=0)
     path = default_path(data_dir)
     if not path.is_file():
         return None
-    return access.ApprovalIndex(Store(path))
+    return access.ApprovalIndex(Store(path), check_interval=0)
 
 
 _RECORD_KEYS = {"id", "url", "text", "html", "headers"}

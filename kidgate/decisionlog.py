@@ -15,6 +15,11 @@ keeps no log at all: nothing is written and existing log files are deleted.
 Rotation and deletion run on the log's own thread. A failure (permissions, disk full) is logged
 and retried, never raised: filtering goes on, and records keep their order (when the disk stays
 broken, the bounded queue fills and newer records are counted as dropped).
+
+With a database (``database.decisions: database`` or ``both``), the same thread also writes
+each batch of records as rows of the ``decisions`` table (:mod:`storage.decisions`), in one
+transaction, and applies the retention to them: the proxies of a school share one log. A
+database that does not answer is retried like a failing disk.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ _BUFFER_LIMIT = 1 * MB
 _WAKE = object()
 #: The writer sleeps this long after each batch (records are on disk within about this).
 BATCH_WAIT = 0.2
+#: Records waiting for a database that does not answer (about 1 MB of lines' worth).
+_ROWS_LIMIT = 5000
 
 
 def record(*, client: str, profile: str, host: str, verdict: Verdict, phase: str,
@@ -205,7 +212,9 @@ class DecisionLog:
 
     def __init__(self, path: Path, max_queue: int = 10_000, *, retention: Retention | None = None,
                  clock: Callable[[], float] = time.time, tz: dt.tzinfo | None = None,
-                 tick: float = 60.0) -> None:
+                 tick: float = 60.0, rows: Any = None, files: bool = True) -> None:
+        """``rows`` (a :class:`storage.decisions.DecisionRows`) also writes the records to the
+        database; ``files=False`` (with ``rows``) writes no JSONL file at all."""
         self.path = path
         self.files = LogFiles(path)
         self.dropped = 0  # refused because the queue was full
@@ -223,6 +232,10 @@ class DecisionLog:
         self._size = 0
         self._day: dt.date | None = None
         self._buf = bytearray()
+        self._rows = rows
+        self._files = files or rows is None
+        self._rows_buf: list[dict[str, Any]] = []
+        self._rows_at = 0.0  # monotonic: when a failed database write is retried
         self._midline = False  # the file ends inside a line whose rest is at the buffer's head
         self._write_at = 0.0  # monotonic times: when a failed write / rotation is retried,
         self._rotate_at = 0.0  # the next retention pass and the next check that the file is
@@ -287,6 +300,7 @@ class DecisionLog:
             log.exception("kidgate: decision log error")
         self.lost += self._buf.count(b"\n") + (1 if self._buf and not self._buf.endswith(b"\n")
                                                else 0)
+        self.lost += len(self._rows_buf)
         self._close_file()
 
     def _timeout(self) -> float:
@@ -296,13 +310,15 @@ class DecisionLog:
         wait = min(self._tick, self._until_midnight(self._clock()) + 0.05)
         if self._buf:
             wait = min(wait, self._write_at - time.monotonic())
+        if self._rows_buf:
+            wait = min(wait, self._rows_at - time.monotonic())
         return max(wait, 0.0)
 
     def _take(self, timeout: float | None, limit: int | None) -> int:
         """Move queued records to the write buffer, in order; ``timeout`` None: do not wait.
         A full buffer (the disk is failing) is left alone, so the queue fills and drops.
         Returns how many records were taken."""
-        if limit is not None and len(self._buf) >= limit:
+        if limit is not None and self._full(limit):
             self._stop.wait(timeout or 0.0)
             return 0
         try:
@@ -312,14 +328,22 @@ class DecisionLog:
         taken = 0
         while True:
             if item is not _WAKE and self._retention.enabled:
-                self._buf += _encode(item)  # type: ignore[arg-type]
+                if self._files:
+                    self._buf += _encode(item)  # type: ignore[arg-type]
+                if self._rows is not None:
+                    self._rows_buf.append(item)  # type: ignore[arg-type]
                 taken += 1
-            if limit is not None and len(self._buf) >= limit:
+            if limit is not None and self._full(limit):
                 return taken
             try:
                 item = self._q.get_nowait()
             except queue.Empty:
                 return taken
+
+    def _full(self, limit: int) -> bool:
+        """A sink is failing and its buffer is full: stop taking, so the queue fills and
+        drops (counted) instead of memory growing."""
+        return len(self._buf) >= limit or len(self._rows_buf) >= _ROWS_LIMIT
 
     def _step(self, final: bool = False) -> None:
         changed = self._changed.is_set()
@@ -330,19 +354,22 @@ class DecisionLog:
         if not r.enabled:
             self._purge(r, today, mono, changed)
             return
-        if self._day is None:
-            self._start(today)
-        if mono >= self._check_at:
-            self._check_at = mono + self._tick
-            self._check_moved()
         rotated = False
-        if not self._midline and mono >= self._rotate_at and (
-                self._day != today or self._size >= r.part_bytes):
-            rotated = self._rotate(today, mono)
+        if self._files:
+            if self._day is None:
+                self._start(today)
+            if mono >= self._check_at:
+                self._check_at = mono + self._tick
+                self._check_moved()
+            if not self._midline and mono >= self._rotate_at and (
+                    self._day != today or self._size >= r.part_bytes):
+                rotated = self._rotate(today, mono)
         if rotated or changed or mono >= self._prune_at:
             self._prune(r, today, mono)
         if self._buf and (final or mono >= self._write_at):
             self._flush(mono)
+        if self._rows_buf and (final or mono >= self._rows_at):
+            self._flush_rows(mono)
 
     def _start(self, today: dt.date) -> None:
         """The current file's day is that of its last write (a file left by an earlier run, or
@@ -394,14 +421,22 @@ class DecisionLog:
         self._prune_at = mono + PRUNE_EVERY
         result = self.files.prune(r, today, self._size)
         self._report(result)
+        if self._rows is not None:
+            # Today plus the last ``days`` days, as for the files: rows from before the local
+            # midnight that starts the oldest day kept go.
+            first = dt.datetime.combine(today - dt.timedelta(days=r.days), dt.time(), self._tz)
+            self._rows_call("prune", lambda: self._rows.prune(first.timestamp()))
 
     def _purge(self, r: Retention, today: dt.date, mono: float, changed: bool) -> None:
         """``retention_days: 0``: forget what is queued and delete every log file."""
         self._buf.clear()
+        self._rows_buf.clear()
         self._midline = False
         if not changed and mono < self._prune_at:
             return
         self._prune_at = mono + PRUNE_EVERY
+        if self._rows is not None:
+            self._rows_call("prune", self._rows.purge)
         self._close_file()
         self._day, self._size = None, 0
         result = self.files.prune(r, today)
@@ -438,6 +473,30 @@ class DecisionLog:
                 self._midline = data[written - 1] != 0x0A
                 self._size += written
                 del self._buf[:written]
+
+    def _flush_rows(self, mono: float) -> None:
+        """One transaction per batch; on failure the batch waits and is retried whole."""
+        batch = self._rows_buf
+        if self._rows_call("rows", lambda: self._rows.insert(batch)):
+            del self._rows_buf[:len(batch)]
+        else:
+            self._rows_at = mono + self._retry
+
+    def _rows_call(self, key: str, fn: Callable[[], object]) -> bool:
+        """Run a database step; a failure is logged (once an hour) and reported, not raised."""
+        where = self._rows.location
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - a database that fails never stops filtering
+            self._warn(key, f"kidgate: cannot write decisions to the database {where}: {e}; "
+                            "records wait and are written when it works again"
+                       if key == "rows" else
+                       f"kidgate: cannot delete old decisions in the database {where}: {e}; "
+                       "retrying later")
+            return False
+        self._recovered(key, f"kidgate: decisions written to the database {where} again"
+                        if key == "rows" else f"kidgate: old decisions deleted in {where}")
+        return True
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -237,6 +237,35 @@ def log_files(data_dir: Path) -> list[Path]:
     return [p for _, p in sorted(keyed)]
 
 
+@dataclass(frozen=True)
+class DatabaseLog:
+    """The decision log as rows of a database (``database.decisions``), read in place of the
+    files: every proxy sharing the database writes there."""
+
+    db: Any  # storage.Database
+
+    def __str__(self) -> str:
+        return f"database {self.db.display}"
+
+
+#: What the readers accept: the log's files, or its rows in a database.
+LogSource = Sequence[Path] | DatabaseLog
+
+
+def log_source(data_dir: Path, db: Any = None) -> LogSource:
+    """Where the decision log is: the database ``db`` (a :class:`storage.Database`) when it
+    holds decision rows, else the files in ``data_dir``. A database that cannot be read falls
+    back to the files, which a home gateway keeps anyway."""
+    if db is not None:
+        try:
+            from storage.decisions import has_rows
+            if has_rows(db):
+                return DatabaseLog(db)
+        except Exception:  # noqa: BLE001 - the files are still there to read
+            pass
+    return log_files(data_dir)
+
+
 @dataclass
 class FileReport:
     path: str
@@ -292,7 +321,7 @@ def _lines(f: IO[bytes]) -> Iterator[bytes | None]:
 _decode = json.JSONDecoder().decode
 
 
-def read_decisions(paths: Iterable[Path], report: ReadReport, *,
+def read_decisions(paths: Iterable[Path] | DatabaseLog, report: ReadReport, *,
                    since: float | None = None, until: float | None = None,
                    profiles: Sequence[str] = (), clients: Sequence[str] = ()
                    ) -> Iterator[Decision]:
@@ -303,12 +332,16 @@ def read_decisions(paths: Iterable[Path], report: ReadReport, *,
         yield d
 
 
-def read_records(paths: Iterable[Path], report: ReadReport, *,
+def read_records(paths: Iterable[Path] | DatabaseLog, report: ReadReport, *,
                  since: float | None = None, until: float | None = None,
                  profiles: Sequence[str] = (), clients: Sequence[str] = ()
                  ) -> Iterator[tuple[Decision, dict[str, Any]]]:
     """As :func:`read_decisions`, with each decision's decoded line beside it, for readers
     that show more than statistics count (the admin app's event log shows the reasons)."""
+    if isinstance(paths, DatabaseLog):
+        yield from _read_rows(paths, report, since=since, until=until, profiles=profiles,
+                              clients=clients)
+        return
     want_profiles = set(profiles)
     want_clients = set(clients)
     for path in paths:
@@ -342,6 +375,27 @@ def read_records(paths: Iterable[Path], report: ReadReport, *,
                     yield d, obj
         except (OSError, EOFError, zlib.error) as e:  # unreadable, bad or truncated gzip
             fr.error = f"{type(e).__name__}: {e}"
+
+
+def _read_rows(source: DatabaseLog, report: ReadReport, *, since: float | None,
+               until: float | None, profiles: Sequence[str], clients: Sequence[str]
+               ) -> Iterator[tuple[Decision, dict[str, Any]]]:
+    """The rows of the ``decisions`` table, filtered by the database, checked as lines are."""
+    from storage.decisions import iter_records
+    fr = FileReport(str(source))
+    report.files.append(fr)
+    try:
+        for n, obj in enumerate(iter_records(source.db, since=since, until=until,
+                                             profiles=profiles, clients=clients), 1):
+            fr.lines += 1
+            try:
+                d = parse_record(obj)
+            except BadRecord as e:
+                report.bad(fr, n, str(e))
+                continue
+            yield d, obj
+    except Exception as e:  # noqa: BLE001 - a server gone mid-read: what was read counts
+        fr.error = f"{type(e).__name__}: {e}"
 
 
 class _LocalTime:
@@ -516,7 +570,7 @@ def load_zone(name: str | None) -> tuple[dt.tzinfo | None, str]:
         raise ValueError(f"unknown time zone {name!r} (use a name like Europe/Bucharest)") from None
 
 
-def collect(paths: Sequence[Path], *, since: float | None = None, until: float | None = None,
+def collect(paths: LogSource, *, since: float | None = None, until: float | None = None,
             profiles: Sequence[str] = (), clients: Sequence[str] = (),
             tz: dt.tzinfo | None = None, timezone: str = "local", top: int = 20,
             now: float | None = None) -> dict[str, Any]:
@@ -865,6 +919,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         "~/.local/share/kidgate); reads decisions.jsonl and its daily files")
     p.add_argument("--log", dest="stats_logs", metavar="PATH", type=Path, action="append",
                    default=[], help="read this log file instead (repeatable; .gz allowed)")
+    p.add_argument("--database", dest="stats_database", metavar="URL",
+                   help="read the decision rows of this database instead (the configuration's "
+                        "database.url, e.g. postgresql+psycopg://USER@HOST/DB): every proxy "
+                        "that shares it")
     p.add_argument("--since", metavar="WHEN",
                    help="only decisions from WHEN: 24h, 7d, 2w, today, or a date 2024-05-01")
     p.add_argument("--until", metavar="WHEN", help="only decisions before WHEN (same forms)")
@@ -898,7 +956,15 @@ def cmd_stats(args: argparse.Namespace, out: IO[str] | None = None,
     if args.stats_top < 1:
         print("kidgate stats: --top must be at least 1", file=sys.stderr)
         return 2
-    if args.stats_logs:
+    paths: LogSource
+    if getattr(args, "stats_database", None):
+        from storage import Database, DatabaseError
+        try:
+            paths = DatabaseLog(Database.shared(args.stats_database))
+        except DatabaseError as e:
+            print(f"kidgate stats: {e}", file=sys.stderr)
+            return 2
+    elif args.stats_logs:
         paths = list(args.stats_logs)
         missing = [p for p in paths if not p.is_file()]
         if missing:
@@ -910,6 +976,14 @@ def cmd_stats(args: argparse.Namespace, out: IO[str] | None = None,
             from kidgate.paths import default_data_dir
             data_dir = default_data_dir()
         paths = log_files(Path(data_dir))
+        if not paths and (Path(data_dir) / "kidgate.db").is_file():
+            # No files: the proxy may write its log to the database (database.decisions).
+            from storage import Database
+            try:
+                paths = log_source(Path(data_dir), Database.shared(
+                    f"sqlite:///{Path(data_dir) / 'kidgate.db'}"))
+            except Exception:  # noqa: BLE001 - then there is simply no log to read
+                paths = []
         if not paths:
             print(f"kidgate stats: no {LOG_NAME} in {data_dir} (has the proxy run? "
                   "use --data-dir DIR or --log PATH)", file=sys.stderr)

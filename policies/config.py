@@ -129,6 +129,12 @@ class Config:
     admin: AdminSettings = field(default_factory=AdminSettings)
     #: ``database.url``: SQLAlchemy URL of a shared database; None = SQLite in the data dir.
     database_url: str | None = None
+    #: ``database.decisions``: where the decision log goes: ``file`` (decisions.jsonl),
+    #: ``database`` (rows of the ``decisions`` table) or ``both``. Default: ``database`` when a
+    #: URL is configured (several proxies, one log), else ``file``.
+    decisions_to: str = "file"
+    #: ``database.drop_queries``: decision rows keep no query string of an address in a reason.
+    drop_queries: bool = False
     #: ``metrics.token``: the bearer token for ``/metrics``; None = no metrics page (404).
     metrics_token: str | None = None
     source: str = "<default>"
@@ -360,7 +366,7 @@ class _Validator:
                                      "-._~+/= (for example from: openssl rand -hex 16)")
         retention = self._log(d.get("log"), "log")
         admin = self._admin(d.get("admin"), "admin")
-        database_url = self._database(d.get("database"), "database")
+        database_url, decisions_to, drop_queries = self._database(d.get("database"), "database")
         proxy_auth = self._proxy_auth(d.get("proxy_auth"), "proxy_auth")
         return Config(
             profiles=profiles, default_profile=default, devices=devices, listen_host=host,
@@ -370,7 +376,8 @@ class _Validator:
             passthrough=self._domains(d.get("passthrough"), "passthrough"),
             allow_public_clients=allow_public, log=retention,
             helpline=str(d.get("helpline", "116 111")), admin=admin,
-            database_url=database_url, proxy_auth=proxy_auth, source=self.doc.file)
+            database_url=database_url, decisions_to=decisions_to, drop_queries=drop_queries,
+            proxy_auth=proxy_auth, source=self.doc.file)
 
     def _admin(self, value: Any, path: str) -> AdminSettings:
         """``admin: {enabled: true, listen: {host: 0.0.0.0, port: 8081}}``."""
@@ -387,17 +394,23 @@ class _Validator:
         hosts = self._domains(s.get("hosts"), f"{path}.hosts")
         return AdminSettings(enabled=enabled, host=host, port=port, hosts=hosts)
 
-    def _database(self, value: Any, path: str) -> str | None:
-        """``database: {url: postgresql+psycopg://kidgate@db.school/kidgate}``."""
+    def _database(self, value: Any, path: str) -> tuple[str | None, str, bool]:
+        """``database: {url: postgresql+psycopg://kidgate@db.school/kidgate,
+        decisions: database, drop_queries: true}``."""
         s = self._map(value, path)
-        self._check_keys(s, path, {"url"})
-        if "url" not in s:
-            return None
-        url = self._str(s["url"], f"{path}.url")
-        if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", url):
-            raise self.doc.error(f"{path}.url", "expected sqlite:///PATH or "
-                                 "postgresql+psycopg://USER@HOST/DATABASE")
-        return url
+        self._check_keys(s, path, {"url", "decisions", "drop_queries"})
+        url = None
+        if "url" in s:
+            url = self._str(s["url"], f"{path}.url")
+            if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", url):
+                raise self.doc.error(f"{path}.url", "expected sqlite:///PATH or "
+                                     "postgresql+psycopg://USER@HOST/DATABASE")
+        decisions = self._choice(s.get("decisions", "database" if url else "file"),
+                                 f"{path}.decisions", ("file", "database", "both"))
+        drop = s.get("drop_queries", False)
+        if not isinstance(drop, bool):
+            raise self.doc.error(f"{path}.drop_queries", f"expected true or false, got {drop!r}")
+        return url, decisions, drop
 
     def _proxy_auth(self, value: Any, path: str) -> ProxyAuthSettings:
         """``proxy_auth: {users: {mum: "$argon2id$..."}, required: false, ldap: {...}}``."""

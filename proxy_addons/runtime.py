@@ -87,8 +87,7 @@ class Runtime:
         if site_labels:
             from policies.labels.sitefile import SiteLabelCache
             engine.site_labels = SiteLabelCache(verify=site_labels_ca or True)
-        rt = cls(config_path, cfg, engine, ddir,
-                 DecisionLog(ddir / "decisions.jsonl", retention=cfg.log))
+        rt = cls(config_path, cfg, engine, ddir, _decision_log(cfg, ddir))
         if reporting:
             rt.reporting = _start_reporting(rt)
             if rt.reporting is not None:
@@ -136,6 +135,18 @@ class Runtime:
             self.reporting.close()
 
 
+def _decision_log(cfg: Config, data_dir: Path) -> DecisionLog:
+    """decisions.jsonl, and/or rows in the database (``database.decisions``)."""
+    rows = None
+    if cfg.decisions_to != "file":
+        from storage import default_url
+        from storage.decisions import DecisionRows
+        rows = DecisionRows(cfg.database_url or default_url(data_dir),
+                            drop_queries=cfg.drop_queries)
+    return DecisionLog(data_dir / "decisions.jsonl", retention=cfg.log, rows=rows,
+                       files=cfg.decisions_to != "database")
+
+
 def _start_updater(rt: Runtime) -> Any:
     """The daily list update (a sleeping thread; the work runs in a child process)."""
     import lists as list_engine
@@ -150,11 +161,11 @@ def _start_updater(rt: Runtime) -> Any:
 def _start_reporting(rt: Runtime) -> Reporting | None:
     try:
         from reporting import tokens
-        from reporting.store import Pruner, Store, default_path
+        from reporting.store import Pruner, Store
     except ImportError as e:  # reporting is optional for the filter itself
         log.warning("kidgate: reports and access requests unavailable: %s", e)
         return None
-    store = Store(default_path(rt.data_dir))
+    store = Store.open(rt.data_dir, rt.config.database_url)
     rep = Reporting(store, tokens.Signer(tokens.load_or_create_secret(rt.data_dir)))
     _start_alerts(rt, rep)
     # Its own thread: old tokens, alerts, approvals and answered requests go, never on the

@@ -3,24 +3,29 @@
 An approval covers either the exact URL (normalised: scheme and host lower-cased, default
 port and fragment dropped, path and query kept) or the whole host (that exact host name, not
 its subdomains); the adult chooses when approving. The proxy asks :class:`ApprovalIndex` on
-every request; the index lives in memory and reloads when the database changed, so an
-approval works on the next request without a restart.
+every request; the index lives in memory and a thread of its own reloads it when the
+database's approval counter moved, so an approval given on any proxy sharing the database
+works within about a second, without a restart and without a query per request.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sqlite3
+import logging
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import sqlalchemy as sa
 
 from policies.categories import ALWAYS_BLOCKED
 from policies.core import Evidence
-from reporting.store import Store, use_nonce
+from reporting.store import Store, bump_approvals, insert_id, use_nonce
+from storage import tables as t
 from reporting.tokens import TokenError
 from reporting.urls import check_url, host_of, normalize_url
 
@@ -29,6 +34,9 @@ DURATIONS: dict[str, float | None] = {"15m": 15 * 60, "1h": 3600, "1d": 86400, "
 STATUSES = ("pending", "approved", "denied")
 MAX_MESSAGE = 500
 MAX_PENDING_PER_PROFILE = 50
+
+log = logging.getLogger("kidgate")
+_rq, _ap = t.access_requests.c, t.approvals.c
 
 
 class AlreadyAnswered(ValueError):
@@ -57,7 +65,7 @@ class AccessRequest:
     scope: str | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> AccessRequest:
+    def from_row(cls, row: Mapping[str, Any]) -> AccessRequest:
         return cls(*(row[f.name] for f in dataclasses.fields(cls)))
 
 
@@ -116,23 +124,22 @@ def request_access(store: Store, *, profile: str, url: str, category: str | None
     with store.transaction() as conn:
         if nonce is not None and not use_nonce(conn, *nonce):
             raise TokenError("replayed", "the link was already used")
-        row = conn.execute("SELECT id FROM access_requests WHERE profile = ? AND url = ? AND "
-                           "status = 'pending'", (profile, url)).fetchone()
-        new = row is None
-        if row is not None:
+        rid = conn.execute(sa.select(_rq.id).where(
+            _rq.profile == profile, _rq.url == url, _rq.status == "pending")).scalar()
+        new = rid is None
+        if rid is not None:
             if message:
-                conn.execute("UPDATE access_requests SET message = ? WHERE id = ?",
-                             (message, row["id"]))
-            rid = row["id"]
+                conn.execute(t.access_requests.update().where(_rq.id == rid)
+                             .values(message=message))
         else:
-            pending = conn.execute("SELECT count(*) FROM access_requests WHERE profile = ? AND "
-                                   "status = 'pending'", (profile,)).fetchone()[0]
+            pending = conn.execute(sa.select(sa.func.count()).select_from(t.access_requests)
+                                   .where(_rq.profile == profile, _rq.status == "pending")
+                                   ).scalar_one()
             if pending >= MAX_PENDING_PER_PROFILE:
                 raise ValueError("too many requests are waiting for an answer")
-            rid = conn.execute(
-                "INSERT INTO access_requests (created, profile, url, host, category, reason,"
-                " message) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (now, profile, url, host_of(url), category, reason[:300], message)).lastrowid
+            rid = insert_id(conn, t.access_requests, created=now, profile=profile, url=url,
+                            host=host_of(url), category=category, reason=reason[:300],
+                            message=message)
     req = get_request(store, int(rid or 0))
     if new and on_new is not None:
         on_new(req)
@@ -140,22 +147,23 @@ def request_access(store: Store, *, profile: str, url: str, category: str | None
 
 
 def get_request(store: Store, request_id: int) -> AccessRequest:
-    rows = store.query("SELECT * FROM access_requests WHERE id = ?", (request_id,))
-    if not rows:
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(t.access_requests).where(_rq.id == request_id)
+                           ).mappings().first()
+    if row is None:
         raise KeyError(f"no access request {request_id}")
-    return AccessRequest.from_row(rows[0])
+    return AccessRequest.from_row(row)
 
 
 def list_requests(store: Store, status: str | None = "pending",
                   limit: int = 200) -> list[AccessRequest]:
-    if status is None:
-        rows = store.query("SELECT * FROM access_requests ORDER BY id DESC LIMIT ?", (limit,))
-    elif status in STATUSES:
-        rows = store.query("SELECT * FROM access_requests WHERE status = ? ORDER BY id DESC "
-                           "LIMIT ?", (status, limit))
-    else:
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
-    return [AccessRequest.from_row(r) for r in rows]
+    query = sa.select(t.access_requests).order_by(_rq.id.desc()).limit(limit)
+    if status is not None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        query = query.where(_rq.status == status)
+    with store.engine.connect() as conn:
+        return [AccessRequest.from_row(r) for r in conn.execute(query).mappings()]
 
 
 def approve(store: Store, request_id: int, duration: str, by: str, *, scope: Scope = "url",
@@ -176,14 +184,13 @@ def approve(store: Store, request_id: int, duration: str, by: str, *, scope: Sco
         if req["category"] in ALWAYS_BLOCKED:
             raise ValueError(f"{req['category']} content cannot be approved")
         target = normalize_url(req["url"]) if scope == "url" else req["host"]
-        conn.execute("UPDATE access_requests SET status = 'approved', decided_by = ?, "
-                     "decided_at = ?, expires = ?, scope = ? WHERE id = ?",
-                     (by, now, expires, scope, request_id))
-        aid = conn.execute(
-            "INSERT INTO approvals (request_id, created, profile, scope, target, expires,"
-            " approved_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (request_id, now, req["profile"], scope, target, expires, by)).lastrowid
-    return Approval(int(aid or 0), request_id, req["profile"], scope, target, expires, by)
+        conn.execute(t.access_requests.update().where(_rq.id == request_id).values(
+            status="approved", decided_by=by, decided_at=now, expires=expires, scope=scope))
+        aid = insert_id(conn, t.approvals, request_id=request_id, created=now,
+                        profile=req["profile"], scope=scope, target=target, expires=expires,
+                        approved_by=by)
+        bump_approvals(conn)
+    return Approval(aid, request_id, req["profile"], scope, target, expires, by)
 
 
 def deny(store: Store, request_id: int, by: str, *, now: float | None = None,
@@ -193,17 +200,17 @@ def deny(store: Store, request_id: int, by: str, *, now: float | None = None,
     with store.transaction() as conn:
         _consume(conn, nonce, now)
         _pending(conn, request_id)
-        conn.execute("UPDATE access_requests SET status = 'denied', decided_by = ?, "
-                     "decided_at = ? WHERE id = ?",
-                     (clean_message(by)[:80] or "unknown", now, request_id))
+        conn.execute(t.access_requests.update().where(_rq.id == request_id).values(
+            status="denied", decided_by=clean_message(by)[:80] or "unknown", decided_at=now))
     return get_request(store, request_id)
 
 
 def revoke(store: Store, approval_id: int) -> None:
     with store.transaction() as conn:
-        if conn.execute("UPDATE approvals SET revoked = 1 WHERE id = ?",
-                        (approval_id,)).rowcount == 0:
+        if conn.execute(t.approvals.update().where(_ap.id == approval_id)
+                        .values(revoked=1)).rowcount == 0:
             raise KeyError(f"no approval {approval_id}")
+        bump_approvals(conn)
 
 
 def revoke_request(store: Store, request_id: int, by: str, *,
@@ -213,21 +220,22 @@ def revoke_request(store: Store, request_id: int, by: str, *,
     a teacher whose lesson is over, needs this."""
     now = time.time() if now is None else now
     with store.transaction() as conn:
-        row = conn.execute("SELECT status FROM access_requests WHERE id = ?",
-                           (request_id,)).fetchone()
-        if row is None:
+        status = conn.execute(sa.select(_rq.status).where(_rq.id == request_id)).scalar()
+        if status is None:
             raise KeyError(f"no access request {request_id}")
-        if row["status"] != "approved":
-            raise ValueError(f"access request {request_id} is {row['status']}, not approved")
-        conn.execute("UPDATE approvals SET revoked = 1 WHERE request_id = ?", (request_id,))
-        conn.execute("UPDATE access_requests SET status = 'denied', decided_by = ?, "
-                     "decided_at = ?, expires = NULL WHERE id = ?",
-                     (f"{clean_message(by)[:60] or 'unknown'} (revoked)", now, request_id))
+        if status != "approved":
+            raise ValueError(f"access request {request_id} is {status}, not approved")
+        conn.execute(t.approvals.update().where(_ap.request_id == request_id).values(revoked=1))
+        conn.execute(t.access_requests.update().where(_rq.id == request_id).values(
+            status="denied", decided_by=f"{clean_message(by)[:60] or 'unknown'} (revoked)",
+            decided_at=now, expires=None))
+        bump_approvals(conn)
     return get_request(store, request_id)
 
 
-def _pending(conn: sqlite3.Connection, request_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM access_requests WHERE id = ?", (request_id,)).fetchone()
+def _pending(conn: sa.Connection, request_id: int) -> sa.RowMapping:
+    row = conn.execute(sa.select(t.access_requests).where(_rq.id == request_id)
+                       ).mappings().first()
     if row is None:
         raise KeyError(f"no access request {request_id}")
     if row["status"] != "pending":
@@ -235,37 +243,56 @@ def _pending(conn: sqlite3.Connection, request_id: int) -> sqlite3.Row:
     return row
 
 
-def _consume(conn: sqlite3.Connection, nonce: tuple[str, float] | None, now: float) -> None:
+def _consume(conn: sa.Connection, nonce: tuple[str, float] | None, now: float) -> None:
     """Inside the decision's transaction: a used link changes nothing (rolled back)."""
     if nonce is not None and not use_nonce(conn, *nonce, now):
         raise TokenError("replayed", "the link was already used")
 
 
 class ApprovalIndex:
-    """In-memory view of active approvals, reloaded when another connection committed.
+    """In-memory view of active approvals, kept fresh by a thread of its own.
 
-    ``PRAGMA data_version`` on the index's own connection changes whenever any other
-    connection (any process) commits; it is checked at most every ``check_interval`` seconds,
-    so a lookup normally costs two dictionary probes.
+    The thread reads the database's approval counter every ``check_interval`` seconds and
+    reloads the approvals only when it moved, so a lookup costs two dictionary probes and
+    never waits for the database: an approval given through another proxy (or the admin app,
+    or the command line) applies within about ``check_interval`` seconds. When the database
+    cannot be read the last view is kept (a block stays a block) and the failure is logged.
+
+    The first lookup waits at most ``first_wait`` seconds for the first load. With
+    ``check_interval=0`` every lookup checks the counter itself (the command line's one-off
+    checks and tests).
     """
 
-    def __init__(self, store: Store, check_interval: float = 1.0) -> None:
+    def __init__(self, store: Store, check_interval: float = 1.0, *,
+                 first_wait: float = 5.0) -> None:
         self._store = store
-        self._conn: sqlite3.Connection | None = None
         self._interval = check_interval
+        self._first_wait = first_wait
         self._lock = threading.Lock()
-        self._checked = float("-inf")
         self._version: int | None = None
         self._by_url: dict[tuple[str, str], list[Approval]] = {}
         self._by_host: dict[tuple[str, str], list[Approval]] = {}
+        self._loaded = threading.Event()
+        self._stop = threading.Event()
+        self._failing = False
+        self._thread: threading.Thread | None = None
+        if check_interval > 0:
+            # The thread holds the index weakly: an index nobody uses any more stops polling.
+            self._thread = threading.Thread(target=_poll, args=(weakref.ref(self), self._stop),
+                                            name="kidgate-approvals", daemon=True)
+            self._thread.start()
 
     def is_approved(self, profile_name: str, url: str, now: float | None = None) -> Approval | None:
-        self._maybe_refresh()
+        if self._thread is None:
+            self._check()
+        elif not self._loaded.is_set():
+            self._loaded.wait(self._first_wait)
         if not self._by_url and not self._by_host:  # none at all: no URL to normalise
             return None
         now = time.time() if now is None else now
-        candidates = self._by_url.get((profile_name, normalize_url(url)), []) + \
-            self._by_host.get((profile_name, host_of(url)), [])
+        by_url, by_host = self._by_url, self._by_host
+        candidates = by_url.get((profile_name, normalize_url(url)), []) + \
+            by_host.get((profile_name, host_of(url)), [])
         best: Approval | None = None
         for a in candidates:
             if a.active(now) and (best is None or _later(a, best)):
@@ -275,43 +302,61 @@ class ApprovalIndex:
     def refresh(self) -> None:
         """Reload now (tests and admin actions in the same process may call it)."""
         with self._lock:
-            self._reload()
+            self._reload(self._read_version())
 
-    def _maybe_refresh(self) -> None:
-        mono = time.monotonic()
-        if mono - self._checked < self._interval:
-            return
-        with self._lock:
-            if mono - self._checked < self._interval:
-                return
-            self._checked = mono
-            conn = self._connection()
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._version:
-                self._reload()
-                self._version = version
+    def _poll_once(self) -> float:
+        self._check()
+        self._loaded.set()
+        return self._interval
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = self._store.connect()
-        return self._conn
+    def _check(self) -> None:
+        """Reload when the counter moved; a failure keeps the last view and is logged once."""
+        try:
+            with self._lock:
+                version = self._read_version()
+                if version != self._version or not self._loaded.is_set():
+                    self._reload(version)
+            if self._failing:
+                self._failing = False
+                log.warning("kidgate: approvals are read from %s again", self._store.location)
+        except Exception as e:  # noqa: BLE001 - a broken database never stops filtering
+            if not self._failing:
+                self._failing = True
+                log.warning("kidgate: cannot read approvals from %s (keeping the last ones): %s",
+                            self._store.location, e)
 
-    def _reload(self) -> None:
-        rows = self._connection().execute(
-            "SELECT id, request_id, profile, scope, target, expires, approved_by FROM approvals"
-            " WHERE revoked = 0 AND (expires IS NULL OR expires > ?)", (time.time(),)).fetchall()
+    def _read_version(self) -> int:
+        c = t.approval_changes.c
+        return int(self._store.scalar(sa.select(c.version).where(c.id == 1)) or 0)
+
+    def _reload(self, version: int) -> None:
+        query = (sa.select(_ap.id, _ap.request_id, _ap.profile, _ap.scope, _ap.target,
+                           _ap.expires, _ap.approved_by)
+                 .where(_ap.revoked == 0, sa.or_(_ap.expires.is_(None),
+                                                 _ap.expires > time.time())))
         by_url: dict[tuple[str, str], list[Approval]] = {}
         by_host: dict[tuple[str, str], list[Approval]] = {}
-        for r in rows:
-            a = Approval(r["id"], r["request_id"], r["profile"], r["scope"], r["target"],
-                         r["expires"], r["approved_by"])
+        for r in self._store.query(query):
+            a = Approval(*r)
             (by_url if a.scope == "url" else by_host).setdefault((a.profile, a.target), []).append(a)
         self._by_url, self._by_host = by_url, by_host
+        self._version = version
+        self._loaded.set()
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+def _poll(ref: weakref.ref[ApprovalIndex], stop: threading.Event) -> None:
+    while not stop.is_set():
+        index = ref()
+        if index is None:
+            return
+        interval = index._poll_once()
+        del index
+        stop.wait(interval)
 
 
 def _later(a: Approval, b: Approval) -> bool:

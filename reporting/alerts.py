@@ -34,7 +34,6 @@ import logging
 import queue
 import re
 import smtplib
-import sqlite3
 import ssl
 import threading
 import time
@@ -44,10 +43,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
+
 from policies.categories import CATEGORIES
 from reporting.access import AccessRequest, clean_message
 from reporting.links import DEFAULT_HELPLINE, decision_links
-from reporting.store import Store
+from reporting.store import Store, insert_id
+from storage import tables as t
 from reporting.tokens import Signer
 from reporting.urls import host_of, without_content, without_query
 
@@ -58,6 +60,7 @@ _DURATION = re.compile(r"^(\d+)\s*([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 _PENDING_STALE = 300.0
+_al = t.alert_log.c
 _HOUR = 3600.0
 DEFAULT_ACCESS_REQUESTS_PER_HOUR = 10
 
@@ -541,19 +544,16 @@ class Alerter:
         deserves its own message, a flood of them does not."""
         now = time.time()
         with self.store.transaction() as conn:
-            recent = conn.execute(
-                "SELECT count(*) FROM alert_log WHERE rate_key = ? AND created > ? AND "
-                "(status = 'sent' OR (status = 'pending' AND created > ?))",
-                (key, now - _HOUR, now - _PENDING_STALE)).fetchone()[0]
+            recent = conn.execute(sa.select(sa.func.count()).select_from(t.alert_log).where(
+                _al.rate_key == key, _al.created > now - _HOUR,
+                _claimed(now))).scalar_one()
             if recent >= per_hour:
                 self._insert(conn, rule, key, facts, event, "suppressed")
                 return None
-            last = conn.execute("SELECT max(created) FROM alert_log WHERE rate_key = ? AND "
-                                "status = 'sent'", (key,)).fetchone()[0]
-            suppressed = conn.execute(
-                "SELECT count(*) FROM alert_log WHERE rate_key = ? AND status = 'suppressed' "
-                "AND created > ?", (key, last or 0)).fetchone()[0]
-            return self._insert(conn, rule, key, facts, event, "pending"), int(suppressed)
+            last = conn.execute(sa.select(sa.func.max(_al.created)).where(
+                _al.rate_key == key, _al.status == "sent")).scalar()
+            suppressed = _suppressed_since(conn, key, last)
+            return self._insert(conn, rule, key, facts, event, "pending"), suppressed
 
     def _deliver(self, rule: AlertRule, row_id: int, subject: str, body: str,
                  payload: Mapping[str, object]) -> bool:
@@ -572,9 +572,9 @@ class Alerter:
                 errors.append(f"webhook: {e}")
         ok = len(errors) < len(channels)
         with self.store.transaction() as conn:
-            conn.execute("UPDATE alert_log SET status = ?, channel = ?, error = ? WHERE id = ?",
-                         ("sent" if ok else "failed", ",".join(channels),
-                          _clean("; ".join(errors), 500), row_id))
+            conn.execute(t.alert_log.update().where(_al.id == row_id).values(
+                status="sent" if ok else "failed", channel=",".join(channels),
+                error=_clean("; ".join(errors), 500)))
         if errors:
             log.warning("alert rule %s: %s", rule.name, "; ".join(errors))
         return ok
@@ -586,28 +586,22 @@ class Alerter:
 
     @staticmethod
     def _insert(conn, rule, key, facts, event, status) -> int:  # type: ignore[no-untyped-def]
-        return int(conn.execute(
-            "INSERT INTO alert_log (created, rule, rate_key, profile, category, url, reason,"
-            " event_time, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), rule.name, key, facts["profile"], event.category, facts["url"],
-             facts["reason"], event.time, status)).lastrowid or 0)
+        return insert_id(conn, t.alert_log, created=time.time(), rule=rule.name, rate_key=key,
+                         profile=facts["profile"], category=event.category, url=facts["url"],
+                         reason=facts["reason"], event_time=event.time, status=status)
 
     def _claim(self, rule: AlertRule, key: str, facts: Mapping[str, object],
                event: AlertEvent) -> tuple[int, int] | None:
         """Atomically: either take the rule's slot (a 'pending' row) or log 'suppressed'."""
         now = time.time()
         with self.store.transaction() as conn:
-            last = conn.execute(
-                "SELECT max(created) FROM alert_log WHERE rate_key = ? AND "
-                "(status = 'sent' OR (status = 'pending' AND created > ?))",
-                (key, now - _PENDING_STALE)).fetchone()[0]
+            last = conn.execute(sa.select(sa.func.max(_al.created)).where(
+                _al.rate_key == key, _claimed(now))).scalar()
             if last is not None and now - last < rule.min_interval:
                 self._insert(conn, rule, key, facts, event, "suppressed")
                 return None
-            suppressed = conn.execute(
-                "SELECT count(*) FROM alert_log WHERE rate_key = ? AND status = 'suppressed' "
-                "AND created > ?", (key, last or 0)).fetchone()[0]
-            return self._insert(conn, rule, key, facts, event, "pending"), int(suppressed)
+            suppressed = _suppressed_since(conn, key, last)
+            return self._insert(conn, rule, key, facts, event, "pending"), suppressed
 
     def send_digests(self, *, due_only: bool = False, now: float | None = None) -> int:
         """Send each digest rule's queued events as one message; returns messages sent.
@@ -625,26 +619,25 @@ class Alerter:
         slot = dt.datetime.combine(local.date(), self.config.digest_time, tz).timestamp()
         if now < slot:
             return False
-        last = self.store.query("SELECT max(created) FROM alert_log WHERE rate_key = ? AND "
-                                "status = 'sent'", (f"digest:{rule.name}",))[0][0]
+        last = self.store.scalar(sa.select(sa.func.max(_al.created)).where(
+            _al.rate_key == f"digest:{rule.name}", _al.status == "sent"))
         return last is None or last < slot
 
     def _send_digest(self, rule: AlertRule, now: float) -> int:
         marker = f"digest:{rule.name}"
         with self.store.transaction() as conn:
             self._requeue_interrupted(conn, rule, marker, now)
-            rows = conn.execute("SELECT id, profile, category, url, reason, event_time FROM "
-                                "alert_log WHERE rule = ? AND status = 'queued' ORDER BY id",
-                                (rule.name,)).fetchall()
+            rows = conn.execute(
+                sa.select(_al.id, _al.profile, _al.category, _al.url, _al.reason, _al.event_time)
+                .where(_al.rule == rule.name, _al.status == "queued").order_by(_al.id)
+            ).mappings().all()
             if not rows:
                 return 0
             ids = [r["id"] for r in rows]
-            conn.executemany("UPDATE alert_log SET status = 'digesting' WHERE id = ?",
-                             [(i,) for i in ids])
-            marker_id = int(conn.execute(
-                "INSERT INTO alert_log (created, rule, rate_key, profile, category, url,"
-                " event_time, status) VALUES (?, ?, ?, '*', NULL, '', ?, 'pending')",
-                (now, rule.name, marker, now)).lastrowid or 0)
+            conn.execute(t.alert_log.update().where(_al.id.in_(ids)).values(status="digesting"))
+            marker_id = insert_id(conn, t.alert_log, created=now, rule=rule.name,
+                                  rate_key=marker, profile="*", category=None, url="",
+                                  event_time=now, status="pending")
         events = [{"profile": r["profile"], "category": r["category"], "url": r["url"],
                    "time": _iso(r["event_time"]), "reason": r["reason"]} for r in rows]
         body = "kidgate daily safeguarding digest\n\n" + "\n".join(
@@ -653,24 +646,35 @@ class Alerter:
         ok = self._deliver(rule, marker_id, f"kidgate daily digest: {len(events)} event(s)",
                            body, {"kind": "kidgate.digest", "rule": rule.name, "events": events})
         with self.store.transaction() as conn:
-            conn.executemany("UPDATE alert_log SET status = ? WHERE id = ?",
-                             [("digested" if ok else "queued", i) for i in ids])
+            conn.execute(t.alert_log.update().where(_al.id.in_(ids)).values(
+                status="digested" if ok else "queued"))
         return 1 if ok else 0
 
 
     @staticmethod
-    def _requeue_interrupted(conn: sqlite3.Connection, rule: AlertRule, marker: str,
+    def _requeue_interrupted(conn: sa.Connection, rule: AlertRule, marker: str,
                              now: float) -> None:
         """Events of a digest that never finished (the process died while sending) go back
         to the queue, so the next digest carries them instead of losing them."""
-        pending = conn.execute("SELECT id, created FROM alert_log WHERE rate_key = ? AND "
-                               "status = 'pending'", (marker,)).fetchall()
-        if not pending or any(r["created"] > now - _PENDING_STALE for r in pending):
+        pending = conn.execute(sa.select(_al.id, _al.created).where(
+            _al.rate_key == marker, _al.status == "pending")).all()
+        if not pending or any(created > now - _PENDING_STALE for _, created in pending):
             return  # nothing interrupted, or a digest still being sent right now
-        conn.execute("UPDATE alert_log SET status = 'queued' WHERE rule = ? AND "
-                     "status = 'digesting'", (rule.name,))
-        conn.executemany("UPDATE alert_log SET status = 'failed', error = 'interrupted' "
-                         "WHERE id = ?", [(r["id"],) for r in pending])
+        conn.execute(t.alert_log.update().where(_al.rule == rule.name,
+                                                _al.status == "digesting").values(status="queued"))
+        conn.execute(t.alert_log.update().where(_al.id.in_([i for i, _ in pending]))
+                     .values(status="failed", error="interrupted"))
+
+
+def _claimed(now: float) -> sa.ColumnElement[bool]:
+    """Rows that hold a rule's slot: sent, or being sent (a claim not yet stale)."""
+    return sa.or_(_al.status == "sent",
+                  sa.and_(_al.status == "pending", _al.created > now - _PENDING_STALE))
+
+
+def _suppressed_since(conn: sa.Connection, key: str, last: float | None) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(t.alert_log).where(
+        _al.rate_key == key, _al.status == "suppressed", _al.created > (last or 0))).scalar_one())
 
 
 _DECISION_TEXT = {"approve_1h": "Allow this page for 1 hour",

@@ -20,6 +20,7 @@ from kidgate.paths import default_data_dir
 from policies.config import ConfigError
 from reporting import access
 from reporting.store import Store, default_path
+from storage import DatabaseError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -76,8 +77,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _db_option(p: argparse.ArgumentParser) -> None:
     # SUPPRESS: an absent option must not overwrite a --db / --data-dir given to the main CLI.
-    p.add_argument("--db", dest="reporting_db", metavar="PATH", default=argparse.SUPPRESS,
-                   help="reporting database (default: DATA_DIR/kidgate.db)")
+    p.add_argument("--db", dest="reporting_db", metavar="PATH|URL", default=argparse.SUPPRESS,
+                   help="reporting database: a SQLite file or the database.url of the "
+                        "configuration, e.g. postgresql+psycopg://USER@HOST/DB "
+                        "(default: DATA_DIR/kidgate.db)")
     p.add_argument("--data-dir", dest="data_dir", metavar="DIR", type=Path,
                    default=argparse.SUPPRESS,
                    help="kidgate's data directory (default: $KIDGATE_HOME, else "
@@ -86,11 +89,24 @@ def _db_option(p: argparse.ArgumentParser) -> None:
 
 def _store(args: argparse.Namespace) -> Store:
     path = getattr(args, "reporting_db", None) or getattr(args, "db", None)
+    if isinstance(path, str) and "://" in path:
+        return _opened(Store(path))
     if path is None:
         path = default_path(getattr(args, "data_dir", None) or default_data_dir())
     if not Path(path).exists():
-        raise SystemExit(f"kidgate: no database at {path} (has the proxy run? use --db PATH)")
-    return Store(Path(path))
+        raise SystemExit(f"kidgate: no database at {path} (has the proxy run? use --db PATH "
+                         "or --db URL)")
+    return _opened(Store(Path(path)))
+
+
+def _opened(store: Store) -> Store:
+    """The store, connected and migrated; a wrong URL or a server that does not answer is a
+    one-line error, not a traceback."""
+    try:
+        store.db
+    except DatabaseError as e:
+        raise SystemExit(f"kidgate: {e}") from None
+    return store
 
 
 def _when(ts: float | None) -> str:
@@ -168,18 +184,18 @@ def _prune(args: argparse.Namespace) -> int:
         return 2
     retention = cfg.log
     data_dir = Path(getattr(args, "data_dir", None) or cfg.data_dir or default_data_dir())
-    db = Path(getattr(args, "reporting_db", None) or getattr(args, "db", None)
-              or default_path(data_dir))
+    where = (getattr(args, "reporting_db", None) or getattr(args, "db", None)
+             or cfg.database_url or default_path(data_dir))
     status = 0
-    if db.exists():
-        store = Store(db)
+    if isinstance(where, str) and "://" in where or Path(where).exists():
+        store = _opened(Store(where))
         try:
             pruned = store.prune(keep_days=retention.days)
         finally:
             store.close()
-        print(f"{db}: removed {pruned.describe()}")
+        print(f"{store.location}: removed {pruned.describe()}")
     else:
-        print(f"{db}: no database, nothing to prune")
+        print(f"{where}: no database, nothing to prune")
     files = LogFiles(data_dir / "decisions.jsonl")
     current = files.current.stat().st_size if files.current.is_file() else 0
     result = files.prune(retention, dt.date.today(), current)

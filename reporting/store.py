@@ -1,9 +1,14 @@
-"""The reporting database: one SQLite file shared by every proxy worker and the CLI.
+"""The reporting database: reports to hotlines, access requests, approvals, alerts and used
+link tokens, in kidgate's one database (:mod:`storage`: ``kidgate.db`` by default, PostgreSQL
+by URL for a school with several proxies).
 
-Why these settings: WAL lets readers run while one worker writes; ``busy_timeout`` makes a
-writer wait for another process instead of failing; ``synchronous=FULL`` plus one
-transaction per write means a report or request is either fully on disk or absent, even if
-the proxy is killed in the middle. Only addresses and metadata are stored, never content.
+Why writes are serialised: each write is one transaction that first takes the database's write
+lock (``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on PostgreSQL), so that
+"read, then decide, then write" (a rate limit, a one-shot token, a pending request) holds across
+every proxy process. A report or request is either fully stored or absent, even if the proxy is
+killed in the middle, and a database another program keeps locked fails the write within
+:data:`LOCK_BUDGET` seconds: the caller answers "not saved, try again". Only addresses and
+metadata are stored, never content.
 
 Nothing grows for ever: :meth:`Store.prune` (run by :class:`Pruner` on its own thread while the
 proxy runs, and by ``kidgate prune``) deletes what no longer serves a purpose. Reports to
@@ -15,18 +20,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
-from kidgate.paths import PRIVATE_MODE
+import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
-DEFAULT_DB_NAME = "kidgate.db"
-BUSY_TIMEOUT_MS = 10_000
+from storage import Database
+from storage import tables as t
+from storage.db import DEFAULT_DB_NAME
+
 #: At most this long in all, waits and retries together, before a locked database is an error.
 LOCK_BUDGET = 15.0
 DAY = 86_400.0
@@ -38,148 +44,106 @@ NONCE_GRACE = DAY
 ALERT_LOG_MIN_DAYS = 1.0
 #: How often the proxy prunes the database.
 PRUNE_EVERY = 6 * 3600.0
+#: pg_advisory_xact_lock key of reporting writes on a server shared by several proxies.
+_PG_WRITE_LOCK = 0x6B6964676174_01  # "kidgat" + 1
 
 log = logging.getLogger("kidgate")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS reports (
-    id INTEGER PRIMARY KEY,
-    created REAL NOT NULL,
-    url TEXT NOT NULL,
-    category TEXT,
-    profile TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    hotline_country TEXT,
-    hotline_name TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS reports_profile_time ON reports(profile, created);
-
-CREATE TABLE IF NOT EXISTS access_requests (
-    id INTEGER PRIMARY KEY,
-    created REAL NOT NULL,
-    profile TEXT NOT NULL,
-    url TEXT NOT NULL,
-    host TEXT NOT NULL,
-    category TEXT,
-    reason TEXT NOT NULL DEFAULT '',
-    message TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'approved', 'denied')),
-    decided_by TEXT,
-    decided_at REAL,
-    expires REAL,
-    scope TEXT CHECK (scope IS NULL OR scope IN ('url', 'host'))
-);
-CREATE INDEX IF NOT EXISTS access_requests_status ON access_requests(status, created);
-
-CREATE TABLE IF NOT EXISTS approvals (
-    id INTEGER PRIMARY KEY,
-    request_id INTEGER REFERENCES access_requests(id),
-    created REAL NOT NULL,
-    profile TEXT NOT NULL,
-    scope TEXT NOT NULL CHECK (scope IN ('url', 'host')),
-    target TEXT NOT NULL,
-    expires REAL,
-    approved_by TEXT NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS approvals_profile ON approvals(profile, revoked);
-
-CREATE TABLE IF NOT EXISTS alert_log (
-    id INTEGER PRIMARY KEY,
-    created REAL NOT NULL,
-    rule TEXT NOT NULL,
-    rate_key TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    category TEXT,
-    url TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    event_time REAL NOT NULL,
-    status TEXT NOT NULL
-        CHECK (status IN ('pending', 'sent', 'failed', 'suppressed', 'queued', 'digesting',
-                          'digested')),
-    channel TEXT NOT NULL DEFAULT '',
-    error TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS alert_log_key ON alert_log(rate_key, status, created);
-
-CREATE TABLE IF NOT EXISTS used_tokens (
-    nonce TEXT PRIMARY KEY,
-    expires REAL NOT NULL
-);
-"""
+T = TypeVar("T")
 
 
 class Store:
-    """Thread-safe handle on the database; each thread gets its own connection.
+    """Thread- and process-safe handle on the reporting tables.
 
-    The file and its schema are created on first use. Safe to open from several processes.
+    ``where`` is a SQLite file's path, a database URL or an open :class:`storage.Database`.
+    The database and its schema are created (or upgraded, adopting the tables of earlier
+    versions) on first use, so constructing a store never fails.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._local = threading.local()
+    def __init__(self, where: str | os.PathLike[str] | Database) -> None:
+        self._db: Database | None = None
+        if isinstance(where, Database):
+            self._db = where
+            self.url = where.url.render_as_string(hide_password=False)
+        elif isinstance(where, str) and "://" in where:
+            self.url = where
+        else:
+            self.url = f"sqlite:///{Path(where)}"
+        try:
+            parsed: sa.URL | None = sa.make_url(self.url)
+        except (sa.exc.ArgumentError, ValueError):
+            parsed = None  # Database says what is wrong with it on first use
+        self.path: Path | None = (Path(parsed.database) if parsed is not None
+                                  and parsed.get_backend_name() == "sqlite"
+                                  and parsed.database else None)
+        #: Where the data lives, for messages: the file, or the URL without its password.
+        self.location = str(self.path) if self.path is not None else (
+            parsed.render_as_string(hide_password=True) if parsed is not None else self.url)
         self._init_lock = threading.Lock()
-        self._ready = False
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike[str], url: str | None = None) -> Store:
+        """The configured database (``database.url``), else ``kidgate.db`` in ``data_dir``."""
+        return cls(url) if url else cls(default_path(data_dir))
 
     # -- connections -------------------------------------------------------------------
 
-    def connect(self) -> sqlite3.Connection:
-        """A new connection with kidgate's settings (callers that need their own, e.g. an index)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            # SQLite gives its -wal and -shm files the database file's mode.
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE))
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                               isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if not self._ready:
+    @property
+    def db(self) -> Database:
+        if self._db is None:
             with self._init_lock:
-                if not self._ready:
-                    self._migrate(conn)
-                    self._ready = True
-        return conn
+                if self._db is None:
+                    self._db = Database.shared(self.url)
+        return self._db
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.connect()
-        return conn
+    def engine(self) -> sa.Engine:
+        return self.db.engine
+
+    @property
+    def backend(self) -> str:
+        return self.db.backend
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        with _transaction(conn):
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: schema version {version} is newer than this "
-                                   f"kidgate ({SCHEMA_VERSION}); upgrade kidgate")
-            if version < SCHEMA_VERSION:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        """Close idle pooled connections (a file system remounted, a server restarted); the
+        next use opens new ones."""
+        if self._db is not None:
+            self._db.dispose()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``: one atomic, serialised write."""
-        with _transaction(self.conn) as conn:
-            yield conn
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One atomic write, serialised with every other writer of the database."""
+        deadline = time.monotonic() + LOCK_BUDGET
+        with self.engine.connect() as conn:
+            try:
+                if conn.dialect.name == "sqlite":
+                    _retry_locked(lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"), deadline)
+                else:
+                    left = max(1, int((deadline - time.monotonic()) * 1000))
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {left}")
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_WRITE_LOCK)))
+                yield conn
+                if conn.dialect.name == "sqlite":
+                    _retry_locked(lambda: conn.exec_driver_sql("COMMIT"), deadline)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
 
-    def query(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
+    def query(self, statement: sa.Executable | str,
+              params: dict[str, Any] | None = None) -> Sequence[sa.Row[Any]]:
+        """Rows of one read (``statement`` may be SQL text with ``:name`` parameters)."""
+        if isinstance(statement, str):
+            statement = sa.text(statement)
+        with self.engine.connect() as conn:
+            return conn.execute(statement, params or {}).all()
 
-    def schema_version(self) -> int:
-        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+    def scalar(self, statement: sa.Executable) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(statement).scalar()
+
+    def revision(self) -> str | None:
+        """The schema revision of the database (see :mod:`storage.migrations`)."""
+        return self.db.revision()
 
     # -- reports -----------------------------------------------------------------------
 
@@ -191,19 +155,19 @@ class Store:
         with self.transaction() as conn:
             if nonce is not None and not use_nonce(conn, *nonce):
                 return None
-            cur = conn.execute(
-                "INSERT INTO reports (created, url, category, profile, reason, hotline_country,"
-                " hotline_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (now if now is not None else time.time(), url, category, profile, reason,
-                 hotline_country, hotline_name))
-            return int(cur.lastrowid or 0)
+            return insert_id(conn, t.reports, created=now if now is not None else time.time(),
+                             url=url, category=category, profile=profile, reason=reason,
+                             hotline_country=hotline_country, hotline_name=hotline_name)
 
-    def list_reports(self, limit: int = 100) -> list[sqlite3.Row]:
-        return self.query("SELECT * FROM reports ORDER BY id DESC LIMIT ?", (limit,))
+    def list_reports(self, limit: int = 100) -> list[sa.RowMapping]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(t.reports).order_by(t.reports.c.id.desc())
+                                     .limit(limit)).mappings())
 
     def count_reports(self, *, profile: str, since: float) -> int:
-        return int(self.query("SELECT count(*) FROM reports WHERE profile = ? AND created >= ?",
-                              (profile, since))[0][0])
+        r = t.reports.c
+        return int(self.scalar(sa.select(sa.func.count()).select_from(t.reports)
+                               .where(r.profile == profile, r.created >= since)) or 0)
 
     # -- one-shot tokens ---------------------------------------------------------------
 
@@ -211,6 +175,10 @@ class Store:
         """Mark a one-shot token as used; False when it was used before (a replay)."""
         with self.transaction() as conn:
             return use_nonce(conn, nonce, expires, now)
+
+    def nonce_used(self, nonce: str) -> bool:
+        return self.scalar(sa.select(t.used_tokens.c.nonce)
+                           .where(t.used_tokens.c.nonce == nonce)) is not None
 
     # -- retention ---------------------------------------------------------------------
 
@@ -229,23 +197,28 @@ class Store:
         now = time.time() if now is None else now
         history = now - keep_days * DAY
         alerts = now - max(keep_days, ALERT_LOG_MIN_DAYS) * DAY
+        a, ap, rq = t.alert_log.c, t.approvals.c, t.access_requests.c
+        last_sent = (sa.select(a.rate_key, sa.func.max(a.created).label("last"))
+                     .where(a.status == "sent").group_by(a.rate_key).subquery())
+        kept_sent = (sa.select(t.alert_log.c.id).join(
+            last_sent, sa.and_(a.rate_key == last_sent.c.rate_key, a.created == last_sent.c.last))
+            .where(a.status == "sent"))
         with self.transaction() as conn:
-            tokens = conn.execute("DELETE FROM used_tokens WHERE expires < ?",
-                                  (now - NONCE_GRACE,)).rowcount
-            alert_rows = conn.execute(
-                "DELETE FROM alert_log WHERE created < ? AND status NOT IN ('queued', 'digesting')"
-                " AND id NOT IN (SELECT a.id FROM alert_log a JOIN (SELECT rate_key,"
-                " max(created) AS last FROM alert_log WHERE status = 'sent' GROUP BY rate_key) l"
-                " ON a.rate_key = l.rate_key AND a.created = l.last WHERE a.status = 'sent')",
-                (alerts,)).rowcount
-            approvals = conn.execute(
-                "DELETE FROM approvals WHERE (expires IS NOT NULL AND expires < ?)"
-                " OR (revoked = 1 AND created < ?)", (history, history)).rowcount
-            requests = conn.execute(
-                "DELETE FROM access_requests WHERE status IN ('approved', 'denied')"
-                " AND coalesce(decided_at, created) < ? AND id NOT IN"
-                " (SELECT request_id FROM approvals WHERE request_id IS NOT NULL)",
-                (history,)).rowcount
+            tokens = conn.execute(t.used_tokens.delete().where(
+                t.used_tokens.c.expires < now - NONCE_GRACE)).rowcount
+            alert_rows = conn.execute(t.alert_log.delete().where(
+                a.created < alerts, a.status.not_in(("queued", "digesting")),
+                a.id.not_in(kept_sent.scalar_subquery()))).rowcount
+            approvals = conn.execute(t.approvals.delete().where(sa.or_(
+                sa.and_(ap.expires.is_not(None), ap.expires < history),
+                sa.and_(ap.revoked == 1, ap.created < history)))).rowcount
+            if approvals:
+                bump_approvals(conn)
+            referenced = sa.select(ap.request_id).where(ap.request_id.is_not(None))
+            requests = conn.execute(t.access_requests.delete().where(
+                rq.status.in_(("approved", "denied")),
+                sa.func.coalesce(rq.decided_at, rq.created) < history,
+                rq.id.not_in(referenced.scalar_subquery()))).rowcount
         return Pruned(tokens, alert_rows, approvals, requests)
 
 
@@ -288,63 +261,59 @@ class Pruner:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                try:
-                    self.last = self.store.prune(self._clock(), keep_days=self._keep_days())
-                    if self.last.total:
-                        log.info("kidgate: pruned %s: %s", self.store.path, self.last.describe())
-                except Exception as e:  # noqa: BLE001 - a broken database never stops filtering
-                    log.warning("kidgate: cannot prune %s: %s", self.store.path, e)
-                self.runs += 1
-                self._stop.wait(self._every)
-        finally:
-            self.store.close()  # this thread's connection
+        while not self._stop.is_set():
+            try:
+                self.last = self.store.prune(self._clock(), keep_days=self._keep_days())
+                if self.last.total:
+                    log.info("kidgate: pruned %s: %s", self.store.location, self.last.describe())
+            except Exception as e:  # noqa: BLE001 - a broken database never stops filtering
+                log.warning("kidgate: cannot prune %s: %s", self.store.location, e)
+            self.runs += 1
+            self._stop.wait(self._every)
 
 
-def use_nonce(conn: sqlite3.Connection, nonce: str, expires: float,
+def use_nonce(conn: sa.Connection, nonce: str, expires: float,
               now: float | None = None) -> bool:
-    """Inside a write transaction: record ``nonce``; False if it was recorded before."""
-    try:
-        conn.execute("INSERT INTO used_tokens (nonce, expires) VALUES (?, ?)", (nonce, expires))
-    except sqlite3.IntegrityError:
+    """Inside a write transaction: record ``nonce``; False if it was recorded before.
+
+    Checked before inserting rather than by catching the duplicate key: on PostgreSQL a failed
+    statement would abort the whole transaction. The write lock makes the check race-free."""
+    u = t.used_tokens.c
+    if conn.execute(sa.select(u.nonce).where(u.nonce == nonce)).first() is not None:
         return False
+    conn.execute(t.used_tokens.insert().values(nonce=nonce, expires=expires))
     # Expired nonces can never verify again, so they need not be remembered.
-    conn.execute("DELETE FROM used_tokens WHERE expires < ?",
-                 ((time.time() if now is None else now) - NONCE_GRACE,))
+    conn.execute(t.used_tokens.delete().where(
+        u.expires < (time.time() if now is None else now) - NONCE_GRACE))
     return True
 
 
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
-    try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    else:
-        try:
-            _retry_locked(lambda: conn.execute("COMMIT"))
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+def insert_id(conn: sa.Connection, table: sa.Table, **values: Any) -> int:
+    """Insert one row and return its new ``id``."""
+    return int(conn.execute(table.insert().values(**values).returning(table.c.id)).scalar_one())
 
 
-def _retry_locked(fn):  # type: ignore[no-untyped-def]
-    """Retry on 'database is locked' beyond busy_timeout (WAL switch, many writers), for at
-    most :data:`LOCK_BUDGET` seconds in all: a database that another program keeps locked
-    fails the request in seconds (the caller answers "try again") instead of holding it for
-    minutes."""
-    deadline = time.monotonic() + LOCK_BUDGET
+def bump_approvals(conn: sa.Connection) -> None:
+    """Inside the transaction that changed ``approvals``: tell every proxy to reload them."""
+    c = t.approval_changes.c
+    conn.execute(t.approval_changes.update().where(c.id == 1).values(version=c.version + 1))
+
+
+def _locked(e: BaseException) -> bool:
+    text = str(getattr(e, "orig", None) or e)
+    return "locked" in text or "busy" in text
+
+
+def _retry_locked(fn: Callable[[], T], deadline: float) -> T:
+    """Retry on 'database is locked' beyond busy_timeout (WAL switch, many writers) until
+    ``deadline``: a database that another program keeps locked fails the request in seconds
+    (the caller answers "try again") instead of holding it for minutes."""
     i = 0
     while True:
         try:
             return fn()
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+        except sa.exc.OperationalError as e:
+            if not _locked(e) or time.monotonic() > deadline:
                 raise
             i += 1
             time.sleep(min(0.02 * i, 0.5))

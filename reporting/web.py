@@ -13,13 +13,13 @@ from __future__ import annotations
 import collections
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+import sqlalchemy as sa
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -27,6 +27,7 @@ from reporting import INTERNAL_HOST, access, hotlines, i18n
 from reporting.alerts import AccessRequestEvent
 from reporting.store import Store
 from reporting.tokens import DECISIONS, Claims, Signer, TokenError
+from storage import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ def create_app(store: Store, signer: Signer,
         claims = claims_for("decide", token)
         if isinstance(claims, Response):
             return claims
-        if store.query("SELECT 1 FROM used_tokens WHERE nonce = ?", (claims.nonce,)):
+        if store.nonce_used(claims.nonce):
             return refused("replayed", claims.language)
         req = decision_request(claims)
         if isinstance(req, Response):
@@ -272,12 +273,13 @@ def create_app(store: Store, signer: Signer,
         return decide_page(access.get_request(store, req.id), claims.language, "done",
                            decision=claims.decision)
 
-    @app.errorhandler(sqlite3.Error)
+    @app.errorhandler(sa.exc.SQLAlchemyError)
+    @app.errorhandler(DatabaseError)
     @app.errorhandler(OSError)
-    def storage_failed(e: sqlite3.Error | OSError) -> Response:
+    def storage_failed(e: Exception) -> Response:
         """A locked, read-only or full database: nothing was recorded, so nothing is
         acknowledged; the token was not used up and the same link works again later."""
-        log.error("kidgate: the reporting database %s failed on %s %s: %s", store.path,
+        log.error("kidgate: the reporting database %s failed on %s %s: %s", store.location,
                   request.method, request.path, e)
         lang = "en"  # the token that names the child's language may be what failed to load
         t = i18n.texts(lang)

@@ -12,7 +12,7 @@ Only addresses and metadata are stored, never page content.
 
 from __future__ import annotations
 
-from storage.db import DEFAULT_DB_NAME, Database, default_url
+from storage.db import DEFAULT_DB_NAME, Database, DatabaseError, default_url
 from storage.tables import ROLES, metadata
 
-__all__ = ["DEFAULT_DB_NAME", "ROLES", "Database", "default_url", "metadata"]
+__all__ = ["DEFAULT_DB_NAME", "ROLES", "Database", "DatabaseError", "default_url", "metadata"]

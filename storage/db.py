@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,20 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
 #: pg_advisory_xact_lock key that serialises kidgate's migrations on a shared server.
 _PG_LOCK_KEY = 0x6B696467617465  # "kidgate"
+#: Seconds to wait for a database server to answer a connection: an unreachable server is an
+#: error in seconds, not a hang.
+CONNECT_TIMEOUT = 10
+#: ``PRAGMA user_version`` of the hand-written reporting schema this file may hold; a higher
+#: value was written by a kidgate newer than this one.
+_LEGACY_SQLITE_VERSION = 1
+
+_shared: dict[str, Database] = {}
+_shared_lock = threading.Lock()
+
+
+class DatabaseError(RuntimeError):
+    """The configured database cannot be used: a wrong URL, a server that does not answer,
+    a schema newer than this kidgate. The message says which and why, never the password."""
 
 
 def default_url(data_dir: str | os.PathLike[str]) -> str:
@@ -45,7 +60,13 @@ class Database:
     """One engine per process; thread-safe (SQLAlchemy pools connections per thread)."""
 
     def __init__(self, url: str) -> None:
-        self.url = sa.make_url(url)
+        try:
+            self.url = sa.make_url(url)
+        except (sa.exc.ArgumentError, ValueError):
+            raise DatabaseError(f"not a database URL: {_hide_password(url)!r} (expected "
+                                "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE)") from None
+        if self.url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise DatabaseError(f"{self.display}: kidgate stores its data in SQLite or PostgreSQL")
         if self.url.drivername == "postgresql":  # the driver kidgate ships, not psycopg2
             self.url = self.url.set(drivername="postgresql+psycopg")
         kwargs: dict[str, Any] = {"future": True}
@@ -59,16 +80,39 @@ class Database:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         self.engine: Engine = sa.create_engine(self.url, **kwargs)
         if self.url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_settings)
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str], url: str | None = None) -> Database:
-        """The configured database (``url``), else the SQLite file in ``data_dir``; migrated."""
-        db = cls(url or default_url(data_dir))
-        db.upgrade()
-        return db
+        """The configured database (``url``), else the SQLite file in ``data_dir``; migrated.
+
+        One engine per database and process: the admin app, the reporting store and the
+        decision log's writer share its pool."""
+        return cls.shared(url or default_url(data_dir))
+
+    @classmethod
+    def shared(cls, url: str) -> Database:
+        """This process's handle on ``url``, created and migrated on first use."""
+        with _shared_lock:
+            key = url
+            db = _shared.get(key)
+            if db is None:
+                db = cls(url)
+                try:
+                    db.upgrade()
+                except BaseException:
+                    db.dispose()
+                    raise
+                _shared[key] = db
+            return db
+
+    @property
+    def display(self) -> str:
+        """The URL with its password hidden, for messages and logs."""
+        return self.url.render_as_string(hide_password=True)
 
     @property
     def backend(self) -> str:
@@ -86,12 +130,30 @@ class Database:
         ``kidgate run`` beside a ``kidgate admin`` command): one migrates while the others
         wait, then find nothing left to do."""
         cfg = self._alembic()
-        with self._migration_lock(), self.engine.begin() as conn:
-            if self.backend == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                             {"key": _PG_LOCK_KEY})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        try:
+            with self._migration_lock(), self.engine.begin() as conn:
+                if self.backend == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": _PG_LOCK_KEY})
+                self._refuse_newer(conn)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+        except sa.exc.OperationalError as e:
+            raise DatabaseError(f"cannot use the database {self.display}: "
+                                f"{_first_line(e.orig or e)}") from e
+
+    def _refuse_newer(self, conn: sa.Connection) -> None:
+        """A database a newer kidgate migrated is left alone: its data would not fit."""
+        current = MigrationContext.configure(conn).get_current_revision()
+        scripts = ScriptDirectory.from_config(self._alembic())
+        if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
+            raise DatabaseError(f"{self.display}: schema revision {current} is newer than this "
+                                "kidgate knows; upgrade kidgate")
+        if self.backend == "sqlite":
+            version = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
+            if version > _LEGACY_SQLITE_VERSION:
+                raise DatabaseError(f"{self.display}: schema version {version} is newer than "
+                                    "this kidgate; upgrade kidgate")
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
@@ -122,4 +184,15 @@ class Database:
         return ScriptDirectory.from_config(self._alembic()).get_current_head()
 
     def dispose(self) -> None:
+        """Close the pooled connections (new ones are opened on the next use)."""
         self.engine.dispose()
+
+
+def _hide_password(url: str) -> str:
+    import re
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

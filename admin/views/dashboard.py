@@ -20,8 +20,8 @@ def summary_for(period: str, profiles: tuple[str, ...] = ()) -> dict[str, Any]:
     """The ``kidgate-stats/1`` summary, computed by :func:`kidgate.stats.collect` itself."""
     now = time.time()
     since = stats.parse_time(period, now=now, tz=g.ctx.tz)
-    return stats.collect(stats.log_files(g.ctx.data_dir), since=since, profiles=profiles,
-                         tz=g.ctx.tz, now=now)
+    return stats.collect(stats.log_source(g.ctx.data_dir, g.ctx.db), since=since,
+                         profiles=profiles, tz=g.ctx.tz, now=now)
 
 
 @bp.route("/")

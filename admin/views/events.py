@@ -36,7 +36,7 @@ def index() -> Any:
         number = int(request.args.get("page", "1"))
     except ValueError:
         number = 1
-    result = events.page(g.ctx.data_dir, f, number) if not f.errors else \
+    result = events.page(g.ctx.data_dir, f, number, g.ctx.db) if not f.errors else \
         events.Page([], 1, 0)
     cfg = g.ctx.config()
     args = {k: v for k, v in f.raw.items() if v}
@@ -57,7 +57,7 @@ def export() -> Any:
         return redirect(url_for("events.index", **f.raw))
     audit.record(g.ctx.db, account=g.account, address=g.address, action="export events",
                  detail={k: v for k, v in f.raw.items() if v})
-    return Response(events.csv_rows(g.ctx.data_dir, f, g.ctx.tz), mimetype="text/csv",
+    return Response(events.csv_rows(g.ctx.data_dir, f, g.ctx.tz, g.ctx.db), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="kidgate-events.csv"'})
 
 

@@ -6,15 +6,14 @@ import pytest
 
 from admin import audit
 from reporting import access
-from reporting.store import Store, default_path
+from reporting.store import Store
 from tests.admin.helpers import PASSWORD, Env, csrf
 
 
 @pytest.fixture
-def store(sqlite_env: Env):  # type: ignore[no-untyped-def]
-    s = Store(default_path(sqlite_env.data_dir))
-    yield s
-    s.close()
+def store(env: Env):  # type: ignore[no-untyped-def]
+    """The reporting tables live in the admin app's database (SQLite or PostgreSQL)."""
+    return Store(env.db)
 
 
 def _ask(store: Store, profile: str = "anna", url: str = "http://bets.test/page?id=7",
@@ -23,8 +22,8 @@ def _ask(store: Store, profile: str = "anna", url: str = "http://bets.test/page?
                                  reason="list gambling", message=message)
 
 
-def test_a_parent_approves_denies_and_revokes(sqlite_env: Env, store: Store) -> None:
-    env = sqlite_env
+def test_a_parent_approves_denies_and_revokes(env: Env, store: Store) -> None:
+
     first, second = _ask(store), _ask(store, url="http://chat.test/")
     c = env.owner_client()
     page = c.get("/requests")
@@ -48,9 +47,9 @@ def test_a_parent_approves_denies_and_revokes(sqlite_env: Env, store: Store) -> 
     ({"duration": "forever"}, "duration must be one of"),
     ({"scope": "everything"}, "scope must be"),
 ])
-def test_bad_decisions_change_nothing(sqlite_env: Env, store: Store, data, message) -> None:
+def test_bad_decisions_change_nothing(env: Env, store: Store, data, message) -> None:
     req = _ask(store)
-    c = sqlite_env.owner_client()
+    c = env.owner_client()
     token = csrf(c.get("/requests").text)
     r = c.post(f"/requests/{req.id}/approve", data={"csrf": token, "duration": "1h",
                                                     "scope": "url", **data})
@@ -58,11 +57,11 @@ def test_bad_decisions_change_nothing(sqlite_env: Env, store: Store, data, messa
     assert access.get_request(store, req.id).status == "pending"
 
 
-def test_an_answered_request_says_so_and_a_missing_one_is_404(sqlite_env: Env,
+def test_an_answered_request_says_so_and_a_missing_one_is_404(env: Env,
                                                               store: Store) -> None:
     req = _ask(store)
     access.deny(store, req.id, "cli")
-    c = sqlite_env.owner_client()
+    c = env.owner_client()
     token = csrf(c.get("/requests").text)
     r = c.post(f"/requests/{req.id}/approve", data={"csrf": token, "duration": "1h"})
     assert r.status_code == 400 and "already denied" in r.text
@@ -71,8 +70,8 @@ def test_an_answered_request_says_so_and_a_missing_one_is_404(sqlite_env: Env,
     assert c.get(f"/requests/{req.id}/approve").status_code == 405
 
 
-def test_a_teacher_sees_and_answers_only_their_class(sqlite_env: Env, store: Store) -> None:
-    env = sqlite_env
+def test_a_teacher_sees_and_answers_only_their_class(env: Env, store: Store) -> None:
+
     mine, other = _ask(store, profile="ben", url="http://mine.test/"), _ask(store)
     owner = env.owner_client()
     owner.post("/accounts", data={"csrf": csrf(owner.get("/accounts").text), "username": "t",
@@ -90,19 +89,19 @@ def test_a_teacher_sees_and_answers_only_their_class(sqlite_env: Env, store: Sto
                         data={"csrf": token, "duration": "15m"}).status_code == 302
 
 
-def test_reports_and_hostile_addresses_are_shown_as_text(sqlite_env: Env, store: Store) -> None:
+def test_reports_and_hostile_addresses_are_shown_as_text(env: Env, store: Store) -> None:
     evil = "http://x.test/<script>alert(1)</script>?a=\"'&amp;"
     store.add_report(url=evil, category="sexual", profile="anna", reason="list",
                      hotline_country="RO", hotline_name="esc_ABUZ")
     _ask(store, url="http://y.test/<img/src=x/onerror=alert(2)>", message="<b>please</b>")
-    page = sqlite_env.owner_client().get("/requests").text
+    page = env.owner_client().get("/requests").text
     assert "<script>alert" not in page and "<img/src" not in page and "<b>please" not in page
     assert "&lt;script&gt;" in page and "esc_ABUZ" in page and "&amp;amp;" in page
 
 
-def test_a_teacher_unblocks_a_site_for_their_class_for_a_while(sqlite_env: Env,
+def test_a_teacher_unblocks_a_site_for_their_class_for_a_while(env: Env,
                                                                store: Store) -> None:
-    env = sqlite_env
+
     owner = env.owner_client()
     owner.post("/accounts", data={"csrf": csrf(owner.get("/accounts").text), "username": "t",
                                   "password": PASSWORD, "role": "teacher", "profiles": "ben",
@@ -136,9 +135,9 @@ def test_a_teacher_unblocks_a_site_for_their_class_for_a_while(sqlite_env: Env,
     ("duration", "forever", "Choose one of 15m"),
     ("scope", "internet", "Choose this page or the whole site"),
 ])
-def test_a_bad_unblock_is_shown_at_its_field_and_changes_nothing(sqlite_env: Env, store: Store,
+def test_a_bad_unblock_is_shown_at_its_field_and_changes_nothing(env: Env, store: Store,
                                                                  field, value, message) -> None:
-    env = sqlite_env
+
     owner = env.owner_client()
     owner.post("/accounts", data={"csrf": csrf(owner.get("/accounts").text), "username": "t",
                                   "password": PASSWORD, "role": "teacher", "profiles": "ben",

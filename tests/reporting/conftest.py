@@ -17,8 +17,10 @@ from reporting.tokens import Signer
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "kidgate.db")
+def store(database_url: str) -> Iterator[Store]:
+    """An empty store: on SQLite (``kidgate.db`` in ``tmp_path``), then on a new database of
+    the real PostgreSQL server the suite starts."""
+    s = Store(database_url)
     yield s
     s.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -49,10 +50,12 @@ def test_approval_takes_effect_on_the_next_request_without_restart(store, tmp_pa
     assert index.is_approved("ana", URL) is None
     r = _request(store)
     # Approved by another process's connection (the CLI or the admin app).
-    other = Store(tmp_path / "kidgate.db")
+    other = Store(store.url)
     access.approve(other, r.id, "1h", "mum")
-    time.sleep(0.06)
-    a = index.is_approved("ana", URL)
+    deadline = time.monotonic() + 5  # the index's thread polls every 0.05 s
+    while (a := index.is_approved("ana", URL)) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     assert a is not None and a.approved_by == "mum" and a.scope == "url"
     assert index.is_approved("ben", URL) is None  # another profile
     assert index.is_approved("ana", "https://games.example/other") is None  # URL scope only
@@ -135,3 +138,75 @@ def test_index_lookup_is_fast(store):
     for _ in range(10_000):
         index.is_approved("ana", "https://s7.example/x")
     assert (time.perf_counter() - start) / 10_000 < 50e-6
+
+
+def test_an_approval_from_another_process_applies_within_seconds(store):
+    """The command line (another process, as another proxy or the admin app would be) approves
+    on the same database, SQLite file or PostgreSQL server; the index picks it up by itself."""
+    from tests.reporting.conftest import run_cli
+    index = ApprovalIndex(store, check_interval=0.2)
+    r = _request(store)
+    assert index.is_approved("ana", URL) is None
+    out = run_cli("--db", store.url, "requests", "approve", str(r.id), "--for", "1h")
+    assert out.returncode == 0, out.stderr
+    deadline = time.monotonic() + 5
+    while index.is_approved("ana", URL) is None:
+        assert time.monotonic() < deadline, "the approval did not reach the index"
+        time.sleep(0.05)
+    out = run_cli("--db", store.url, "requests", "revoke", str(r.id))
+    assert out.returncode == 0, out.stderr
+    while index.is_approved("ana", URL) is not None:
+        assert time.monotonic() < deadline + 5, "the revocation did not reach the index"
+        time.sleep(0.05)
+    index.close()
+
+
+def test_lookups_never_query_the_database(store):
+    """The proxy asks on every request: the answer comes from memory, and the database is read
+    by the index's own thread only."""
+    import sqlalchemy as sa
+    r = _request(store)
+    access.approve(store, r.id, "1h", "mum")
+    index = ApprovalIndex(store, check_interval=0.05)
+    assert index.is_approved("ana", URL) is not None
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if threading.current_thread() is threading.main_thread():
+            statements.append(statement)
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(2000):
+            assert index.is_approved("ana", URL) is not None
+        time.sleep(0.2)  # the index's thread polls meanwhile
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    assert statements == []
+    index.close()
+
+
+def test_a_database_that_fails_keeps_the_last_approvals(tmp_path, caplog):
+    """Reading approvals fails (the file is gone and its directory unwritable, a server down):
+    the index keeps what it had and says so once; blocks stay blocks, approvals stay."""
+    import logging
+    s = Store(tmp_path / "kidgate.db")
+    r = _request(s)
+    access.approve(s, r.id, "1h", "mum")
+    index = ApprovalIndex(s, check_interval=0.05)
+    assert index.is_approved("ana", URL) is not None
+    caplog.set_level(logging.WARNING, logger="kidgate")
+    import sqlalchemy as sa
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise sa.exc.OperationalError("SELECT", {}, Exception("disk I/O error"))
+    sa.event.listen(s.engine, "before_cursor_execute", broken)
+    try:
+        deadline = time.monotonic() + 5
+        while not any("cannot read approvals" in m for m in caplog.messages):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert index.is_approved("ana", URL) is not None
+        assert index.is_approved("ana", "https://other.example/") is None
+    finally:
+        sa.event.remove(s.engine, "before_cursor_execute", broken)
+    index.close()

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from reporting.alerts import AlertConfig, AlertEvent, Alerter
+from storage import tables as t
 from tests.reporting.conftest import alert_config
 
 
@@ -42,7 +43,7 @@ def test_email_and_webhook_delivered_with_only_the_facts(store, smtp_server, web
     assert set(payload) == {"kind", "rule", "profile", "category", "url", "time", "reason",
                             "suppressed_since_last"}
     assert payload["url"] == "https://x.example/a" and payload["category"] == "self_harm"
-    assert [r["status"] for r in store.query("SELECT status FROM alert_log")] == ["sent"]
+    assert [r.status for r in store.query("SELECT status FROM alert_log")] == ["sent"]
     alerter.close()
 
 
@@ -67,7 +68,7 @@ def test_rate_limit_is_shared_through_the_database(store, tmp_path, webhook_serv
     from reporting.store import Store
     hook, hooks = webhook_server
     a = Alerter(_config(None, hook), store)
-    b = Alerter(_config(None, hook), Store(tmp_path / "kidgate.db"))
+    b = Alerter(_config(None, hook), Store(store.url))
     a.notify(_event())
     assert a.wait_idle(10)
     b.notify(_event())
@@ -100,8 +101,8 @@ def test_failed_delivery_is_logged_and_does_not_use_the_slot(store, webhook_serv
     alerter.notify(_event())
     assert alerter.wait_idle(10)
     rows = store.query("SELECT status, error FROM alert_log ORDER BY id")
-    assert [r["status"] for r in rows] == ["failed", "sent"]
-    assert "500" in rows[0]["error"]
+    assert [r.status for r in rows] == ["failed", "sent"]
+    assert "500" in rows[0].error
     alerter.close()
 
 
@@ -244,10 +245,11 @@ def test_digest_interrupted_mid_send_is_sent_next_time(store, smtp_server):
     # What _send_digest's first transaction leaves behind when the process dies after it.
     rule = store.query("SELECT rule FROM alert_log WHERE status = 'queued' LIMIT 1")[0][0]
     with store.transaction() as conn:
-        conn.execute("UPDATE alert_log SET status = 'digesting' WHERE status = 'queued'")
-        conn.execute("INSERT INTO alert_log (created, rule, rate_key, profile, category, url,"
-                     " event_time, status) VALUES (?, ?, ?, '*', NULL, '', ?, 'pending')",
-                     (evening - 3600, rule, f"digest:{rule}", evening - 3600))
+        conn.execute(t.alert_log.update().where(t.alert_log.c.status == "queued")
+                     .values(status="digesting"))
+        conn.execute(t.alert_log.insert().values(
+            created=evening - 3600, rule=rule, rate_key=f"digest:{rule}", profile="*",
+            category=None, url="", event_time=evening - 3600, status="pending"))
     assert alerter.send_digests(now=evening) == 1
     body = email.message_from_bytes(inbox.messages[0][2]).get_payload(decode=True).decode()
     assert "https://x.example/0" in body and "https://x.example/1" in body

@@ -16,6 +16,7 @@ from reporting.alerts import AlertConfig, AlertEvent, Alerter
 from reporting.links import block_links
 from reporting.tokens import DECIDE_TTL, Signer
 from reporting.web import CSP, create_app
+from storage import tables as t
 from tests.reporting.conftest import alert_config
 
 BASE = "http://kidgate.internal"
@@ -97,7 +98,7 @@ def _swapped(token: str) -> str:
 
 def _state(store) -> tuple[list[str], int]:
     """Request statuses and the number of approvals: what a decision would change."""
-    statuses = [r["status"] for r in store.query("SELECT status FROM access_requests ORDER BY id")]
+    statuses = [r.status for r in store.query("SELECT status FROM access_requests ORDER BY id")]
     return statuses, store.query("SELECT count(*) FROM approvals")[0][0]
 
 
@@ -128,7 +129,7 @@ def test_new_request_sends_one_email_and_one_webhook_with_working_links(
         r = client.get(link[len(BASE):], base_url=BASE)
         assert r.status_code == 200 and 'action="/decide"' in r.get_data(as_text=True)
     rows = store.query("SELECT status, url, category FROM alert_log")
-    assert [(r["status"], r["url"], r["category"]) for r in rows] == [
+    assert [(r.status, r.url, r.category) for r in rows] == [
         ("sent", "https://bets.example/games/poker", "gambling")]
 
     # The child presses "ask" again for the same page: same request, no second message.
@@ -367,7 +368,7 @@ def test_a_child_cannot_flood_the_parent(make, store, signer, webhook_server):
     assert len(access.list_requests(store)) == 6  # every request is kept, pending
     # An hour later the next message goes out and says how many were held back.
     with store.transaction() as conn:
-        conn.execute("UPDATE alert_log SET created = created - 3601")
+        conn.execute(t.alert_log.update().values(created=t.alert_log.c.created - 3601))
     _ask(client, signer, url="https://bets.example/later")
     assert alerter.wait_idle(10)
     assert hooks.posts[-1][1]["suppressed_since_last"] == 2

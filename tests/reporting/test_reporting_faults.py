@@ -20,6 +20,7 @@ from reporting.links import block_links
 from reporting.store import Store
 from reporting.tokens import Signer
 from reporting.web import create_app
+from storage import db as storage_db
 
 BASE = "http://kidgate.internal"
 URL = "https://casino.example/play"
@@ -28,7 +29,7 @@ URL = "https://casino.example/play"
 @pytest.fixture(autouse=True)
 def quick_locks(monkeypatch: pytest.MonkeyPatch) -> None:
     """A locked database fails within a second here instead of the proxy's 15 seconds."""
-    monkeypatch.setattr(store_mod, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(storage_db, "BUSY_TIMEOUT_MS", 200)
     monkeypatch.setattr(store_mod, "LOCK_BUDGET", 0.5)
 
 

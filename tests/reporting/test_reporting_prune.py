@@ -16,8 +16,9 @@ import pytest
 from kidgate.decisionlog import LogFiles
 from reporting import access
 from reporting.alerts import Alerter
-from reporting.store import NONCE_GRACE, Pruner, Store
+from reporting.store import NONCE_GRACE, Pruner, Store, insert_id
 from reporting.tokens import Signer, TokenError
+from storage import tables as t
 from tests.reporting.conftest import run_cli as _cli
 
 DAY = 86_400.0
@@ -32,10 +33,9 @@ def alert(store: Store, *, age_days: float, status: str, key: str = "r|ana|self_
           rule: str = "r") -> int:
     created = NOW - age_days * DAY
     with store.transaction() as conn:
-        return int(conn.execute(
-            "INSERT INTO alert_log (created, rule, rate_key, profile, category, url, event_time,"
-            " status) VALUES (?, ?, ?, 'ana', 'self_harm', 'https://x.example/', ?, ?)",
-            (created, rule, key, created, status)).lastrowid or 0)
+        return insert_id(conn, t.alert_log, created=created, rule=rule, rate_key=key,
+                         profile="ana", category="self_harm", url="https://x.example/",
+                         event_time=created, status=status)
 
 
 # -- used tokens -----------------------------------------------------------------------------
@@ -45,7 +45,7 @@ def test_nonces_are_kept_while_a_token_could_be_replayed(store):
     store.consume_nonce("just-expired", NOW - 60, now=NOW)  # refused as expired, clock margin
     store.consume_nonce("long-expired", NOW - NONCE_GRACE - 60, now=NOW - 2 * NONCE_GRACE)
     pruned = store.prune(NOW, keep_days=0)
-    left = {r["nonce"] for r in store.query("SELECT nonce FROM used_tokens")}
+    left = {r.nonce for r in store.query("SELECT nonce FROM used_tokens")}
     assert left == {"valid", "just-expired"} and pruned.used_tokens == 1
     assert not store.consume_nonce("valid", NOW + 3600, now=NOW)  # still a replay
 
@@ -88,7 +88,7 @@ def test_active_approvals_and_their_requests_stay(store):
     pruned = store.prune(NOW, keep_days=30)
 
     assert ids(store, "access_requests") == {always, fresh, recent, denied_new, pending}
-    kept = {r["request_id"] for r in store.query("SELECT request_id FROM approvals")}
+    kept = {r.request_id for r in store.query("SELECT request_id FROM approvals")}
     assert kept == {always, fresh, recent}
     assert (pruned.approvals, pruned.access_requests) == (2, 3)
     index = access.ApprovalIndex(store, check_interval=0)
@@ -107,7 +107,7 @@ def test_zero_retention_removes_answered_requests_but_never_an_active_approval(s
     pending = _request(store, "https://pending.example/", days_ago=0)
     store.prune(NOW, keep_days=0)
     assert ids(store, "access_requests") == {active, pending}
-    assert {r["request_id"] for r in store.query("SELECT request_id FROM approvals")} == {active}
+    assert {r.request_id for r in store.query("SELECT request_id FROM approvals")} == {active}
 
 
 def test_reports_to_hotlines_are_never_pruned(store):
@@ -161,7 +161,7 @@ def test_rate_limit_still_holds_after_pruning(store, webhook_server):
     assert alerter.wait_idle(10)
     alerter.close()
     assert hooks.posts == []
-    statuses = [r["status"] for r in store.query("SELECT status FROM alert_log ORDER BY id")]
+    statuses = [r.status for r in store.query("SELECT status FROM alert_log ORDER BY id")]
     assert statuses == ["sent", "suppressed"]
 
 
@@ -247,7 +247,7 @@ def test_prune_command_prunes_database_and_old_log_files(tmp_path):
     assert "removed 1 decision log file(s)" in out.stdout
     assert not old.exists() and new.exists() and files.current.exists()
     store = Store(data / "kidgate.db")
-    assert [r["nonce"] for r in store.query("SELECT nonce FROM used_tokens")] == ["live"]
+    assert [r.nonce for r in store.query("SELECT nonce FROM used_tokens")] == ["live"]
 
     config.write_text("profiles: {child: {age: 10}}\nlog: {retention_days: 0}\n")
     out = _cli("--data-dir", str(data), "prune", "--config", str(config))

@@ -41,7 +41,7 @@ def _path(link: str) -> str:
 
 
 def _reports(store):
-    return [dict(r) for r in store.query("SELECT * FROM reports")]
+    return [dict(r._mapping) for r in store.query("SELECT * FROM reports")]
 
 
 def _no_inline_script(body: str) -> None:
@@ -156,9 +156,9 @@ def test_ask_form_then_post_creates_a_request(client, store, signer):
                     base_url=BASE, headers={"Origin": BASE})
     assert r.status_code == 200
     [req] = store.query("SELECT * FROM access_requests")
-    assert (req["profile"], req["url"], req["category"], req["status"]) == (
+    assert (req.profile, req.url, req.category, req.status) == (
         "ana", URL, "gambling", "pending")
-    assert req["message"].startswith("for homework") and len(req["message"]) == 500
+    assert req.message.startswith("for homework") and len(req.message) == 500
     # Served on port 443 too (the proxy hosts the app for https://kidgate.internal).
     ask2 = _links(signer, category="gambling").ask_url
     https = client.get(_path(ask2), base_url="https://kidgate.internal").get_data(as_text=True)

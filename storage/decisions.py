@@ -1,0 +1,124 @@
+"""The decision log as rows of the ``decisions`` table: written in batches by the decision
+log's own thread (never by the proxy's event loop), read by the admin app's event log and
+dashboard and by ``kidgate stats``.
+
+A row holds what a line of ``decisions.jsonl`` holds: time, device, profile, host, verdict and
+reasons, never page content; hotline (csam) hosts arrive hashed. With ``drop_queries`` the
+query string of any address quoted in a reason is cut off before it is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.db import Database
+from storage.tables import decisions
+
+_QUERY = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#)]*)\?[^\s#)]*")
+_c = decisions.c
+
+
+def without_queries(text: str) -> str:
+    """``https://a.example/p?x=1 seen`` → ``https://a.example/p seen``."""
+    return _QUERY.sub(r"\1", text)
+
+
+def to_row(rec: dict[str, Any], *, proxy: str, drop_queries: bool = False) -> dict[str, Any]:
+    """A decision-log record as a row (missing or odd fields become empty, never an error)."""
+    reasons = [str(r) for r in rec.get("reasons") or []][:5]
+    if drop_queries:
+        reasons = [without_queries(r) for r in reasons]
+    min_age = rec.get("min_age")
+    return {
+        "ts": float(rec.get("ts") or 0.0), "proxy": proxy[:128],
+        "client": str(rec.get("client", "")), "profile": str(rec.get("profile", "")),
+        "host": str(rec.get("host", "")), "phase": str(rec.get("phase", ""))[:16],
+        "method": str(rec.get("method", ""))[:16], "action": str(rec.get("action", ""))[:8],
+        "category": rec.get("category"),
+        "min_age": min_age if isinstance(min_age, int) and not isinstance(min_age, bool) else None,
+        "sources": json.dumps([str(s) for s in rec.get("sources") or []]),
+        "reasons": json.dumps(reasons, ensure_ascii=False),
+    }
+
+
+def to_record(row: sa.RowMapping) -> dict[str, Any]:
+    """A row in the shape of a decision-log line, for the readers of the log."""
+    return {"ts": row["ts"], "client": row["client"], "profile": row["profile"],
+            "host": row["host"], "phase": row["phase"], "method": row["method"],
+            "action": row["action"], "category": row["category"], "min_age": row["min_age"],
+            "sources": json.loads(row["sources"] or "[]"),
+            "reasons": json.loads(row["reasons"] or "[]"), "proxy": row["proxy"]}
+
+
+class DecisionRows:
+    """The database side of :class:`kidgate.decisionlog.DecisionLog`; called from its thread.
+
+    ``where`` is a database URL or an open :class:`Database`; the database is opened (and
+    migrated) on the first write, so a server that is down at start delays rows, not the
+    proxy."""
+
+    def __init__(self, where: str | Database, *, proxy: str | None = None,
+                 drop_queries: bool = False) -> None:
+        self._where = where
+        self.proxy = proxy or socket.gethostname()
+        self.drop_queries = drop_queries
+
+    @property
+    def db(self) -> Database:
+        if not isinstance(self._where, Database):
+            self._where = Database.shared(self._where)
+        return self._where
+
+    @property
+    def location(self) -> str:
+        return self._where.display if isinstance(self._where, Database) else str(
+            sa.make_url(self._where).render_as_string(hide_password=True))
+
+    def insert(self, records: Sequence[dict[str, Any]]) -> None:
+        """All of ``records`` in one transaction (all or none)."""
+        if not records:
+            return
+        rows = [to_row(r, proxy=self.proxy, drop_queries=self.drop_queries) for r in records]
+        with self.db.engine.begin() as conn:
+            conn.execute(decisions.insert(), rows)
+
+    def prune(self, before: float) -> int:
+        """Delete the rows older than ``before`` (the retention's cut-off)."""
+        with self.db.engine.begin() as conn:
+            return int(conn.execute(decisions.delete().where(_c.ts < before)).rowcount or 0)
+
+    def purge(self) -> int:
+        """``retention_days: 0``: keep no decision rows at all."""
+        with self.db.engine.begin() as conn:
+            return int(conn.execute(decisions.delete()).rowcount or 0)
+
+
+def has_rows(db: Database) -> bool:
+    with db.engine.connect() as conn:
+        return conn.execute(sa.select(_c.id).limit(1)).first() is not None
+
+
+def iter_records(db: Database, *, since: float | None = None, until: float | None = None,
+                 profiles: Sequence[str] = (), clients: Sequence[str] = (),
+                 batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Records in time order, filtered by the database; streamed in batches (memory bounded
+    by ``batch``, however long the log)."""
+    query = sa.select(decisions).order_by(_c.ts, _c.id)
+    if since is not None:
+        query = query.where(_c.ts >= since)
+    if until is not None:
+        query = query.where(_c.ts < until)
+    if profiles:
+        query = query.where(_c.profile.in_(list(profiles)))
+    if clients:
+        query = query.where(_c.client.in_(list(clients)))
+    with db.engine.connect() as conn:
+        result = conn.execution_options(yield_per=batch).execute(query).mappings()
+        for row in result:
+            yield to_record(row)
