@@ -34,8 +34,8 @@ def unknown_clients(now: float | None = None) -> list[dict[str, Any]]:
     """Clients of the last day that no device entry recognises, most active first (the log
     names a known device by its entry's name; an unknown one by its address)."""
     now = time.time() if now is None else now
-    summary = stats.collect(stats.log_source(g.ctx.data_dir, g.ctx.db), since=now - RECENT, now=now,
-                            tz=g.ctx.tz)
+    summary = stats.collect(stats.log_source(g.ctx.data_dir, g.ctx.db), since=now - RECENT,
+                            now=now, tz=g.ctx.tz)
     cfg, arp = g.ctx.config(), ArpTable()
     out = []
     for row in sorted(summary["by_client"], key=lambda r: -r["requests"]):
