@@ -1,6 +1,7 @@
 # kidgate: two commands do all the set-up.
 #   make run    create the virtual environment, install, start the proxy on the shipped default
-#   make test   install what the tests need (Chromium, iptables, PostgreSQL, OpenLDAP) and run them
+#   make test   install what the tests need (Chromium, iptables, WireGuard, PostgreSQL, OpenLDAP)
+#               and run them
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PY      := $(VENV)/bin/python
 PYTHON  ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3; do \
              $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test test-dates fuzz soak bench chromium iptables postgresql ldap clean
+.PHONY: run test test-dates fuzz soak bench chromium iptables wireguard postgresql ldap clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "kidgate needs Python 3.12 or newer (install python3.12)"; exit 1; }
@@ -37,6 +38,12 @@ iptables:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables nftables >/dev/null) \
 	  || echo "iptables/nftables not installed: the transparent-mode tests will be skipped"; }
 
+# The WireGuard test runs phones with Debian's userspace WireGuard (no kernel module needed).
+wireguard:
+	@{ command -v wireguard-go && command -v wg; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wireguard-go wireguard-tools >/dev/null) \
+	  || echo "wireguard-go not installed: the WireGuard test will be skipped (outside CI)"; }
+
 # Storage tests run against a real PostgreSQL server that the suite starts itself (a throwaway
 # cluster on a free port, stopped at the end); only the binaries are needed. A "main" cluster
 # that Debian's package starts on installing is stopped again: the tests never use it.
@@ -55,7 +62,7 @@ ldap:
 	   && { service slapd stop >/dev/null 2>&1 || true; }) \
 	  || echo "slapd not installed: the LDAP sign-in tests will be skipped (outside CI)"; }
 
-test: $(VENV)/.installed-test chromium iptables postgresql ldap
+test: $(VENV)/.installed-test chromium iptables wireguard postgresql ldap
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(PY) -m tests.run_at_dates
 

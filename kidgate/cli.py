@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.set_defaults(func=cmd_passwd)
 
     for module in ("lists.cli", "classifier.cli", "reporting.cli", "kidgate.stats",
-                   "kidgate.gateway", "admin.server"):
+                   "kidgate.gateway", "kidgate.wireguard", "admin.server"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as e:
@@ -119,7 +119,12 @@ def mitmdump_args(args: argparse.Namespace, cfg: config_mod.Config) -> list[str]
     extra = list(args.mitmproxy_args)
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    return out + extra
+    from kidgate import wireguard
+    from kidgate.paths import default_data_dir
+    tunnels = wireguard.modes(cfg, args.data_dir or cfg.data_dir or default_data_dir())
+    if tunnels and not any(a == "--mode" or a.startswith("--mode=") for a in extra):
+        tunnels = ["--mode", "regular", *tunnels]  # a --mode replaces the default proxy
+    return out + tunnels + extra
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -62,15 +62,18 @@ class DeviceResolver:
         self.arp = arp or ArpTable()
         self.max_clients = max_clients
         self._needs_mac = rules.needs_mac(config)
-        self._cache: dict[tuple[str, str | None], tuple[Profile, str]] = {}
+        self._cache: dict[tuple[str, str | None, str | None], tuple[Profile, str]] = {}
 
-    def resolve(self, ip: str, user: str | None = None) -> tuple[Profile, str]:
-        if self._needs_mac:
+    def resolve(self, ip: str, user: str | None = None,
+                wireguard: str | None = None) -> tuple[Profile, str]:
+        """``wireguard``: the WireGuard peer the client came through (its address inside the
+        tunnel says nothing: every peer has the same)."""
+        if self._needs_mac and wireguard is None:
             return rules.resolve(self.config, ip, user=user, mac=self.arp.mac(ip))
-        key = (ip, user)
+        key = (ip, user, wireguard)
         hit = self._cache.get(key)
         if hit is None:
-            hit = rules.resolve(self.config, ip, user=user)
+            hit = rules.resolve(self.config, ip, user=user, wireguard=wireguard)
             if len(self._cache) >= self.max_clients:
                 self._cache.clear()
             self._cache[key] = hit

@@ -45,7 +45,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Device:
-    """How a client is recognised: exactly one of ip, cidr, mac or user."""
+    """How a client is recognised: exactly one of ip, cidr, mac, user or wireguard."""
 
     profile: str
     network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
@@ -53,6 +53,9 @@ class Device:
     user: str | None = None
     name: str = ""
     groups: tuple[str, ...] = ()
+    #: A WireGuard peer of its own (a phone away from home): its name and UDP port.
+    wireguard: str | None = None
+    wireguard_port: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +340,7 @@ class _Validator:
                   for name, g in self._map(d.get("groups"), "groups").items()}
         devices = tuple(self._device(dev, f"devices[{i}]", profiles, groups)
                         for i, dev in enumerate(self._list(d.get("devices"), "devices")))
+        self._check_wireguard(devices)
         data_dir = d.get("data_dir")
         if data_dir is not None:
             data_dir = Path(self._str(data_dir, "data_dir")).expanduser()
@@ -411,6 +415,20 @@ class _Validator:
         if not isinstance(drop, bool):
             raise self.doc.error(f"{path}.drop_queries", f"expected true or false, got {drop!r}")
         return url, decisions, drop
+
+    def _check_wireguard(self, devices: tuple[Device, ...]) -> None:
+        """One peer, one name and one port: mitmproxy serves one peer per WireGuard port."""
+        names: dict[str, int] = {}
+        ports: dict[int, int] = {}
+        for i, dev in enumerate(devices):
+            if dev.wireguard is None:
+                continue
+            for seen, key, what in ((names, dev.wireguard, "wireguard"),
+                                    (ports, dev.wireguard_port, "port")):
+                if key in seen:
+                    raise self.doc.error(f"devices[{i}].{what}", f"devices[{seen[key]}] has "
+                                         f"this {what} already: each WireGuard device has its own")
+                seen[key] = i  # type: ignore[index]
 
     def _proxy_auth(self, value: Any, path: str) -> ProxyAuthSettings:
         """``proxy_auth: {users: {mum: "$argon2id$..."}, required: false, ldap: {...}}``."""
@@ -765,7 +783,8 @@ class _Validator:
                 groups: Mapping[str, Group] | None = None) -> Device:
         groups = groups or {}
         d = self._map(value, path)
-        self._check_keys(d, path, {"ip", "cidr", "mac", "user", "profile", "name", "groups"})
+        self._check_keys(d, path, {"ip", "cidr", "mac", "user", "wireguard", "port", "profile",
+                                   "name", "groups"})
         prof = d.get("profile")
         if prof not in profiles:
             raise self.doc.error(f"{path}.profile", f"no profile named {prof!r}; profiles are: {', '.join(profiles)}")
@@ -780,12 +799,23 @@ class _Validator:
         return dataclasses.replace(device, groups=tuple(member_of))
 
     def _device_entry(self, d: dict[str, Any], path: str, prof: str) -> Device:
-        keys = [k for k in ("ip", "cidr", "mac", "user") if k in d]
+        keys = [k for k in ("ip", "cidr", "mac", "user", "wireguard") if k in d]
         if len(keys) != 1:
-            raise self.doc.error(path, "give exactly one of ip, cidr, mac or user to recognise the device")
+            raise self.doc.error(path, "give exactly one of ip, cidr, mac, user or wireguard to "
+                                       "recognise the device")
         k = keys[0]
         raw = self._str(str(d[k]), f"{path}.{k}")
         name = str(d.get("name", raw))
+        if ("port" in d) != (k == "wireguard"):
+            raise self.doc.error(f"{path}.port" if "port" in d else path,
+                                 "a wireguard device needs its own UDP port (port: 51820); "
+                                 "other devices have none")
+        if k == "wireguard":
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", raw):
+                raise self.doc.error(f"{path}.wireguard", "a WireGuard device's name uses "
+                                     "letters, digits, '_', '-' and '.' only")
+            port = self._int(d["port"], f"{path}.port", 1024, 65535)
+            return Device(profile=prof, name=name, wireguard=raw, wireguard_port=port)
         if k in ("ip", "cidr"):
             try:
                 net = ipaddress.ip_network(raw, strict=False)

@@ -30,9 +30,13 @@ def client_address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | N
 
 
 def device_for(config: Config, ip: str, user: str | None = None,
-               mac: str | None = None) -> Device | None:
-    """The device entry that recognises this client: user name, then MAC address, then the
-    most specific address or network."""
+               mac: str | None = None, wireguard: str | None = None) -> Device | None:
+    """The device entry that recognises this client: its WireGuard peer (a key of its own),
+    then user name, then MAC address, then the most specific address or network."""
+    if wireguard:
+        for d in config.devices:
+            if d.wireguard == wireguard:
+                return d
     if user:
         for d in config.devices:
             if d.user == user:
@@ -67,9 +71,9 @@ def groups_of(config: Config, ip: str, device: Device | None) -> tuple[str, ...]
 
 
 def resolve(config: Config, ip: str, *, user: str | None = None,
-            mac: str | None = None) -> tuple[Profile, str]:
+            mac: str | None = None, wireguard: str | None = None) -> tuple[Profile, str]:
     """The profile for a client, with its groups' rules merged in, and a short name for logs."""
-    device = device_for(config, ip, user, mac)
+    device = device_for(config, ip, user, mac, wireguard)
     profile = config.profile(device.profile if device is not None else None)
     if device is None:
         name = ip

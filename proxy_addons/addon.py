@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from proxy_addons.filter import Filter  # noqa: E402
-from proxy_addons.identify import Identify  # noqa: E402
+from proxy_addons.identify import Identify, wireguard_peer  # noqa: E402
 from proxy_addons.runtime import KidgateRuntime  # noqa: E402
 from proxy_addons.signin import SignIn  # noqa: E402
 
@@ -43,7 +43,8 @@ def profile_of(runtime: KidgateRuntime, client):  # -> Profile | None
     """The profile of a connection that carries no request yet (pass-through TLS)."""
     if runtime.get() is None:
         return None
-    return runtime.who(client.peername[0] if client.peername else "")[0]
+    return runtime.who(client.peername[0] if client.peername else "",
+                       wireguard=wireguard_peer(client))[0]
 
 
 addons = make_addons()

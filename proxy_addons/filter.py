@@ -16,7 +16,8 @@ from kidgate import blockpage
 from policies.categories import ALWAYS_BLOCKED
 from policies.core import Profile, Verdict
 from policies.devices import may_block
-from proxy_addons.identify import CLIENT, PROFILE, host_of, is_local_client, url_of
+from proxy_addons.identify import (CLIENT, PROFILE, host_of, is_local_client, url_of,
+                                   wireguard_peer)
 from proxy_addons.runtime import KidgateRuntime, Runtime
 
 log = logging.getLogger("kidgate")
@@ -143,7 +144,8 @@ class Filter:
         if not passthrough:
             return
         peer = data.context.client.peername
-        profile, _ = self.runtime.who(peer[0] if peer else "")
+        profile, _ = self.runtime.who(peer[0] if peer else "",
+                                      wireguard=wireguard_peer(data.context.client))
         evidence = rt.engine.request_evidence(profile, f"https://{sni}/")
         verdict = rt.engine.decide(profile, evidence)
         data.ignore_connection = not verdict.blocked

@@ -5,7 +5,10 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING
 
-from mitmproxy import http
+from pathlib import Path
+
+from mitmproxy import connection, http
+from mitmproxy.proxy.mode_specs import WireGuardMode
 
 if TYPE_CHECKING:
     from proxy_addons.runtime import KidgateRuntime
@@ -44,6 +47,15 @@ def proxy_user(flow: http.HTTPFlow) -> str | None:
     return flow.metadata.get(USER)
 
 
+def wireguard_peer(client: connection.Client) -> str | None:
+    """The WireGuard device a connection came through: kidgate starts one WireGuard server
+    per device, keyed by a file named after it (``wireguard/NAME.json``)."""
+    mode = client.proxy_mode
+    if isinstance(mode, WireGuardMode) and mode.data:
+        return Path(mode.data).stem
+    return None
+
+
 def is_local_client(ip: str) -> bool:
     """Loopback, private, link-local and shared (CGNAT) addresses: the clients a home or
     school proxy serves. Anything else would make kidgate an open proxy for the internet."""
@@ -66,7 +78,8 @@ class Identify:
         if self.runtime.refresh() is None:
             return
         ip = flow.client_conn.peername[0] if flow.client_conn.peername else ""
-        profile, client = self.runtime.who(ip, user=proxy_user(flow))
+        profile, client = self.runtime.who(ip, user=proxy_user(flow),
+                                           wireguard=wireguard_peer(flow.client_conn))
         flow.metadata[PROFILE] = profile
         flow.metadata[CLIENT] = client
         host_of(flow)

@@ -364,12 +364,14 @@ class KidgateRuntime:
             self._set_devices(rt)
         return rt
 
-    def who(self, ip: str, user: str | None = None) -> tuple[Profile, str]:
-        """The profile for a client address (and proxy-auth user), MAC address included: the
-        same answer for requests and for connections that carry no request (pass-through TLS,
-        safe addresses) and for ``kidgate check --client``. Needs a runtime."""
+    def who(self, ip: str, user: str | None = None,
+            wireguard: str | None = None) -> tuple[Profile, str]:
+        """The profile for a client address (and proxy-auth user or WireGuard peer), MAC
+        address included: the same answer for requests and for connections that carry no
+        request (pass-through TLS, safe addresses) and for ``kidgate check --client``. Needs a
+        runtime."""
         assert self.devices is not None
-        return self.devices.resolve(ip, user=user)
+        return self.devices.resolve(ip, user=user, wireguard=wireguard)
 
     @property
     def timeout_s(self) -> float:
