@@ -318,6 +318,8 @@ def set_services(path: Path, name: str, blocked: Sequence[str]) -> config_mod.Co
 # -- devices ------------------------------------------------------------------------------------
 #: How a device is recognised: the keys of a ``devices`` entry that name it (exactly one).
 DEVICE_KINDS = ("ip", "cidr", "mac", "user")
+#: Shown and removable here, written in the file (a tunnel needs a port and keys).
+_FILE_ONLY_KINDS = ("wireguard",)
 
 
 def _device_list(doc: Any) -> CommentedSeq:
@@ -334,7 +336,7 @@ def _device_list(doc: Any) -> CommentedSeq:
 def device_key(entry: Any) -> tuple[str, str]:
     """(kind, value) of a ``devices`` entry as written, ``("", "")`` for a malformed one."""
     if isinstance(entry, dict):
-        for kind in DEVICE_KINDS:
+        for kind in (*DEVICE_KINDS, *_FILE_ONLY_KINDS):
             if entry.get(kind) is not None:
                 return kind, str(entry[kind])
     return "", ""

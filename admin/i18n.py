@@ -311,6 +311,7 @@ RO: dict[str, str] = {
     "Networks (one per line, such as 10.20.5.0/24)": "Rețele (câte una pe rând, de ex. 10.20.5.0/24)",
     "Use letters, digits, '_', '-' and '.' only, such as class-5b.":
         "Folosiți doar litere, cifre, '_', '-' și '.', de exemplu clasa-5b.",
+    "WireGuard tunnel": "tunel WireGuard",
 }
 
 _TABLES = {"ro": RO}

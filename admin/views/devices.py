@@ -26,6 +26,8 @@ EDITORS = ("owner", "parent")
 FIELDS = ("kind", "value", "profile", "name", "groups")
 KIND_LABELS = {"ip": "IP address", "cidr": "network (CIDR)", "mac": "MAC address",
                "user": "proxy user name"}
+#: Listed, not offered in the form: a tunnel is set up with kidgate wireguard (README).
+SHOWN_KINDS = {**KIND_LABELS, "wireguard": "WireGuard tunnel"}
 #: How far back "seen lately" looks in the decision log.
 RECENT = 86_400.0
 
@@ -53,7 +55,8 @@ def _page(form: dict[str, str], errors: dict[str, str], status: int = 200) -> An
     cfg = g.ctx.config()
     return render_template("devices.html", entries=configedit.read_devices(g.ctx.config_path), unknown=unknown_clients(),
                            profiles=sorted(cfg.profiles), groups=sorted(cfg.groups),
-                           default=cfg.default_profile, kinds=KIND_LABELS, form=form,
+                           default=cfg.default_profile, kinds=KIND_LABELS,
+                           shown_kinds=SHOWN_KINDS, form=form,
                            errors=errors, done=request.args.get("done")), status
 
 

@@ -135,6 +135,23 @@ def test_teachers_may_not_see_or_change_devices(family: Env) -> None:
     assert r.status_code == 403 and family.config_path.read_bytes() == before
 
 
+def test_a_wireguard_phone_written_in_the_file_is_listed_and_removable(tmp_path: Path) -> None:
+    env = make_env(tmp_path, f"sqlite:///{tmp_path / 'kidgate.db'}",
+                   GROUPS + "devices:\n  - {wireguard: anna-phone, port: 51820, profile: anna}\n")
+    try:
+        owner = env.owner_client()
+        page = owner.get("/devices").text
+        assert 'data-device="anna-phone"' in page and "WireGuard tunnel" in page
+        assert '<option value="wireguard"' not in page  # set up with kidgate wireguard
+        r = owner.post("/devices/remove", data={"csrf": csrf(page), "index": "0",
+                                                "kind": "wireguard", "value": "anna-phone"})
+        assert r.status_code == 302 and not config_mod.load(env.config_path).devices
+        r = _add(owner, kind="wireguard", value="x", profile="anna")
+        assert r.status_code == 400 and 'id="e-kind"' in r.text
+    finally:
+        env.db.dispose()
+
+
 def test_hostile_names_are_shown_as_text(family: Env) -> None:
     owner = family.owner_client()
     r = _add(owner, value="192.168.1.61", profile="ben", name='<script>alert("x")</script>')

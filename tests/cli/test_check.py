@@ -250,3 +250,24 @@ def test_a_bad_alerts_section_is_reported_with_its_line(tmp_path):
     assert p.returncode == 2
     # The message names its own key, so the line is the rule's, not the section's.
     assert f"{cfg}:5: alerts.rules[0].webhook: must be an http(s) URL" in p.stderr, p.stderr
+
+
+def test_kidgate_run_starts_a_wireguard_server_per_phone_beside_the_proxy(tmp_path) -> None:
+    """``mitmdump_args`` keeps the ordinary proxy and adds one tunnel per WireGuard device,
+    its keys made private; an explicit --mode of the parent's is left as given."""
+    import argparse
+
+    from kidgate import cli as kcli
+    from policies import config as config_mod
+    cfg = config_mod.parse("profiles: {kid: {age: 9}}\ndevices:\n"
+                           "  - {wireguard: kid-phone, port: 51820, profile: kid}\n", "k.yaml")
+    ns = argparse.Namespace(listen_host=None, port=None, verbose=False, config=None,
+                            data_dir=tmp_path, lists=None, no_classifier=False,
+                            mitmproxy_args=[])
+    args = kcli.mitmdump_args(ns, cfg)
+    keys = tmp_path / "wireguard" / "kid-phone.json"
+    assert args[-4:] == ["--mode", "regular", "--mode", f"wireguard:{keys}@51820"]
+    assert keys.stat().st_mode & 0o077 == 0
+    ns.mitmproxy_args = ["--", "--mode", "transparent"]
+    assert kcli.mitmdump_args(ns, cfg)[-4:] == ["--mode", f"wireguard:{keys}@51820",
+                                                "--mode", "transparent"]
