@@ -32,6 +32,10 @@ _CONTENT_RATING_RE = re.compile(r'"contentRating"\s*:\s*"([^"]{1,64})"', re.I)
 _AGE_META_RE = re.compile(r"(?:^|\s)age\s*=\s*(\d{1,2})\b", re.I)
 
 
+#: Every meta label below names one of these (in ``name``, ``http-equiv`` or ``property``).
+_META_LABEL_WORDS: Final[tuple[bytes, ...]] = (b"rating", b"age-de-meta-label", b"pics-label",
+                                               b"og:restrictions:age")
+
 _ASCII_LOWER: Final[dict[int, int]] = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
@@ -126,7 +130,12 @@ def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]]
     folded = raw.lower()
     ends = [i for i in (folded.find(b"</head"), folded.find(b"<body")) if i >= 0]
     head = raw[:min(ends)] if ends else raw
-    for a in _metas(head.decode("utf-8", "replace")):
+    # Only meta tags naming one of these are labels; most heads have none of them (lower-casing
+    # the attributes, as below, turns no other character into these ASCII words).
+    folded_head = folded[:len(head)]
+    metas = _metas(head.decode("utf-8", "replace")) if any(
+        w in folded_head for w in _META_LABEL_WORDS) else ()
+    for a in metas:
         name = a.get("name", "").lower()
         prop = a.get("property", "").lower()
         equiv = a.get("http-equiv", "").lower()
