@@ -6,11 +6,13 @@ there still costs the loop its core. Here each worker is a process forked from a
 that loaded the models once (:mod:`kidgate._worker_preload`): the models' arrays are shared
 copy-on-write, and a replacement worker starts in milliseconds.
 
-The event loop never waits on a worker: a job is a message on a socket pair, the answer wakes
-the loop through ``add_reader``. Jobs queue in a bounded queue; a job that is not answered in
-time, or whose worker dies, fails (:class:`WorkerError`) so that the profile's fail-safe
-decides; a hung worker is killed, and a dead one is replaced. Jobs waiting in the queue are
-never lost with a worker: the next free worker takes them.
+The event loop never waits on a worker: a job is a message on a socket pair (a page's body
+goes through shared memory), the answer wakes the loop through ``add_reader``. A free worker
+takes every job that queued while it was busy in one message (at most one page), so under
+load one round trip serves several requests. Jobs queue in a bounded queue; a job that is not
+answered in time, or whose worker dies, fails (:class:`WorkerError`) so that the profile's
+fail-safe decides; a hung worker is killed, and a dead one is replaced. Jobs waiting in the
+queue are never lost with a worker: the next free worker takes them.
 """
 
 from __future__ import annotations

@@ -84,14 +84,17 @@ class Filter:
         evidence = rt.engine.request_evidence(profile, url, _doh_headers(flow.request))
         verdict = rt.engine.decide(profile, evidence)
         if not verdict.blocked and may_block(profile):
+            added = []
             labels = rt.engine.site_labels
             if labels is not None and profile.labels.get("age-de") != "ignore" \
                     and _is_page_load(flow.request):
                 # Starts a background fetch of the site's label file; waits a few ms at most.
                 if found := await labels.evidence(url):
-                    evidence += rt.engine.site_label_evidence(profile, [found])
-            evidence += await self.runtime.url_model_evidence(url, evidence)
-            verdict = rt.engine.decide(profile, evidence)
+                    added += rt.engine.site_label_evidence(profile, [found])
+            added += await self.runtime.url_model_evidence(url, evidence + added)
+            if added:  # else the verdict is the one just made
+                evidence += added
+                verdict = rt.engine.decide(profile, evidence)
         flow.metadata[VERDICT] = verdict
         flow.metadata[EVIDENCE] = evidence
         if verdict.blocked:
@@ -124,7 +127,9 @@ class Filter:
         found = await self.runtime.page_findings(url, headers, flow.response.raw_content or b"",
                                                  etag)
         evidence = rt.engine.page_evidence(profile, found)
-        request_ev = flow.metadata.get(EVIDENCE) or rt.engine.request_evidence(profile, url)
+        request_ev = flow.metadata.get(EVIDENCE)
+        if request_ev is None:  # (an empty list is evidence too: nothing known before)
+            request_ev = rt.engine.request_evidence(profile, url)
         verdict = rt.engine.decide(profile, request_ev + evidence)
         if verdict.blocked:
             self._block(flow, rt, profile, verdict, "response")

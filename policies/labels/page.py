@@ -30,10 +30,11 @@ MIRACLE_TYPES: Final[frozenset[str]] = frozenset({"application/miracle+xml", "ap
 _FAMILY_RE = re.compile(r'"isFamilyFriendly"\s*:\s*"?(true|false)"?', re.I)
 _CONTENT_RATING_RE = re.compile(r'"contentRating"\s*:\s*"([^"]{1,64})"', re.I)
 _AGE_META_RE = re.compile(r"(?:^|\s)age\s*=\s*(\d{1,2})\b", re.I)
-#: What the schema.org and MIRACLE readers look for; without any of it they are skipped.
-_MARKERS: Final[tuple[bytes, ...]] = (b"application/ld+json", b"itemprop", b"age-declaration",
-                                      b"miracle-label")
 
+
+#: Every meta label below names one of these (in ``name``, ``http-equiv`` or ``property``).
+_META_LABEL_WORDS: Final[tuple[bytes, ...]] = (b"rating", b"age-de-meta-label", b"pics-label",
+                                               b"og:restrictions:age")
 
 _ASCII_LOWER: Final[dict[int, int]] = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
@@ -98,6 +99,17 @@ def _pics(value: str, url: str, where: str) -> list[Evidence]:
             for r in parse_pics(value, url)]
 
 
+def _may_hold_markup_label(folded: bytes) -> bool:
+    """Whether the schema.org or MIRACLE readers can find anything in this (case-folded)
+    page: schema.org needs its property names, written out or, in JSON-LD, behind a JSON
+    escape. Most pages carry JSON-LD or microdata about articles, never these two names."""
+    if b"age-declaration" in folded or b"miracle-label" in folded:
+        return True
+    names = b"isfamilyfriendly" in folded or b"contentrating" in folded
+    return (b"itemprop" in folded and names) or (
+        b"application/ld+json" in folded and (names or b"\\u" in folded))
+
+
 def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
                 html: str | bytes | None) -> list[Evidence]:
     """Every age label on one response: headers and the first ``SCAN_LIMIT`` bytes of HTML."""
@@ -118,7 +130,12 @@ def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]]
     folded = raw.lower()
     ends = [i for i in (folded.find(b"</head"), folded.find(b"<body")) if i >= 0]
     head = raw[:min(ends)] if ends else raw
-    for a in _metas(head.decode("utf-8", "replace")):
+    # Only meta tags naming one of these are labels; most heads have none of them (lower-casing
+    # the attributes, as below, turns no other character into these ASCII words).
+    folded_head = folded[:len(head)]
+    metas = _metas(head.decode("utf-8", "replace")) if any(
+        w in folded_head for w in _META_LABEL_WORDS) else ()
+    for a in metas:
         name = a.get("name", "").lower()
         prop = a.get("property", "").lower()
         equiv = a.get("http-equiv", "").lower()
@@ -141,7 +158,7 @@ def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]]
             if age is not None:
                 out.append(Evidence("label", None, f"Open Graph og:restrictions:age '{_quote(content, 20)}'",
                                     min_age=age, kind="og"))
-    if not any(m in folded for m in _MARKERS):  # most pages: no schema.org or MIRACLE markup
+    if not _may_hold_markup_label(folded):  # most pages: no schema.org or MIRACLE label
         return out
     text = raw.decode("utf-8", "replace")
     lower = _lower(text)
@@ -200,12 +217,21 @@ def _scripts(text: str, lower: str, types: frozenset[str]) -> Iterator[str]:
             yield text[end + 1:close]
 
 
+def _may_hold_schema_label(block: str) -> bool:
+    """Whether a JSON-LD block can name ``isFamilyFriendly`` or ``contentRating``: written out,
+    or hidden behind a JSON escape (``\\u``), which only parsing reveals."""
+    low = block.lower()
+    return "isfamilyfriendly" in low or "contentrating" in low or "\\u" in low
+
+
 def _schema(text: str, lower: str) -> list[Evidence]:
     """schema.org in JSON-LD (parsed, or regex fallback for broken JSON) and microdata."""
     found: list[Evidence] = []
     if "application/ld+json" in lower:
         for block in _scripts(text, lower, frozenset({"application/ld+json"})):
             block = block[:MAX_JSON_LD]
+            if not _may_hold_schema_label(block):
+                continue  # most JSON-LD describes articles and organisations: no parse
             try:
                 pairs = list(_walk(json.loads(block)))
             except (ValueError, RecursionError):
@@ -214,7 +240,7 @@ def _schema(text: str, lower: str) -> list[Evidence]:
             for k, v in pairs:
                 if e := _schema_evidence(k, v):
                     found.append(e)
-    if "itemprop" in lower:
+    if "itemprop" in lower and ("isfamilyfriendly" in lower or "contentrating" in lower):
         for n, m in enumerate(_ITEMPROP_RE.finditer(text)):
             if n >= MAX_ATTR_TAGS:
                 break

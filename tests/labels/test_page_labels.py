@@ -163,3 +163,24 @@ def test_pics_levels_that_are_not_numbers_are_skipped_not_fatal():
               'r (v inf l nan n 2 s 1))')
     ev = read_labels("https://x.example.com/", {"PICS-Label": header}, None)
     assert [(e.kind, e.min_age, e.category) for e in ev] == [("pics", 16, "sexual")]
+
+
+@pytest.mark.parametrize("markup, age", [
+    (b'<script type="application/ld+json">{"@type":"Movie","contentRating":"FSK 16"}</script>', 16),
+    (b'<script type="application/ld+json">{"@type":"Movie","\\u0063ontentRating":"FSK 16"}'
+     b"</script>", 16),  # a JSON escape hides the name from a plain search: still read
+    (b'<script type="application/ld+json">{"isFamilyFriendly":"false"}</script>', None),
+    (b'<div itemscope><meta itemprop="contentRating" content="PEGI 12"></div>', 12),
+])
+def test_schema_labels_behind_article_markup_are_read(markup, age):
+    """Pages full of JSON-LD and microdata about articles skip the schema.org reader unless a
+    label's property can be there; a label that is there is always read."""
+    article = (b'<script type="application/ld+json">{"@type":"NewsArticle","headline":"Otters"}'
+               b'</script><span itemprop="author">Ana</span>')
+    html = b"<html><head>" + article + b"</head><body><p>text</p>" + markup + b"</body></html>"
+    found = [e for e in read_labels("https://x.example/", {}, html) if e.kind == "schema"]
+    assert found, "the label must be read"
+    if age is not None:
+        assert found[0].min_age == age
+    assert [e for e in read_labels("https://x.example/", {}, html.replace(markup, b""))
+            if e.kind == "schema"] == []
