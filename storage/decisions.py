@@ -77,8 +77,13 @@ class DecisionRows:
 
     @property
     def location(self) -> str:
-        return self._where.display if isinstance(self._where, Database) else str(
-            sa.make_url(self._where).render_as_string(hide_password=True))
+        """The database, for messages, without its password."""
+        if isinstance(self._where, Database):
+            return self._where.display
+        try:
+            return sa.make_url(self._where).render_as_string(hide_password=True)
+        except (sa.exc.ArgumentError, ValueError):
+            return "(an invalid database URL)"
 
     def insert(self, records: Sequence[dict[str, Any]]) -> None:
         """All of ``records`` in one transaction (all or none)."""
