@@ -18,7 +18,7 @@ from admin.app import AdminContext, create_app
 from kidgate.paths import default_data_dir
 from policies import config as config_mod
 from policies.config import Config
-from storage import Database
+from storage import Database, DatabaseError
 
 log = logging.getLogger("kidgate")
 
@@ -47,7 +47,11 @@ def start(cfg: Config, config_path: Path | None, data_dir: Path) -> BaseWSGIServ
     regardless: a port already in use is reported, never fatal to filtering."""
     if not cfg.admin.enabled:
         return None
-    db = open_database(cfg, data_dir)
+    try:
+        db = open_database(cfg, data_dir)
+    except DatabaseError as e:  # a wrong URL, a server down: the proxy filters regardless
+        print(f"kidgate: admin app not started: {e}", file=sys.stderr)
+        return None
     app = create_app(AdminContext(db=db, data_dir=data_dir, config_path=config_path,
                                   hosts=cfg.admin.hosts))
     global _for_proxy

@@ -477,8 +477,13 @@ class DecisionLog:
     def _flush_rows(self, mono: float) -> None:
         """One transaction per batch; on failure the batch waits and is retried whole."""
         batch = self._rows_buf
-        if self._rows_call("rows", lambda: self._rows.insert(batch)):
+        refused: list[int] = []
+        if self._rows_call("rows", lambda: refused.append(self._rows.insert(batch) or 0)):
             del self._rows_buf[:len(batch)]
+            if refused and refused[0]:
+                self.lost += refused[0]
+                self._warn("refused", f"kidgate: the database {self._rows.location} refused "
+                                      f"{refused[0]} decision record(s)")
         else:
             self._rows_at = mono + self._retry
 

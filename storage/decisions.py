@@ -15,13 +15,15 @@ import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
-from storage.db import Database
+from storage.db import Database, DatabaseError
 from storage.tables import decisions
 
 _QUERY = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#)]*)\?[^\s#)]*")
 _c = decisions.c
+_COLUMNS = tuple(c.name for c in decisions.columns if c.name != "id")
 
 
 def without_queries(text: str) -> str:
@@ -35,16 +37,33 @@ def to_row(rec: dict[str, Any], *, proxy: str, drop_queries: bool = False) -> di
     if drop_queries:
         reasons = [without_queries(r) for r in reasons]
     min_age = rec.get("min_age")
+    category = rec.get("category")
     return {
-        "ts": float(rec.get("ts") or 0.0), "proxy": proxy[:128],
-        "client": str(rec.get("client", "")), "profile": str(rec.get("profile", "")),
-        "host": str(rec.get("host", "")), "phase": str(rec.get("phase", ""))[:16],
-        "method": str(rec.get("method", ""))[:16], "action": str(rec.get("action", ""))[:8],
-        "category": rec.get("category"),
+        "ts": float(rec.get("ts") or 0.0), "proxy": _text(proxy)[:128],
+        "client": _text(rec.get("client", "")), "profile": _text(rec.get("profile", "")),
+        "host": _text(rec.get("host", "")), "phase": _text(rec.get("phase", ""))[:16],
+        "method": _text(rec.get("method", ""))[:16], "action": _text(rec.get("action", ""))[:8],
+        "category": None if category is None else _text(category),
         "min_age": min_age if isinstance(min_age, int) and not isinstance(min_age, bool) else None,
-        "sources": json.dumps([str(s) for s in rec.get("sources") or []]),
-        "reasons": json.dumps(reasons, ensure_ascii=False),
+        "sources": _json([str(s) for s in rec.get("sources") or []]),
+        "reasons": _json(reasons),
     }
+
+
+def _text(value: object) -> str:
+    """Text every database stores: a lone surrogate (from a broken host name) is escaped,
+    and NUL, which PostgreSQL refuses in text, is written out."""
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _json(items: list[str]) -> str:
+    try:
+        return orjson.dumps(items).decode()
+    except TypeError:  # a lone surrogate: the slow path escapes it
+        return json.dumps(items)
 
 
 def to_record(row: sa.RowMapping) -> dict[str, Any]:
@@ -77,16 +96,56 @@ class DecisionRows:
 
     @property
     def location(self) -> str:
-        return self._where.display if isinstance(self._where, Database) else str(
-            sa.make_url(self._where).render_as_string(hide_password=True))
+        """The database, for messages, without its password."""
+        if isinstance(self._where, Database):
+            return self._where.display
+        try:
+            return sa.make_url(self._where).render_as_string(hide_password=True)
+        except (sa.exc.ArgumentError, ValueError):
+            return "(an invalid database URL)"
 
-    def insert(self, records: Sequence[dict[str, Any]]) -> None:
-        """All of ``records`` in one transaction (all or none)."""
+    def insert(self, records: Sequence[dict[str, Any]]) -> int:
+        """All of ``records`` in one transaction; returns how many were refused.
+
+        A database that cannot be reached raises (the batch is retried later). A batch the
+        database refuses for what is in it is written row by row instead, so one odd record
+        never holds back the others.
+
+        Rows go to the driver as tuples (``COPY`` on PostgreSQL): this thread shares the
+        interpreter with the proxy's event loop, so per-row work is kept to the minimum."""
         if not records:
-            return
-        rows = [to_row(r, proxy=self.proxy, drop_queries=self.drop_queries) for r in records]
+            return 0
+        names = _COLUMNS
+        rows = [tuple(row[n] for n in names) for row in
+                (to_row(r, proxy=self.proxy, drop_queries=self.drop_queries) for r in records)]
+        try:
+            self._write(rows)
+            return 0
+        except Exception as e:  # noqa: BLE001 - sorted out just below
+            if _unreachable(e) or len(rows) == 1:
+                raise
+        refused = 0
+        for row in rows:
+            try:
+                self._write([row])
+            except Exception as e:  # noqa: BLE001
+                if _unreachable(e):
+                    raise
+                refused += 1
+        return refused
+
+    def _write(self, rows: list[tuple[Any, ...]]) -> None:
+        names = _COLUMNS
         with self.db.engine.begin() as conn:
-            conn.execute(decisions.insert(), rows)
+            if conn.dialect.name == "postgresql":  # COPY: the cheapest way in, per row
+                with conn.connection.dbapi_connection.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                        f"COPY {decisions.name} ({', '.join(names)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                conn.exec_driver_sql(
+                    f"INSERT INTO {decisions.name} ({', '.join(names)}) VALUES "
+                    f"({', '.join(['?'] * len(names))})", rows)
 
     def prune(self, before: float) -> int:
         """Delete the rows older than ``before`` (the retention's cut-off)."""
@@ -97,6 +156,13 @@ class DecisionRows:
         """``retention_days: 0``: keep no decision rows at all."""
         with self.db.engine.begin() as conn:
             return int(conn.execute(decisions.delete()).rowcount or 0)
+
+
+def _unreachable(e: BaseException) -> bool:
+    """A failure of the database rather than of the rows: retry the batch later."""
+    import psycopg
+    return isinstance(e, (sa.exc.OperationalError, sa.exc.InterfaceError, DatabaseError,
+                          psycopg.OperationalError, psycopg.InterfaceError, OSError))
 
 
 def has_rows(db: Database) -> bool:

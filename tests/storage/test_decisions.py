@@ -193,3 +193,24 @@ def test_kidgate_stats_reads_a_database(db: Database, database_url: str, tmp_pat
     assert summary["totals"]["requests"] == 2 and summary["totals"]["blocked"] == 1
     bad = parser.parse_args(["stats", "--database", "postgresql+psycopg://x@127.0.0.1:1/x"])
     assert stats.cmd_stats(bad, io.StringIO()) == 2
+
+
+def test_odd_records_are_stored_or_refused_alone(db: Database, tmp_path: Path):
+    """A broken host name (lone surrogate, NUL) is stored escaped; a record the database
+    refuses (an age beyond PostgreSQL's integer) is counted as lost without holding back the
+    rest of its batch."""
+    log = DecisionLog(tmp_path / "d.jsonl", rows=DecisionRows(db), files=False)
+    for host in ("ok-1.test", "bad\udc80host.test", "nul\x00.test", "ok-2.test"):
+        log.write(record(client="c", profile="p", host=host, verdict=Verdict("allow"),
+                         phase="request"))
+    huge = record(client="c", profile="p", host="huge.test", verdict=Verdict("allow"),
+                  phase="request")
+    log.write({**huge, "min_age": 2**40})
+    log.write(record(client="c", profile="p", host="ok-3.test", verdict=Verdict("allow"),
+                     phase="request"))
+    log.close(timeout=10)
+    hosts = [r["host"] for r in _rows(db)]
+    assert hosts[:4] == ["ok-1.test", "bad\\udc80host.test", "nul\\x00.test", "ok-2.test"]
+    assert hosts[-1] == "ok-3.test"
+    refused = 1 if db.backend == "postgresql" else 0  # SQLite keeps 64-bit integers
+    assert log.lost == refused and len(hosts) == 6 - refused

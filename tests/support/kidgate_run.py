@@ -55,9 +55,10 @@ class Kidgate:
 
 @contextmanager
 def run_kidgate(tmp: Path, config: str, *, routes: dict[str, int], lists: Path | None = None,
-                admin_port: int | None = None) -> Iterator[Kidgate]:
+                admin_port: int | None = None, wait_admin: bool = True) -> Iterator[Kidgate]:
     """Start ``kidgate run`` with ``config`` (an ``admin:`` section is added that listens on
-    127.0.0.1 and a free port unless the config has one); stop it afterwards."""
+    127.0.0.1 and a free port unless the config has one); stop it afterwards. Without
+    ``wait_admin`` only the proxy's port is waited for (the admin app may not start)."""
     port, admin_port = free_port(), admin_port or free_port()
     confdir, data_dir = tmp / "mitmproxy", tmp / "data"
     confdir.mkdir(exist_ok=True)
@@ -85,7 +86,7 @@ def run_kidgate(tmp: Path, config: str, *, routes: dict[str, int], lists: Path |
             if proc.poll() is not None:
                 raise RuntimeError(f"kidgate run exited with {proc.returncode}:\n{kg.output()}")
             try:
-                for p in (port, admin_port):
+                for p in (port, admin_port) if wait_admin else (port,):
                     with socket.create_connection(("127.0.0.1", p), timeout=0.5):
                         pass
                 if (confdir / "mitmproxy-ca-cert.pem").exists():
