@@ -61,8 +61,10 @@ def start(cfg: Config, config_path: Path | None, data_dir: Path) -> BaseWSGIServ
         server = make_server(host, port, app, threaded=True)
     except (OSError, SystemExit) as e:  # werkzeug exits on a port in use: filtering must not
         why = e.strerror if isinstance(e, OSError) else "the address is in use or unavailable"
-        print(f"kidgate: admin app not started: cannot listen on {host}:{port}: {why}",
+        print(f"kidgate: admin app not started: cannot listen on {host}:{port}: {why}; "
+              f"devices that use the proxy still reach it at http://kidgate.internal{PROXY_PATH}/",
               file=sys.stderr)
+        _print_setup_code(db)
         return None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     threading.Thread(target=server.serve_forever, name="kidgate-admin", daemon=True).start()
@@ -72,11 +74,16 @@ def start(cfg: Config, config_path: Path | None, data_dir: Path) -> BaseWSGIServ
     else:
         where = f"http://{host}:{server.server_port}/"
     print(f"kidgate: admin app on {where}", file=sys.stderr)
+    _print_setup_code(db)
+    return server
+
+
+def _print_setup_code(db: Database) -> None:
+    """Until the owner exists: the one-time code the first visit asks for."""
     code = accounts.new_setup_code(db)
     if code is not None:
         print(f"kidgate: first visit: enter the one-time setup code {code} to create the "
               "owner's account", file=sys.stderr)
-    return server
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
