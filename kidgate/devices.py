@@ -13,41 +13,72 @@ from policies.core import Profile
 
 
 class ArpTable:
-    """IPv4 → MAC from the kernel's neighbour table. Only meaningful when kidgate runs on the
-    clients' own LAN segment (the gateway); cached because it is read per connection.
+    """IP → MAC from the kernel's neighbour tables (IPv4 ARP and IPv6 neighbour discovery).
+    Only meaningful when kidgate runs on the clients' own LAN segment (the gateway); cached
+    because it is read per connection.
 
     An address missing from the cached copy is looked up afresh (at most once per
     ``miss_ttl`` seconds per address): a device that joined the network since the last read
     is in the kernel's table by the time its first request arrives, and must get its own
-    profile then, not the default one until the cache expires."""
+    profile then, not the default one until the cache expires.
+
+    IPv4 comes from ``/proc/net/arp``; IPv6 has no such file and is asked of the kernel over
+    netlink (pyroute2), only when an IPv6 client is looked up."""
 
     def __init__(self, path: Path = Path("/proc/net/arp"), ttl: float = 30.0,
                  miss_ttl: float = 1.0) -> None:
         self.path, self.ttl, self.miss_ttl = path, ttl, miss_ttl
-        self._table: dict[str, str] = {}
+        self._tables: dict[int, dict[str, str]] = {4: {}, 6: {}}
         self._missed: dict[str, float] = {}
-        self._at = -1e9
+        self._at = {4: -1e9, 6: -1e9}
 
-    def _read(self, now: float) -> None:
-        self._at = now
-        try:
-            lines = self.path.read_text().splitlines()[1:]
-        except OSError:
-            lines = []
-        self._table = {p[0]: p[3].lower() for p in (ln.split() for ln in lines)
-                       if len(p) >= 4 and p[3] != "00:00:00:00:00:00"}
+    def _read(self, version: int, now: float) -> None:
+        self._at[version] = now
+        self._tables[version] = _read_arp(self.path) if version == 4 else _read_ipv6()
 
     def mac(self, ip: str) -> str | None:
+        addr = rules.client_address(ip)
+        if addr is None:
+            return None
+        version, key = addr.version, str(addr)
+        table = self._tables[version]
         now = time.monotonic()
-        if now - self._at > self.ttl:
+        if now - self._at[version] > self.ttl:
             self._missed.clear()
-            self._read(now)
-        elif ip not in self._table and now - self._missed.get(ip, -1e9) > self.miss_ttl:
-            self._read(now)
-        found = self._table.get(ip)
+            self._read(version, now)
+        elif key not in table and now - self._missed.get(key, -1e9) > self.miss_ttl:
+            self._read(version, now)
+        found = self._tables[version].get(key)
         if found is None:
-            self._missed[ip] = now
+            self._missed[key] = now
         return found
+
+
+def _read_arp(path: Path) -> dict[str, str]:
+    try:
+        lines = path.read_text().splitlines()[1:]
+    except OSError:
+        return {}
+    return {p[0]: p[3].lower() for p in (ln.split() for ln in lines)
+            if len(p) >= 4 and p[3] != "00:00:00:00:00:00"}
+
+
+def _read_ipv6() -> dict[str, str]:
+    """IPv6 neighbours with a link-layer address (reachable, stale, permanent...)."""
+    import ipaddress
+    import socket
+    try:
+        from pyroute2 import IPRoute
+        with IPRoute() as ipr:
+            found = ipr.get_neighbours(family=socket.AF_INET6)
+    except Exception:  # noqa: BLE001 - no netlink here: nobody is recognised by MAC over IPv6
+        return {}
+    out = {}
+    for n in found:
+        dst, mac = n.get_attr("NDA_DST"), n.get_attr("NDA_LLADDR")
+        if dst and mac and mac != "00:00:00:00:00:00":
+            out[str(ipaddress.ip_address(dst))] = str(mac).lower()
+    return out
 
 
 class DeviceResolver:
