@@ -322,15 +322,21 @@ DEVICE_KINDS = ("ip", "cidr", "mac", "user")
 _FILE_ONLY_KINDS = ("wireguard",)
 
 
-def _device_list(doc: Any) -> CommentedSeq:
+def _section(doc: Any, key: str, kind: type[CommentedSeq] | type[CommentedMap]) -> Any:
+    """The top-level ``key`` of the file (a list or a mapping), made empty when missing."""
     if not isinstance(doc, dict):
         raise EditError("the configuration file is not a mapping; fix it by hand")
-    seq = doc.get("devices")
-    if seq is None:
-        seq = doc["devices"] = CommentedSeq()
-    if not isinstance(seq, list):
-        raise EditError("devices is not a list in the file; fix it by hand")
-    return seq
+    value = doc.get(key)
+    if value is None:
+        value = doc[key] = kind()
+    if not isinstance(value, list if kind is CommentedSeq else dict):
+        what = "a list" if kind is CommentedSeq else "a mapping"
+        raise EditError(f"{key} is not {what} in the file; fix it by hand")
+    return value
+
+
+def _device_list(doc: Any) -> CommentedSeq:
+    return _section(doc, "devices", CommentedSeq)
 
 
 def device_key(entry: Any) -> tuple[str, str]:
@@ -460,15 +466,8 @@ def remove_schedule(path: Path, profile: str, index: int, name: str) -> config_m
 
 # -- groups -------------------------------------------------------------------------------------
 
-def _groups(doc: Any) -> Any:
-    if not isinstance(doc, dict):
-        raise EditError("the configuration file is not a mapping; fix it by hand")
-    groups = doc.get("groups")
-    if groups is None:
-        groups = doc["groups"] = CommentedMap()
-    if not isinstance(groups, dict):
-        raise EditError("groups is not a mapping in the file; fix it by hand")
-    return groups
+def _groups(doc: Any) -> CommentedMap:
+    return _section(doc, "groups", CommentedMap)
 
 
 def read_groups(path: Path) -> dict[str, dict[str, Any]]:
