@@ -50,7 +50,7 @@ def proxy_user(flow: http.HTTPFlow) -> str | None:
 def wireguard_peer(client: connection.Client) -> str | None:
     """The WireGuard device a connection came through: kidgate starts one WireGuard server
     per device, keyed by a file named after it (``wireguard/NAME.json``)."""
-    mode = client.proxy_mode
+    mode = getattr(client, "proxy_mode", None)  # absent on a connection made by hand
     if isinstance(mode, WireGuardMode) and mode.data:
         return Path(mode.data).stem
     return None
