@@ -345,9 +345,8 @@ class WorkerPool:
     # -- jobs --
     async def run(self, kind: str, args: tuple, timeout: float) -> Any:
         """The worker's answer, or :class:`WorkerError` after ``timeout`` seconds."""
-        loop = self._loop
-        if loop is None:
-            loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
             self.attach(loop)
         if self._closed:
             raise WorkerError("the classifier pool is stopped")
