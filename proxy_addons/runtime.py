@@ -92,7 +92,8 @@ class Runtime:
             rt.reporting = _start_reporting(rt)
             if rt.reporting is not None:
                 from reporting import access
-                engine.approvals = access.ApprovalIndex(rt.reporting.store)
+                # first_wait=0: a database slow to answer at start never holds a request.
+                engine.approvals = access.ApprovalIndex(rt.reporting.store, first_wait=0.0)
         if auto_update and lists_path is None:
             rt.updater = _start_updater(rt)
         rt._mtime = _mtime(config_path)

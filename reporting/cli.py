@@ -70,13 +70,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "hotlines are kept. The running proxy does this by itself; this is for when "
                     "it is stopped or the retention was just shortened.")
     p.add_argument("--config", "-c", dest="prune_config", metavar="PATH", type=Path,
-                   help="configuration file with the log section (default: the shipped default)")
-    _db_option(p)
+                   help="configuration file with the log section and database (default: the "
+                        "shipped default)")
+    _db_option(p, config=False)
     p.set_defaults(func=_prune)
 
 
-def _db_option(p: argparse.ArgumentParser) -> None:
+def _db_option(p: argparse.ArgumentParser, *, config: bool = True) -> None:
     # SUPPRESS: an absent option must not overwrite a --db / --data-dir given to the main CLI.
+    if config:
+        p.add_argument("--config", "-c", dest="store_config", metavar="PATH", type=Path,
+                       help="use the database of this configuration (database.url, else "
+                            "kidgate.db in its data_dir)")
     p.add_argument("--db", dest="reporting_db", metavar="PATH|URL", default=argparse.SUPPRESS,
                    help="reporting database: a SQLite file or the database.url of the "
                         "configuration, e.g. postgresql+psycopg://USER@HOST/DB "
@@ -89,10 +94,17 @@ def _db_option(p: argparse.ArgumentParser) -> None:
 
 def _store(args: argparse.Namespace) -> Store:
     path = getattr(args, "reporting_db", None) or getattr(args, "db", None)
+    data_dir = getattr(args, "data_dir", None)
+    if path is None and getattr(args, "store_config", None) is not None:
+        try:
+            cfg = settings.load(args.store_config)
+        except ConfigError as e:
+            raise SystemExit(f"kidgate: {e}") from None
+        path, data_dir = cfg.database_url, data_dir or cfg.data_dir
     if isinstance(path, str) and "://" in path:
         return _opened(Store(path))
     if path is None:
-        path = default_path(getattr(args, "data_dir", None) or default_data_dir())
+        path = default_path(data_dir or default_data_dir())
     if not Path(path).exists():
         raise SystemExit(f"kidgate: no database at {path} (has the proxy run? use --db PATH "
                          "or --db URL)")

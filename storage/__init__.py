@@ -3,8 +3,9 @@
 A home gateway needs nothing to set up, so the default is one SQLite file in the data directory
 (``kidgate.db``, in WAL mode so that the proxy's workers, the admin app and the command line read
 while one of them writes). A school with several proxies points them all at one PostgreSQL
-server with ``database: {url: postgresql+psycopg://...}`` in the configuration, so accounts and
-the audit log are shared. The schema is only ever changed by the migrations in
+server with ``database: {url: postgresql+psycopg://...}`` in the configuration, so accounts,
+the audit log, access requests, approvals, reports and the decision log (``decisions.py``) are
+shared. The schema is only ever changed by the migrations in
 ``storage/migrations``; :meth:`Database.upgrade` applies them at start.
 
 Only addresses and metadata are stored, never page content.

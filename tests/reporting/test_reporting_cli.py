@@ -85,3 +85,23 @@ def test_default_data_dir_follows_kidgate_home(tmp_path):
                               "--data-dir", str(tmp_path / "nowhere")], cwd=ROOT, text=True,
                              capture_output=True, env=env, timeout=60)
     assert missing.returncode == 1 and "no database" in missing.stderr
+
+
+def test_the_configured_database_is_used_and_a_bad_one_is_named(store, tmp_path):
+    """``--config``: the database of the configuration, SQLite or the school's PostgreSQL."""
+    req = access.request_access(store, profile="ana", url="https://games.example/",
+                                category="gambling", message="homework")
+    cfg = tmp_path / "kidgate.yaml"
+    cfg.write_text(f"database: {{url: '{store.url}'}}\nprofiles: {{ana: {{age: 9}}}}\n")
+    out = _run("requests", "list", "--config", str(cfg))
+    assert out.returncode == 0 and f"#{req.id}" in out.stdout and "homework" in out.stdout
+    assert _run("requests", "approve", str(req.id), "--config", str(cfg)).returncode == 0
+    assert access.get_request(store, req.id).status == "approved"
+    cfg.write_text("database: {url: 'postgresql+psycopg://kidgate:pw@127.0.0.1:1/kidgate'}\n"
+                   "profiles: {ana: {age: 9}}\n")
+    down = _run("reports", "list", "--config", str(cfg))
+    assert down.returncode == 1 and "cannot use the database" in down.stderr
+    assert ":pw@" not in down.stderr and "Traceback" not in down.stderr
+    cfg.write_text("database: {url: 'mysql://x/y'}\nprofiles: {ana: {age: 9}}\n")
+    bad = _run("requests", "list", "--config", str(cfg))
+    assert bad.returncode == 1 and f"{cfg}:1: database.url: expected" in bad.stderr
