@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
+import importlib.util
 import json
 import logging
 import sys
+import threading
+import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,7 +29,9 @@ def _add_config(p: argparse.ArgumentParser) -> None:
                    help="configuration file (default: the shipped default policy)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, all_commands: bool = True) -> argparse.ArgumentParser:
+    """The command line; ``all_commands=False`` leaves out the commands other packages add,
+    whose imports (numpy with the classifier's, ...) the proxy would carry for its lifetime."""
     from kidgate.install import version
     parser = argparse.ArgumentParser(prog="kidgate", description=__doc__)
     parser.add_argument("--version", action="version", version=f"kidgate {version()}")
@@ -69,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("user", help="the user name the device will sign in with")
     passwd.set_defaults(func=cmd_passwd)
 
-    for module in ("lists.cli", "classifier.cli", "reporting.cli", "kidgate.stats",
-                   "kidgate.gateway", "kidgate.wireguard", "admin.server"):
+    plugins = ("lists.cli", "classifier.cli", "reporting.cli", "kidgate.stats",
+               "kidgate.gateway", "kidgate.wireguard", "admin.server")
+    for module in plugins if all_commands else ():
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as e:
@@ -82,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from kidgate.extras import MissingExtra
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # ``run`` is the long-lived proxy: it parses its own options only (the top level has no
+    # option that takes a value, so the command is the first word).
+    parser = build_parser(all_commands=argv[:1] != ["run"])
     args = parser.parse_args(argv)
     if args.func is not cmd_run:  # mitmproxy sets up its own logging
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -127,8 +137,40 @@ def mitmdump_args(args: argparse.Namespace, cfg: config_mod.Config) -> list[str]
     return out + tunnels + extra
 
 
+class _Deferred(types.ModuleType):
+    """Stands in ``sys.modules`` for a module until one of its attributes is used, then
+    imports the real module (once, under a lock: LDAP checks run on several threads) and
+    answers from it; the real module replaces the stand-in, so later imports get it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._lock = threading.Lock()
+        self._real: types.ModuleType | None = None
+
+    def __getattr__(self, attr: str) -> Any:  # only for attributes the stand-in lacks
+        with self._lock:
+            if self._real is None:
+                if sys.modules.get(self.__name__) is self:
+                    del sys.modules[self.__name__]
+                self._real = importlib.import_module(self.__name__)
+        return getattr(self._real, attr)
+
+
+def _defer_import(name: str) -> None:
+    """Import ``name`` only when it is first used.
+
+    mitmproxy imports ldap3 (~10 MB resident with pyasn1) at start for its LDAP proxy
+    authentication; kidgate's own sign-in imports it only for an ``ldap:`` directory. Deferred,
+    the proxy pays for it only when a directory is actually asked, and behaves as before.
+    """
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        return  # already loaded, or not installed: the real import fails as it would have
+    sys.modules[name] = _Deferred(name)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = settings.load(args.config)  # fail before starting mitmproxy, with file:line:key
+    _defer_import("ldap3")
     from mitmproxy.tools.main import mitmdump
     port = args.port or cfg.listen_port
     extra = " ".join(args.mitmproxy_args)

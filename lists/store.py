@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-import numpy as np
 import xxhash
 
 from lists.normalize import NormalizedURL, normalize_host, normalize_url, path_prefixes
@@ -155,6 +154,9 @@ class StoreBuilder:
     def write(self, path: str | os.PathLike[str], report: dict[str, Any] | None = None,
               created: str | None = None) -> dict[str, int]:
         """Sort, de-duplicate and write atomically (temp file + rename). Returns counts."""
+        # Only building needs numpy (~9 MB resident): the proxy, which only reads compiled
+        # lists, then never loads it.
+        import numpy as np
         keys = np.frombuffer(self._keys, dtype=np.uint64) if self._keys else np.zeros(0, np.uint64)
         lids = np.frombuffer(self._lids, dtype=np.uint16) if self._lids else np.zeros(0, np.uint16)
         order = np.lexsort((lids, keys))

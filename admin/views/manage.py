@@ -6,8 +6,6 @@ from typing import Any
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-import segno
-
 from admin import accounts, audit, i18n
 from admin.app import require_role
 from storage import ROLES
@@ -99,6 +97,7 @@ def _password_page(errors: dict[str, str], saved: bool, *,
     secret = secret or (None if g.account.totp else accounts.new_totp_secret())
     qr = None
     if secret:
+        import segno  # ~5 MB resident: loaded when an account sets up a second factor, not at start
         qr = segno.make(accounts.totp_uri(secret, g.account.username), error="m").svg_data_uri(
             scale=4, dark="#000", light="#fff")
     return render_template("password.html", errors=errors, saved=saved,

@@ -104,3 +104,39 @@ def test_kidgate_passwd_prints_a_hash_the_config_accepts() -> None:
     short = subprocess.run([sys.executable, "-m", "kidgate", "passwd", "mum"], input="short\n",
                            capture_output=True, text=True)
     assert short.returncode != 0 and "8 characters" in short.stderr and not short.stdout
+
+
+_DEFERRED_LDAP = """
+import sys, threading
+from kidgate.cli import _defer_import
+from kidgate.proxyauth import ldap_bind
+from policies.config import LdapSettings
+_defer_import("ldap3")  # as `kidgate run` does before mitmproxy imports it
+import mitmproxy.tools.main
+import mitmproxy.addons.proxyauth
+print("loaded at start:", "pyasn1" in sys.modules or "ldap3.core" in sys.modules)
+settings = LdapSettings(url=sys.argv[1], user_dn=sys.argv[2])
+answers = {}
+def sign_in(name, password):
+    answers[name] = ldap_bind(settings, "ana", password)
+threads = [threading.Thread(target=sign_in, args=(f"t{i}", sys.argv[3 + i % 2])) for i in range(6)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("answers:", [answers[f"t{i}"] for i in range(6)])
+print("mitmproxy's name:", mitmproxy.addons.proxyauth.ldap3.Server.__module__)
+"""
+
+
+def test_the_proxy_loads_ldap3_only_when_a_directory_is_asked(ldap_url: str) -> None:
+    """``kidgate run`` defers mitmproxy's ldap3 import (memory); sign-ins on several threads at
+    once then load it and are answered as before, and mitmproxy's own reference to it works."""
+    out = subprocess.run([sys.executable, "-c", _DEFERRED_LDAP, ldap_url, ldap.USER_DN,
+                          ldap.PUPILS["ana"], ldap.PUPILS["radu"]],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "loaded at start: False",
+        "answers: [True, False, True, False, True, False]",
+        "mitmproxy's name: ldap3.core.server"]
