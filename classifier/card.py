@@ -358,6 +358,12 @@ def render(meta: dict[str, Any], rep: dict[str, Any], text_rows: list[Row], url_
         "- The weighted terms add up over a whole page: long articles that mention a category's "
         "words often (reporting on drugs, say) rely on the negative context terms to stay "
         "allowed, and those are written by hand.",
+        *(["- The word-meaning model reads single words: the encoder's vector of a word out of "
+           "context (it cannot tell 'shoot' a photo from 'shoot' a person), and a text's score is a "
+           "mean, so a few harmful words in a long harmless window weigh little. It moves the "
+           "worst held-out sources less than the targets ask: labels differ between sources (what "
+           "one calls offensive another calls normal), which no representation fixes. Words "
+           "outside its vocabulary add nothing."] if meta.get("meaning_words") else []),
         "- Images, video and text rendered by JavaScript are not seen.",
         "",
     ]

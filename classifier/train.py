@@ -70,7 +70,8 @@ def fit_meaning(rows: list[Row], cal: list[Row], seed: int, say: Say, table: Wor
                   for r in rows])
     protect = np.array([r.kind if r.kind in PROTECTED_KINDS else "" for r in cal], dtype=object)
     return m.fit(table, [r.text for r in rows], _Y(rows, cats), [r.text for r in cal],
-                 _Y(cal, cats), progress=say, sample_weight=w, protect=protect)
+                 _Y(cal, cats), progress=say, sample_weight=w, protect=protect,
+                 groups=np.array([r.source for r in cal], dtype=object))
 
 
 def load_word_table(out: Path | None = None) -> WordTable | None:

@@ -121,3 +121,35 @@ def test_classifier_names_the_word_meaning_model(model: WordMeaningModel) -> Non
     assert c.scores["violence"] >= 0.5
     assert c.sources["violence"] == classifier.MEANING_DETAIL
     assert "word 'stab' (by meaning)" in c.features["violence"]
+
+
+# -- the shipped model ---------------------------------------------------------------------
+
+SHIPPED = classifier.DEFAULT_MODELS_DIR
+
+#: French is never trained on (MLMA-FR is evaluation only) and German only from two tweet
+#: collections: insults and threats against harmless sentences with the same grammar.
+UNSEEN_LANGUAGE_PAIRS = [
+    ("offensive", "Ferme ta gueule, espèce de connard, t'es qu'un pauvre débile.",
+     "Ferme la fenêtre, s'il te plaît, il fait un peu froid ce soir."),
+    ("offensive", "T'es une grosse salope et un déchet, personne ne veut de toi.",
+     "Tu es une grande sœur formidable et tout le monde t'aime bien."),
+    ("offensive", "Du bist ein widerlicher Idiot, halt endlich die Fresse, du Versager.",
+     "Du bist ein wunderbarer Freund, danke für die schöne Zeit im Garten."),
+    ("violence", "Je vais te tuer, je vais te poignarder et tu vas saigner.",
+     "Je vais te voir demain, on va cuisiner et tu vas adorer."),
+]
+
+
+@pytest.mark.skipif(not (SHIPPED / "meaning_model.joblib").exists(), reason="no shipped model")
+@pytest.mark.parametrize("category, harmful, harmless", UNSEEN_LANGUAGE_PAIRS)
+def test_shipped_meaning_model_ranks_insults_in_unseen_languages_above_look_alikes(
+        category: str, harmful: str, harmless: str) -> None:
+    from classifier.features import normalize, tokens
+
+    mm = classifier.load().meaning
+    j = mm.categories.index(category)
+    bad = mm.decision(tokens(normalize(harmful)))
+    ok = mm.decision(tokens(normalize(harmless)))
+    assert bad[0][j] > ok[0][j], (bad[0][j], ok[0][j])
+    assert mm.explain(j, bad[1], bad[2]), "a score must name the words behind it"
