@@ -35,9 +35,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-compare", action="store_true",
                    help="skip the first release's recipe in the leave-one-source-out comparison")
     p.add_argument("--max-features", type=int, default=150_000)
+    p.add_argument("--meaning", action="store_true",
+                   help="also fit the word-meaning model on the shipped word table "
+                        "(not in the shipped models: see README)")
     p.add_argument("--distil", action="store_true",
                    help="rebuild the word table (models/word_vectors.npz) with the teacher "
-                        "encoder first (needs kidgate[teacher], x86-64; ~10 minutes)")
+                        "encoder first, then fit the word-meaning model (needs "
+                        "kidgate[teacher], x86-64; ~10 minutes)")
     p.set_defaults(func=cmd_train)
 
     p = subparsers.add_parser("eval", help="evaluate the shipped classifier on held-out data")
@@ -69,7 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = _data_dir(args.data)
     rep = train(data, Path(args.out), seed=args.seed, say=_say, max_features=args.max_features,
                 cross_source=not args.no_cross_source, compare_v1=not args.no_compare,
-                distil=args.distil)
+                distil=args.distil, meaning=args.meaning)
     _say(f"wrote {args.out}/MODEL_CARD.md")
     print(_summary(rep))
     return 0
