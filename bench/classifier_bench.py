@@ -1,8 +1,8 @@
 """Classifier benchmark on the 60 real pages: latency, memory, jsonl throughput, naive baseline.
 
 Run with ``.venv/bin/python -m bench.classifier_bench [--data DIR] [--rounds N]``. Targets:
-extraction (3,000 characters) + classification (up to three page-text windows, weighted terms,
-stance markers) median <= 1 ms and p99 <= 5 ms per page on one core, <= 100 MB
+extraction (3,000 characters) + classification (up to three page-text windows, the word-meaning
+model on the same windows, weighted terms, stance markers) median <= 1 ms and p99 <= 5 ms per page on one core, <= 100 MB
 resident for the loaded models, >= 1000 pages/s through ``classify --jsonl``. The naive pipeline
 (whole visible text, word 1-2-gram HashingVectorizer + linear model, no cap) runs in the same
 process on the same pages so the ratios are fair.
@@ -74,7 +74,7 @@ def print_stages(clf, pages: list[bytes], rounds: int) -> None:
 
     stages: dict[str, list[float]] = {k: [] for k in (
         "read body + cache key", "extract", "normalize + tokens", "page-text model",
-        "weighted terms")}
+        "word-meaning model", "weighted terms")}
 
     def timed(name: str, fn):
         c = time.process_time()
@@ -90,6 +90,9 @@ def print_stages(clf, pages: list[bytes], rounds: int) -> None:
             if clf.text_model is not None:
                 timed("page-text model", lambda: [clf.text_model.text_decision(norm[a:b])
                                                   for a, b in classifier._windows(norm)])
+            if clf.meaning is not None:
+                timed("word-meaning model", lambda: [clf.meaning.decision(tokens(norm[a:b]))
+                                                     for a, b in classifier._windows(norm)])
             if clf.terms is not None:
                 timed("weighted terms", lambda: clf.terms.score(norm, normalized=True, toks=toks))
     print("stages (CPU median / mean per page, ms): " + "; ".join(

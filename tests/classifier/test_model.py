@@ -20,7 +20,8 @@ from policies.core import Evidence, Profile, decide
 def test_tiny_training_writes_card_manifest_and_artifacts(tiny_models: Path) -> None:
     names = {p.name for p in tiny_models.iterdir()}
     assert {"text_model.joblib", "url_model.joblib", "terms.joblib", "MODEL_CARD.md",
-            "MANIFEST.json", "meta.json", "eval.json", "pr_curves.png"} <= names
+            "MANIFEST.json", "meta.json", "eval.json", "pr_curves.png", "meaning_model.joblib",
+            "word_vectors.npz"} <= names
     manifest = json.loads((tiny_models / "MANIFEST.json").read_text())
     assert set(manifest["files"]) == names - {"MANIFEST.json"}
     card = (tiny_models / "MODEL_CARD.md").read_text()
