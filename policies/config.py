@@ -201,7 +201,12 @@ class YamlDocument:
                 return self._convert_collection(node, path)
             finally:
                 self._open.discard(id(node))
-        return self._loader.construct_object(node, deep=True)
+        try:
+            return self._loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as e:  # a value no safe constructor knows, such as "="
+            mark = e.problem_mark or e.context_mark or node.start_mark
+            raise ConfigError(self.file, mark.line + 1, path,
+                              f"not valid YAML: {e.problem or e.context}") from None
 
     def _convert_collection(self, node: yaml.CollectionNode, path: str) -> Any:
         if isinstance(node, yaml.MappingNode):

@@ -160,3 +160,11 @@ def test_shipped_default_documents_the_log_section():
     text = config.DEFAULT_CONFIG_PATH.read_text()
     assert "retention_days: 30" in text and "max_mb: 200" in text
     assert "0 = keep no decision log" in text
+
+
+@pytest.mark.parametrize("text", ["=", "profiles: =\n", "profiles: {child: {age: =}}\n"])
+def test_a_value_yaml_cannot_build_is_a_located_error(text: str) -> None:
+    """PyYAML's value tag ("=") has no safe constructor: a clear error, not a traceback."""
+    with pytest.raises(config.ConfigError, match="not valid YAML") as e:
+        config.parse(text, "kidgate.yaml")
+    assert str(e.value).startswith("kidgate.yaml:1")
