@@ -128,24 +128,19 @@ def update_profile(path: Path, name: str, values: dict[str, Any]) -> config_mod.
     """Set each key of ``values`` in the profile; a value of None removes the key (the
     setting then follows kidgate's default). Lists are written in flow style."""
     def change(doc: Any) -> None:
-        profiles = doc.get("profiles") if isinstance(doc, dict) else None
-        if not isinstance(profiles, dict) or name not in profiles:
-            raise EditError(f"there is no profile named {name!r} in {path}")
-        p = profiles[name]
-        if p is None:
-            p = profiles[name] = CommentedMap()
-        if not isinstance(p, dict):
-            raise EditError(f"profiles.{name} is not a mapping in the file; fix it by hand")
-        for key, value in values.items():
-            if value is None:
-                p.pop(key, None)
-            elif isinstance(value, list):
-                seq = CommentedSeq(value)
-                seq.fa.set_flow_style()
-                p[key] = seq
-            else:
-                p[key] = value
+        _set_keys(_profile_entry(doc, path, name), values)
     return edit(path, change)
+
+
+def _set_keys(entry: Any, values: dict[str, Any]) -> None:
+    """Set each key of ``values`` in ``entry``; None removes the key; lists in flow style."""
+    for key, value in values.items():
+        if value is None:
+            entry.pop(key, None)
+        elif isinstance(value, list):
+            entry[key] = _flow(value)
+        else:
+            entry[key] = value
 
 
 def _entries(profile: Any, key: str) -> CommentedSeq:
@@ -495,11 +490,7 @@ def update_group(path: Path, name: str, values: dict[str, list[str] | None], *,
             g = groups[name] = CommentedMap()
         if not isinstance(g, dict):
             raise EditError(f"groups.{name} is not a mapping in the file; fix it by hand")
-        for key, value in values.items():
-            if value is None:
-                g.pop(key, None)
-            else:
-                g[key] = _flow(value)
+        _set_keys(g, values)
         if not g:
             g.fa.set_flow_style()
     return edit(path, change)
