@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kidgate import stats
+from kidgate.stats import charts, reading, summary
 from policies.categories import CATEGORIES
 from tests.stats.logs import CLIENTS, PROFILES, T0, csam_host, make_records, write_log
 
@@ -240,7 +241,7 @@ def test_bad_lines_are_counted_and_skipped(tmp_path):
 
 def test_over_long_line_is_skipped_and_the_next_one_read():
     data = b"x" * (5 * stats.MAX_LINE) + b"\nnext\n" + b"y" * stats.MAX_LINE
-    assert list(stats._lines(io.BytesIO(data))) == [None, b"next\n", None]
+    assert list(reading._lines(io.BytesIO(data))) == [None, b"next\n", None]
 
 
 def test_unknown_category_and_missing_fields_are_kept(tmp_path):
@@ -349,7 +350,7 @@ def test_bounded_counter_is_exact_below_capacity():
 
 
 def test_many_distinct_hosts_stay_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr(stats, "HOST_CAPACITY", 100)
+    monkeypatch.setattr(summary, "HOST_CAPACITY", 100)
     recs = [{"ts": T0 + i, "host": f"h{i}.test", "action": "block", "category": "bypass",
              "phase": "request"} for i in range(5_000)]
     recs += [{"ts": T0 + 9000 + i, "host": "vpn.test", "action": "block",
@@ -385,11 +386,11 @@ def test_long_timelines_are_grouped_by_week():
     days = [{"date": (dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat(),
              "requests": 3, "blocked": 2, "by_category": {"social": 1, "drugs": 1}}
             for i in range(0, 200, 3)]
-    dates, series = stats._timeline_series(days)
+    dates, series = charts._timeline_series(days)
     assert all((b - a).days == 7 for a, b in zip(dates, dates[1:]))
     assert all(d.weekday() == 0 for d in dates)
     assert sum(series["social"]) == sum(series["drugs"]) == len(days)
-    short, _ = stats._timeline_series(days[:5])
+    short, _ = charts._timeline_series(days[:5])
     assert len(short) == (dt.date.fromisoformat(days[4]["date"]) - dt.date(2024, 1, 1)).days + 1
 
 
