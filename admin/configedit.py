@@ -143,15 +143,8 @@ def _set_keys(entry: Any, values: dict[str, Any]) -> None:
             entry[key] = value
 
 
-def _entries(profile: Any, key: str) -> CommentedSeq:
-    seq = profile.get(key)
-    if seq is None:
-        seq = CommentedSeq()
-        seq.fa.set_flow_style()
-        profile[key] = seq
-    if not isinstance(seq, list):
-        raise EditError(f"profiles.{key} is not a list in the file; fix it by hand")
-    return seq
+def _entries(profile: Any, key: str, where: str) -> CommentedSeq:
+    return _section(profile, key, CommentedSeq, where, flow=True)
 
 
 def add_site_entry(path: Path, profiles: str | Sequence[str], host: str, *,
@@ -164,17 +157,10 @@ def add_site_entry(path: Path, profiles: str | Sequence[str], host: str, *,
     names = [profiles] if isinstance(profiles, str) else list(profiles)
 
     def change(doc: Any) -> None:
-        found = doc.get("profiles") if isinstance(doc, dict) else None
         for profile in names:
-            if not isinstance(found, dict) or profile not in found:
-                raise EditError(f"there is no profile named {profile!r} in {path}")
-            p = found[profile]
-            if p is None:
-                p = found[profile] = CommentedMap()
-            if not isinstance(p, dict):
-                raise EditError(f"profiles.{profile} is not a mapping in the file; fix it by hand")
+            p = _profile_entry(doc, path, profile)
             add, remove = ("allow", "deny") if allow else ("deny", "allow")
-            target = _entries(p, add)
+            target = _entries(p, add, f"profiles.{profile}")
             if host not in [str(x).lower() for x in target]:
                 target.append(host)
             other = p.get(remove)
@@ -194,12 +180,7 @@ def _profile_entry(doc: Any, path: Path, name: str) -> Any:
     profiles = doc.get("profiles") if isinstance(doc, dict) else None
     if not isinstance(profiles, dict) or name not in profiles:
         raise EditError(f"there is no profile named {name!r} in {path}")
-    p = profiles[name]
-    if p is None:
-        p = profiles[name] = CommentedMap()
-    if not isinstance(p, dict):
-        raise EditError(f"profiles.{name} is not a mapping in the file; fix it by hand")
-    return p
+    return _section(profiles, name, CommentedMap, "profiles")
 
 
 def _ended(entry: Any, now: dt.datetime) -> bool:
@@ -261,12 +242,7 @@ def add_extra_time(path: Path, name: str, until: dt.datetime, categories: Sequen
     def change(doc: Any) -> None:
         p = _profile_entry(doc, path, name)
         _tidy(p, now)
-        seq = p.get("extra_time")
-        if seq is None:
-            seq = p["extra_time"] = CommentedSeq()
-        if not isinstance(seq, list):
-            raise EditError(f"profiles.{name}.extra_time is not a list in the file; "
-                            "fix it by hand")
+        seq = _section(p, "extra_time", CommentedSeq, f"profiles.{name}")
         wanted = sorted(categories)
         for i in reversed(range(len(seq))):
             old = seq[i]
@@ -295,15 +271,10 @@ def set_services(path: Path, name: str, blocked: Sequence[str]) -> config_mod.Co
     """Switch off exactly ``blocked`` for the profile; the entry's schedules are kept."""
     def change(doc: Any) -> None:
         p = _profile_entry(doc, path, name)
-        section = p.get("services")
-        if section is not None and not isinstance(section, dict):
-            raise EditError(f"profiles.{name}.services is not a mapping in the file; "
-                            "fix it by hand")
-        if not blocked and not (section or {}).get("schedules"):
+        section = _section(p, "services", CommentedMap, f"profiles.{name}")
+        if not blocked and not section.get("schedules"):
             p.pop("services", None)
             return
-        if section is None:
-            section = p["services"] = CommentedMap()
         seq = CommentedSeq(list(blocked))
         seq.fa.set_flow_style()
         section["block"] = seq
@@ -317,16 +288,23 @@ DEVICE_KINDS = ("ip", "cidr", "mac", "user")
 _FILE_ONLY_KINDS = ("wireguard",)
 
 
-def _section(doc: Any, key: str, kind: type[CommentedSeq] | type[CommentedMap]) -> Any:
-    """The top-level ``key`` of the file (a list or a mapping), made empty when missing."""
-    if not isinstance(doc, dict):
-        raise EditError("the configuration file is not a mapping; fix it by hand")
-    value = doc.get(key)
+def _section(parent: Any, key: str, kind: type[CommentedSeq] | type[CommentedMap],
+             where: str = "", *, flow: bool = False) -> Any:
+    """``parent[key]`` (a list or a mapping), made empty when missing, so that every edit finds
+    or makes its place the same way; ``where`` names ``parent`` in the file for the message a
+    hand-edited file of the wrong shape gets (an edit never overwrites what it cannot read)."""
+    if not isinstance(parent, dict):
+        raise EditError(f"{where or 'the configuration file'} is not a mapping in the file; "
+                        "fix it by hand")
+    value = parent.get(key)
     if value is None:
-        value = doc[key] = kind()
+        value = parent[key] = kind()
+        if flow:
+            value.fa.set_flow_style()
     if not isinstance(value, list if kind is CommentedSeq else dict):
         what = "a list" if kind is CommentedSeq else "a mapping"
-        raise EditError(f"{key} is not {what} in the file; fix it by hand")
+        raise EditError(f"{where + '.' if where else ''}{key} is not {what} in the file; "
+                        "fix it by hand")
     return value
 
 
@@ -426,12 +404,7 @@ def add_schedule(path: Path, profile: str, *, name: str, days: Sequence[str], st
     from ``start`` to ``end`` (a window that ends earlier than it starts crosses midnight)."""
     def change(doc: Any) -> None:
         p = _profile_entry(doc, path, profile)
-        schedules = p.get("schedules")
-        if schedules is None:
-            schedules = p["schedules"] = CommentedSeq()
-        if not isinstance(schedules, list):
-            raise EditError(f"profiles.{profile}.schedules is not a list in the file; "
-                            "fix it by hand")
+        schedules = _section(p, "schedules", CommentedSeq, f"profiles.{profile}")
         entry = CommentedMap()
         entry.fa.set_flow_style()
         entry["name"] = name
@@ -485,11 +458,7 @@ def update_group(path: Path, name: str, values: dict[str, list[str] | None], *,
             groups[name] = CommentedMap()
         elif name not in groups:
             raise EditError(f"there is no group named {name!r} in {path}")
-        g = groups[name]
-        if g is None:
-            g = groups[name] = CommentedMap()
-        if not isinstance(g, dict):
-            raise EditError(f"groups.{name} is not a mapping in the file; fix it by hand")
+        g = _section(groups, name, CommentedMap, "groups")
         _set_keys(g, values)
         if not g:
             g.fa.set_flow_style()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import stat
 import threading
@@ -69,6 +70,45 @@ def test_a_file_broken_by_hand_is_not_made_worse(cfg) -> None:
         configedit.add_site_entry(cfg, "anna", "x.example", allow=True)
     assert "profiles.anna.age" in str(e.value)
     assert cfg.read_text() == "profiles:\n  anna: {age: old}\n"
+
+
+NOW = dt.datetime(2030, 1, 7, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize("text,edit,where", [
+    ("profiles:\n  anna: {age: 9, allow: school.example}\n",
+     lambda p: configedit.add_site_entry(p, "anna", "x.example", allow=True),
+     "profiles.anna.allow is not a list"),
+    ("profiles:\n  anna: {age: 9, extra_time: {until: soon}}\n",
+     lambda p: configedit.add_extra_time(p, "anna", NOW + dt.timedelta(hours=1), [], "mum", NOW),
+     "profiles.anna.extra_time is not a list"),
+    ("profiles:\n  anna: {age: 9, services: [tiktok]}\n",
+     lambda p: configedit.set_services(p, "anna", ["tiktok"]),
+     "profiles.anna.services is not a mapping"),
+    ("profiles:\n  anna: {age: 9, schedules: nights}\n",
+     lambda p: configedit.add_schedule(p, "anna", name="n", days=["mon"], start="21:00",
+                                       end="07:00"),
+     "profiles.anna.schedules is not a list"),
+    ("profiles:\n  anna: [9]\n",
+     lambda p: configedit.update_profile(p, "anna", {"age": 10}),
+     "profiles.anna is not a mapping"),
+    ("profiles:\n  anna: {age: 9}\ngroups:\n  class5: [10.0.0.0/24]\n",
+     lambda p: configedit.update_group(p, "class5", {"allow": ["x.example"]}),
+     "groups.class5 is not a mapping"),
+    ("profiles:\n  anna: {age: 9}\ndevices: {laptop: 10.0.0.2}\n",
+     lambda p: configedit.add_device(p, kind="ip", value="10.0.0.3", profile="anna"),
+     "devices is not a list"),
+])
+def test_a_section_of_the_wrong_shape_is_named_and_left_alone(tmp_path, text, edit,
+                                                              where) -> None:
+    """Every edit finds or makes its place the same way: a hand-written section of another
+    shape is never overwritten, and the message says which one to fix."""
+    path = tmp_path / "family.yaml"
+    path.write_text(text)
+    with pytest.raises(configedit.EditError) as e:
+        edit(path)
+    assert where in str(e.value) and "fix it by hand" in str(e.value)
+    assert path.read_text() == text
 
 
 def test_concurrent_edits_all_land(cfg) -> None:
