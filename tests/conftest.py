@@ -14,7 +14,6 @@ the ordinary run covers them.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.support import postgres
+from tests.support.process import skip_unless_available
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,11 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """A real PostgreSQL server for the whole run. Skipped only outside CI."""
-    reason = postgres.unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
-        pytest.skip(reason)
+    skip_unless_available(postgres.unavailable_reason(), "the PostgreSQL tests")
     with postgres.postgres_server() as url:
         yield url
 

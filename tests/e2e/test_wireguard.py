@@ -22,6 +22,7 @@ from kidgate import wireguard
 from policies import config as config_mod
 from tests.support import netns
 from tests.support.netns import GATEWAY_LAN, WEB
+from tests.support.process import skip_unless_available
 from tests.support.proxy import Site, build_test_lists, run_proxy
 
 pytestmark = pytest.mark.e2e
@@ -48,11 +49,7 @@ def _unavailable() -> str | None:
 
 @pytest.fixture(scope="module")
 def lab():
-    reason = _unavailable()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() == "true" and "root" not in reason:
-            pytest.fail(f"CI must run the WireGuard test: {reason}")
-        pytest.skip(f"WireGuard test: {reason}")
+    skip_unless_available(_unavailable(), "the WireGuard test", ci_exempt=("root",))
     try:
         with netns.lab() as net:
             yield net
@@ -119,28 +116,18 @@ def _get(lab, name: str, host: str) -> netns.Response:
     return netns.fetch(lab.device(PHONES[name][0]), f"http://{host}/", ip=WEB)
 
 
-def _decision(proxy, host: str, client: str) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        rows = [r for r in proxy.decisions() if r["host"] == host and r["client"] == client]
-        if rows:
-            return rows[-1]
-        time.sleep(0.1)
-    raise AssertionError(f"no decision for {host} from {client}: {proxy.decisions()}")
-
-
 def test_the_childs_phone_is_filtered_as_the_child(lab, gateway) -> None:
     blocked = _get(lab, "kid-phone", "casino.test")
     assert blocked.status == 403 and "casino upstream page" not in blocked.body
     assert _get(lab, "kid-phone", "garden.test").body == "garden page"
-    row = _decision(gateway, "casino.test", "kid-phone")
+    row = gateway.decision("casino.test", "kid-phone")
     assert row["profile"] == "kid" and row["action"] == "block"
 
 
 def test_the_parents_phone_in_the_same_tunnel_address_is_not(lab, gateway) -> None:
     page = _get(lab, "mum-phone", "casino.test")
     assert page.status == 200 and page.body == "casino upstream page"
-    assert _decision(gateway, "casino.test", "mum-phone")["profile"] == "family"
+    assert gateway.decision("casino.test", "mum-phone")["profile"] == "family"
 
 
 def test_the_client_configuration_matches_the_tunnel(gateway, tmp_path) -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.process import port_open, stop, wait_until_ready
 from tests.support.proxy import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,22 +135,11 @@ def test_installed_kidgate_run_serves_a_block_page(installed: Path, tmp_path: Pa
          "--set", "kidgate_auto_update=false"],
         cwd=tmp_path, env=_clean_env(), stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, (tmp_path / "run.log").read_text()
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()
-                time.sleep(0.2)
+        wait_until_ready(proc, lambda: port_open(port), what="the installed kidgate run",
+                         output=(tmp_path / "run.log").read_text, timeout=90)
         with httpx.Client(proxy=f"http://127.0.0.1:{port}", timeout=30) as client:
             resp = client.get("http://pornhub.com/")
         assert resp.status_code == 403 and "sexual" in resp.text, resp.text[:500]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, grace=15)
         log.close()

@@ -7,7 +7,6 @@ import html
 import http.server
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import pytest
 from reporting import access
 from reporting.store import Store
 from tests.reporting.conftest import free_port
+from tests.support.process import port_open, stop, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -51,21 +51,13 @@ def proxy(tmp_path):
          "-s", str(Path(__file__).with_name("wiring_addon.py")), "--listen-host", "127.0.0.1",
          "--listen-port", str(port), "--set", f"confdir={tmp_path / 'mitm'}",
          "--set", "flow_detail=0"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "proxy.log").read_text())
-            time.sleep(0.2)
     try:
+        wait_until_ready(proc, lambda: port_open(port), what="proxy", timeout=60,
+                         output=(tmp_path / "proxy.log").read_text)
         with httpx.Client(proxy=f"http://127.0.0.1:{port}", timeout=15) as client:
             yield client, Store(tmp_path / "kidgate.db")
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
         log.close()
         upstream.shutdown()
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.process import port_open, stop, wait_until_ready
 from tests.support.proxy import ROOT, ROUTE, free_port
 
 _CODE = re.compile(r"setup code ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})")
@@ -80,28 +79,12 @@ def run_kidgate(tmp: Path, config: str, *, routes: dict[str, int], lists: Path |
     proc = subprocess.Popen(args, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     kg = Kidgate(proc, port, admin_port, confdir, data_dir, cfg, log_path)
+    ports = (port, admin_port) if wait_admin else (port,)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"kidgate run exited with {proc.returncode}:\n{kg.output()}")
-            try:
-                for p in (port, admin_port) if wait_admin else (port,):
-                    with socket.create_connection(("127.0.0.1", p), timeout=0.5):
-                        pass
-                if (confdir / "mitmproxy-ca-cert.pem").exists():
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"kidgate run did not start:\n{kg.output()}")
-            time.sleep(0.1)
+        wait_until_ready(proc, lambda: all(port_open(p) for p in ports)
+                         and (confdir / "mitmproxy-ca-cert.pem").exists(),
+                         what="kidgate run", output=kg.output, timeout=90)
         yield kg
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
         logf.close()

@@ -8,7 +8,6 @@ server is never used. Without them the LDAP tests are skipped, except under ``CI
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.process import port_open, stop, wait_until_ready
 from tests.support.proxy import free_port
 
 SUFFIX = "dc=school,dc=example"
@@ -69,23 +69,9 @@ maxsize 10485760
     proc = subprocess.Popen([_tool("slapd"), "-f", str(conf), "-h", f"{url}/", "-d", "0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"slapd did not start: {proc.stderr.read().decode()[-500:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("slapd did not listen within 20 s") from None
-                time.sleep(0.1)
+        wait_until_ready(proc, lambda: port_open(port), what="slapd", timeout=20,
+                         output=lambda: proc.stderr.read().decode()[-500:])
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)

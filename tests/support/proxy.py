@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.process import port_open, stop, wait_until_ready
+
 ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "proxy_addons" / "addon.py"
 ROUTE = Path(__file__).with_name("route_addon.py")
@@ -123,6 +125,17 @@ class Proxy:
             return []
         return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
 
+    def decision(self, host: str, client: str, timeout: float = 5) -> dict:
+        """The last decision logged for ``host`` from ``client``, waiting for the log writer,
+        which writes in batches off the event loop."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = [r for r in self.decisions() if r["host"] == host and r["client"] == client]
+            if rows:
+                return rows[-1]
+            time.sleep(0.1)
+        raise AssertionError(f"no decision logged for {host} from {client}: {self.decisions()}")
+
 
 @contextmanager
 def run_proxy(tmp: Path, *, config: str | None = None, routes: dict[str, int] | None = None,
@@ -163,35 +176,20 @@ def run_proxy(tmp: Path, *, config: str | None = None, routes: dict[str, int] | 
     proc = subprocess.Popen(args, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     proxy = Proxy(port, proc, confdir, data_dir, log_path, listen_host)
+    def ready() -> bool:
+        if netns:
+            # No test connection: transparent mode logs one that was not redirected as an
+            # error, and an error logged during start-up makes mitmdump exit.
+            from tests.support.netns import listening
+            up = listening(netns, listen_host, port)
+        else:
+            up = port_open(port)
+        return up and proxy.ca_cert.exists()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"proxy exited with {proc.returncode}:\n{proxy.log()}")
-            try:
-                if netns:
-                    # No test connection: transparent mode logs one that was not redirected
-                    # as an error, and an error logged during start-up makes mitmdump exit.
-                    from tests.support.netns import listening
-                    if not listening(netns, listen_host, port):
-                        raise OSError("not listening yet")
-                else:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                        pass
-                if proxy.ca_cert.exists():
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"proxy did not start:\n{proxy.log()}")
-            time.sleep(0.1)
+        wait_until_ready(proc, ready, what="proxy", output=proxy.log, timeout=60)
         yield proxy
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         logf.close()
 
 
