@@ -179,9 +179,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"kidgate: filtering proxy on {args.listen_host or cfg.listen_host}:{port} "
           f"(config: {cfg.source}). To use it, {how}; "
           f"install the certificate from http://mitm.it", file=sys.stderr)
+    migrate_database(args, cfg)
     start_admin(args, cfg)
     mitmdump(mitmdump_args(args, cfg))
     return 0
+
+
+def migrate_database(args: argparse.Namespace, cfg: config_mod.Config) -> None:
+    """Bring the database's schema up to date before the proxy opens it, in a child process
+    (only when it is behind: one query tells), so that the migration tool never stays in the
+    long-lived proxy's memory. A failure is only reported here: the proxy runs on and its
+    parts that need the database report it as they always do (503 "not saved", never a
+    broken internet)."""
+    from admin.server import data_dir_for
+    from storage.db import Database, DatabaseError, default_url
+    try:
+        db = Database(cfg.database_url or default_url(data_dir_for(cfg, args.data_dir)))
+        try:
+            if db.needs_upgrade():
+                db.upgrade_in_child()
+        finally:
+            db.dispose()
+    except DatabaseError as e:
+        print(f"kidgate: {e}", file=sys.stderr)
 
 
 def start_admin(args: argparse.Namespace, cfg: config_mod.Config) -> None:

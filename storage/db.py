@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:  # Alembic (~12 MB) is imported only by a process that migrates
+    from alembic.config import Config as AlembicConfig
 
 from kidgate.paths import PRIVATE_MODE
 
@@ -102,7 +105,8 @@ class Database:
             if db is None:
                 db = cls(url)
                 try:
-                    db.upgrade()
+                    if db.needs_upgrade():
+                        db.upgrade()
                 except BaseException:
                     db.dispose()
                     raise
@@ -118,7 +122,32 @@ class Database:
     def backend(self) -> str:
         return self.url.get_backend_name()
 
+    def needs_upgrade(self) -> bool:
+        """Whether the schema is anything but this kidgate's head revision, asked with one
+        query and without Alembic, so that a process opening an up-to-date database (the
+        proxy, every start after the first) never loads the migration machinery. Any doubt
+        (no version table, no database yet, an unknown revision) says yes: :meth:`upgrade`
+        then decides, and refuses a newer schema."""
+        try:
+            with self.engine.connect() as conn:
+                current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        except sa.exc.DBAPIError:
+            return True
+        return [row[0] for row in current] != [head_revision()]
+
+    def upgrade_in_child(self) -> None:
+        """:meth:`upgrade` in a short-lived child process: the long-lived proxy keeps none of
+        Alembic's memory. The URL travels on stdin (a password never shows in ``ps``); a
+        failure is a :class:`DatabaseError` with the child's message."""
+        url = self.url.render_as_string(hide_password=False)
+        proc = subprocess.run([sys.executable, "-m", "storage", "upgrade"], input=url,
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            message = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+            raise DatabaseError(message[0].removeprefix("kidgate: "))
+
     def _alembic(self) -> AlembicConfig:
+        from alembic.config import Config as AlembicConfig
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         return cfg
@@ -129,6 +158,7 @@ class Database:
         Several processes may start at once (the proxies of a school on one server, or
         ``kidgate run`` beside a ``kidgate admin`` command): one migrates while the others
         wait, then find nothing left to do."""
+        from alembic import command
         cfg = self._alembic()
         try:
             with self._migration_lock(), self.engine.begin() as conn:
@@ -144,6 +174,8 @@ class Database:
 
     def _refuse_newer(self, conn: sa.Connection) -> None:
         """A database a newer kidgate migrated is left alone: its data would not fit."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
         current = MigrationContext.configure(conn).get_current_revision()
         scripts = ScriptDirectory.from_config(self._alembic())
         if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
@@ -170,6 +202,7 @@ class Database:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
     def downgrade(self, revision: str) -> None:
+        from alembic import command
         cfg = self._alembic()
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -177,10 +210,12 @@ class Database:
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None before the first migration)."""
+        from alembic.runtime.migration import MigrationContext
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head(self) -> str | None:
+        from alembic.script import ScriptDirectory
         return ScriptDirectory.from_config(self._alembic()).get_current_head()
 
     def dispose(self) -> None:
@@ -188,8 +223,27 @@ class Database:
         self.engine.dispose()
 
 
+_REVISION = re.compile(r"^(down_)?revision\s*(?::[^=]*)?=\s*['\"]?([\w.-]+|None)['\"]?", re.M)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files' ``revision`` and
+    ``down_revision`` lines (the one no other migration follows). Kept equal to Alembic's
+    own answer by a test; migrations form one line, never branches."""
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((bool(m.group(1)), m.group(2)) for m in _REVISION.finditer(path.read_text()))
+        if False in found:
+            down = found.get(True)
+            revisions[found[False]] = None if down in (None, "None") else down
+    heads = set(revisions) - set(revisions.values())
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations in {MIGRATIONS} have {len(heads)} heads")
+    return heads.pop()
+
+
 def _hide_password(url: str) -> str:
-    import re
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 

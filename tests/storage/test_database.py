@@ -147,3 +147,65 @@ def test_an_upgrade_keeps_the_accounts_made_before_it(database_url: str) -> None
     assert (row.username, row.role, row.totp_secret, row.totp_last_step) == \
         ("mum", "owner", None, None)
     db.dispose()
+
+
+def test_the_head_revision_read_without_alembic_is_alembics() -> None:
+    from storage.db import head_revision
+    d = Database("sqlite://")
+    assert head_revision() == d.head()
+
+
+def test_needs_upgrade_asks_one_question_and_doubts_everything_else(database_url: str) -> None:
+    d = Database(database_url)
+    try:
+        assert d.needs_upgrade()  # no version table yet
+        d.upgrade()
+        assert not d.needs_upgrade()
+        with d.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0003_reporting'"))
+        assert d.needs_upgrade()
+    finally:
+        d.dispose()
+
+
+_WITHOUT_ALEMBIC = """
+import sys
+from storage.db import Database
+url = sys.stdin.readline().strip()
+db = Database(url)
+if db.needs_upgrade():
+    db.upgrade_in_child()
+Database.shared(url)  # what the proxy's parts do next
+assert "alembic" not in sys.modules, "the migration tool stayed in this process"
+from sqlalchemy import text
+with db.engine.connect() as conn:
+    print(conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
+"""
+
+
+def test_a_process_that_opens_the_database_keeps_no_migration_tool(database_url: str) -> None:
+    """kidgate run migrates in a child process at start: the long-lived proxy neither imports
+    Alembic for a fresh database nor for one already at the head revision."""
+    import subprocess
+    import sys
+
+    from storage.db import head_revision
+    for _ in range(2):  # a fresh database, then the same one at head
+        proc = subprocess.run([sys.executable, "-c", _WITHOUT_ALEMBIC], input=database_url,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == head_revision()
+
+
+def test_a_child_migration_refuses_a_newer_schema_with_its_reason(database_url: str) -> None:
+    from storage import DatabaseError
+    d = Database(database_url)
+    try:
+        d.upgrade()
+        with d.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+        assert d.needs_upgrade()
+        with pytest.raises(DatabaseError, match="newer than this kidgate"):
+            d.upgrade_in_child()
+    finally:
+        d.dispose()
