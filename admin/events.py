@@ -144,8 +144,13 @@ class Page:
 
 
 def page(data_dir: Path, f: Filters, number: int = 1, db: Any = None) -> Page:
-    """Page ``number`` (1 = newest) of the matching events, newest first."""
+    """Page ``number`` (1 = newest) of the matching events, newest first. From decision rows
+    the database pages and counts (unless a text search or the ``other`` source asks for what
+    only the reader can judge); from files, one pass that keeps the page's worth."""
     number = max(1, number)
+    source = stats.log_source(data_dir, db)
+    if isinstance(source, stats.DatabaseLog) and not f.text and f.source != stats.OTHER:
+        return _page_of_rows(source.db, f, number)
     keep: deque[Event] = deque(maxlen=number * PER_PAGE)
     total = 0
     for e in iter_events(data_dir, f, db):
@@ -153,6 +158,31 @@ def page(data_dir: Path, f: Filters, number: int = 1, db: Any = None) -> Page:
         total += 1
     newest_first = list(reversed(keep))
     return Page(newest_first[(number - 1) * PER_PAGE: number * PER_PAGE], number, total)
+
+
+def _page_of_rows(db: Any, f: Filters, number: int) -> Page:
+    from storage.decisions import page_records
+    profiles: tuple[str, ...] = (f.profile,) if f.profile else ()
+    if f.only_profiles is not None:  # a teacher: what was asked, within their classes
+        profiles = tuple(p for p in (profiles or f.only_profiles) if p in f.only_profiles)
+        if not profiles:
+            return Page([], number, 0)
+    categories: tuple[str, ...] | None = f.only_categories
+    if f.category and f.category != stats.UNCATEGORISED:
+        categories = tuple(c for c in (categories or (f.category,)) if c == f.category)
+    records, total = page_records(
+        db, offset=(number - 1) * PER_PAGE, limit=PER_PAGE, since=f.since, until=f.until,
+        profiles=profiles, clients=(f.client,) if f.client else (), categories=categories,
+        uncategorised=f.category == stats.UNCATEGORISED, action=f.action, source=f.source)
+    events: list[Event] = []
+    for obj in records:
+        try:
+            d = stats.parse_record(obj)
+        except stats.BadRecord:  # the query already leaves out what the reader refuses
+            continue
+        events.append(Event(d.ts, d.client, d.profile, d.host, d.phase, d.action, d.category,
+                            d.sources, _reasons(obj, d)))
+    return Page(events, number, total)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

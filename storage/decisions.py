@@ -188,3 +188,46 @@ def iter_records(db: Database, *, since: float | None = None, until: float | Non
         result = conn.execution_options(yield_per=batch).execute(query).mappings()
         for row in result:
             yield to_record(row)
+
+
+#: The times a decision-log reader accepts (:func:`kidgate.stats.parse_record`): rows outside
+#: them are not decisions, so a page and its count leave them out as the reader does.
+_MIN_TS, _MAX_TS = 946_684_800.0, 4_102_444_800.0
+
+
+def page_records(db: Database, *, offset: int, limit: int, since: float | None = None,
+                 until: float | None = None, profiles: Sequence[str] = (),
+                 clients: Sequence[str] = (), categories: Sequence[str] | None = None,
+                 uncategorised: bool = False, action: str = "", source: str = ""
+                 ) -> tuple[list[dict[str, Any]], int]:
+    """One page of records, newest first, and how many match in all, both decided by the
+    database (the ``ts`` index, LIMIT/OFFSET and COUNT): a school's event log of millions of
+    rows shows a page without reading them all. ``categories`` (None: any) and
+    ``uncategorised`` (no category) narrow by category; ``source`` must be a plain source
+    name (it is matched in the stored JSON list)."""
+    where = [_c.ts >= _MIN_TS, _c.ts <= _MAX_TS, _c.action.in_(("allow", "block"))]
+    if since is not None:
+        where.append(_c.ts >= since)
+    if until is not None:
+        where.append(_c.ts < until)
+    if profiles:
+        where.append(_c.profile.in_(list(profiles)))
+    if clients:
+        where.append(_c.client.in_(list(clients)))
+    if uncategorised:
+        where.append(_c.category.is_(None))
+    if categories is not None:
+        where.append(_c.category.in_(list(categories)))
+    if action:
+        where.append(_c.action == action)
+    if source:
+        if not source.isalnum():
+            raise ValueError(f"not a source name: {source!r}")
+        where.append(_c.sources.contains(f'"{source}"', autoescape=True))
+    rows = (sa.select(decisions).where(*where).order_by(_c.ts.desc(), _c.id.desc())
+            .offset(max(0, offset)).limit(max(0, limit)))
+    count = sa.select(sa.func.count()).select_from(decisions).where(*where)
+    with db.engine.connect() as conn:
+        total = conn.execute(count).scalar_one()
+        page = [to_record(row) for row in conn.execute(rows).mappings()]
+    return page, total

@@ -214,3 +214,50 @@ def test_odd_records_are_stored_or_refused_alone(db: Database, tmp_path: Path):
     assert hosts[-1] == "ok-3.test"
     refused = 1 if db.backend == "postgresql" else 0  # SQLite keeps 64-bit integers
     assert log.lost == refused and len(hosts) == 6 - refused
+
+
+def test_the_event_log_pages_rows_in_the_database_as_the_reader_would(db: Database,
+                                                                         tmp_path: Path):
+    """A page and its count decided by the database (LIMIT/OFFSET, COUNT) are exactly the
+    newest-first slice of what reading every row gives, for every filter and role limit,
+    odd rows included (unknown categories and sources, a bad action, a time out of range)."""
+    import random
+
+    from admin import events
+    rnd = random.Random(7)
+    records = []
+    for i in range(420):
+        records.append({
+            "ts": 1_700_000_000.0 + rnd.randrange(0, 3000) if i != 5 else 12.0,
+            "client": rnd.choice(["10.0.0.2", "10.0.0.3", "tablet"]),
+            "profile": rnd.choice(["kid", "teen", "class5"]),
+            "host": rnd.choice(["a.test", "b.test", "sha256:abc"]),
+            "phase": rnd.choice(["request", "response"]),
+            "action": rnd.choice(["allow", "block", "block", "bogus" if i % 97 == 0 else "allow"]),
+            "category": rnd.choice([None, "gambling", "hate", "self_harm", "csam", "not-ours"]),
+            "sources": rnd.sample(["list", "label", "classifier", "schedule", "mystery"],
+                                  rnd.randrange(0, 3)),
+            "reasons": [f"reason {i}"]})
+    DecisionRows(db, proxy="gw").insert(records)
+    now = 1_700_003_000.0
+
+    def filters(only_profiles=None, only_categories=None, **args):  # type: ignore[no-untyped-def]
+        f = events.Filters.parse(args, now=now)
+        assert not f.errors
+        f.only_profiles, f.only_categories = only_profiles, only_categories
+        return f
+    cases = [filters(), filters(category="hate"), filters(category="uncategorised"),
+             filters(action="block", source="list"), filters(source="classifier", profile="kid"),
+             filters(client="tablet", since="2023-11-14T23:00:00+00:00"),
+             filters(only_profiles=("kid", "class5")), filters(only_profiles=("kid",), profile="teen"),
+             filters(only_profiles=()), filters(only_categories=events.SAFEGUARDING_CATEGORIES),
+             filters(only_categories=events.SAFEGUARDING_CATEGORIES, category="gambling")]
+    assert stats.log_source(tmp_path, db) == stats.DatabaseLog(db)
+    for f in cases:
+        streamed = list(events.iter_events(tmp_path, f, db))[::-1]
+        for number in (1, 2, 5):
+            got = events.page(tmp_path, f, number, db)
+            assert got.total == len(streamed), f.raw
+            assert got.events == streamed[(number - 1) * events.PER_PAGE:
+                                          number * events.PER_PAGE], (f.raw, number)
+    assert any(events.page(tmp_path, f, 1, db).total for f in cases)
