@@ -13,6 +13,7 @@ import json
 import re
 import socket
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -175,15 +176,8 @@ def iter_records(db: Database, *, since: float | None = None, until: float | Non
                  batch: int = 5000) -> Iterator[dict[str, Any]]:
     """Records in time order, filtered by the database; streamed in batches (memory bounded
     by ``batch``, however long the log)."""
-    query = sa.select(decisions).order_by(_c.ts, _c.id)
-    if since is not None:
-        query = query.where(_c.ts >= since)
-    if until is not None:
-        query = query.where(_c.ts < until)
-    if profiles:
-        query = query.where(_c.profile.in_(list(profiles)))
-    if clients:
-        query = query.where(_c.client.in_(list(clients)))
+    query = (sa.select(decisions).where(*_filtered(since, until, profiles, clients))
+             .order_by(_c.ts, _c.id))
     with db.engine.connect() as conn:
         result = conn.execution_options(yield_per=batch).execute(query).mappings()
         for row in result:
@@ -193,6 +187,74 @@ def iter_records(db: Database, *, since: float | None = None, until: float | Non
 #: The times a decision-log reader accepts (:func:`kidgate.stats.parse_record`): rows outside
 #: them are not decisions, so a page and its count leave them out as the reader does.
 _MIN_TS, _MAX_TS = 946_684_800.0, 4_102_444_800.0
+
+
+def _filtered(since: float | None, until: float | None, profiles: Sequence[str],
+              clients: Sequence[str]) -> list[sa.ColumnElement[bool]]:
+    where = []
+    if since is not None:
+        where.append(_c.ts >= since)
+    if until is not None:
+        where.append(_c.ts < until)
+    if profiles:
+        where.append(_c.profile.in_(list(profiles)))
+    if clients:
+        where.append(_c.client.in_(list(clients)))
+    return where
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Decisions counted by the database, in the few groupings statistics need (valid rows
+    only; ``bad`` counts the others by the reason a reader gives)."""
+
+    #: (first ts, last ts, count, phase, action, category) per quarter hour: every zone's
+    #: hours and days are whole quarter hours, so local times are exact.
+    times: list[tuple[float, float, int, str, str, str | None]]
+    sources: list[tuple[list[str], int]]  # blocks per stored source list
+    profiles: list[tuple[str, str, str, int]]  # (profile, phase, action, count)
+    clients: list[tuple[str, str, str, int]]
+    hosts: list[tuple[str, str | None, int]]  # blocks per (host, category)
+    bad: list[tuple[str, int]]
+
+
+def count_rows(db: Database, *, since: float | None = None, until: float | None = None,
+               profiles: Sequence[str] = (), clients: Sequence[str] = ()) -> Counts:
+    """What ``kidgate stats`` and the dashboard count, counted by the database: a few grouped
+    queries with small answers instead of every row (a school's week is millions)."""
+    where = _filtered(since, until, profiles, clients)
+    in_range = sa.and_(_c.ts >= _MIN_TS, _c.ts <= _MAX_TS)
+    valid = [*where, in_range, _c.action.in_(("allow", "block"))]
+    blocks = [*valid, _c.action == "block"]
+    if db.backend == "postgresql":
+        quarter = sa.func.floor(_c.ts / 900)
+    else:  # SQLite may lack floor(); valid times are positive, so truncation is the floor
+        quarter = sa.cast(_c.ts / 900, sa.Integer)
+    n = sa.func.count()
+
+    def grouped(*keys: Any, where: list[Any]) -> sa.Select[Any]:
+        return sa.select(*keys, n).where(*where).group_by(*keys)
+    why = sa.case((sa.not_(in_range), "ts out of range"),
+                  else_="action is not allow or block")
+    with db.engine.connect() as conn:
+        times = [(first, last, count, phase, action, category) for first, last, count, phase,
+                 action, category in conn.execute(
+                     sa.select(sa.func.min(_c.ts), sa.func.max(_c.ts), n, _c.phase, _c.action,
+                               _c.category).where(*valid)
+                     .group_by(quarter, _c.phase, _c.action, _c.category))]
+        return Counts(
+            times=times,
+            sources=[(json.loads(raw or "[]"), count) for raw, count in
+                     conn.execute(grouped(_c.sources, where=blocks))],
+            profiles=[tuple(r) for r in conn.execute(grouped(_c.profile, _c.phase, _c.action,
+                                                             where=valid))],
+            clients=[tuple(r) for r in conn.execute(grouped(_c.client, _c.phase, _c.action,
+                                                            where=valid))],
+            hosts=[tuple(r) for r in conn.execute(grouped(_c.host, _c.category,
+                                                          where=blocks))],
+            bad=[tuple(r) for r in conn.execute(
+                sa.select(why, n).where(*where, sa.not_(sa.and_(*valid[len(where):])))
+                .group_by(why))])
 
 
 def page_records(db: Database, *, offset: int, limit: int, since: float | None = None,
@@ -205,15 +267,8 @@ def page_records(db: Database, *, offset: int, limit: int, since: float | None =
     rows shows a page without reading them all. ``categories`` (None: any) and
     ``uncategorised`` (no category) narrow by category; ``source`` must be a plain source
     name (it is matched in the stored JSON list)."""
-    where = [_c.ts >= _MIN_TS, _c.ts <= _MAX_TS, _c.action.in_(("allow", "block"))]
-    if since is not None:
-        where.append(_c.ts >= since)
-    if until is not None:
-        where.append(_c.ts < until)
-    if profiles:
-        where.append(_c.profile.in_(list(profiles)))
-    if clients:
-        where.append(_c.client.in_(list(clients)))
+    where = [_c.ts >= _MIN_TS, _c.ts <= _MAX_TS, _c.action.in_(("allow", "block")),
+             *_filtered(since, until, profiles, clients)]
     if uncategorised:
         where.append(_c.category.is_(None))
     if categories is not None:

@@ -9,8 +9,8 @@ from collections.abc import Hashable, Sequence
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kidgate.stats.reading import LogSource, ReadReport, read_decisions
-from kidgate.stats.records import CATEGORY_KEYS, SOURCES, Decision
+from kidgate.stats.reading import DatabaseLog, FileReport, LogSource, ReadReport, read_decisions
+from kidgate.stats.records import CATEGORY_KEYS, SOURCES, Decision, parse_record
 
 
 SCHEMA = "kidgate-stats/1"
@@ -37,17 +37,21 @@ class BoundedCounter(Generic[K]):
         self.counts: dict[K, int] = {}
         self.error = 0
 
-    def add(self, key: K) -> None:
+    def add(self, key: K, n: int = 1) -> None:
+        """Count ``key`` ``n`` times (weighted Misra-Gries: ``n`` = 1 is the classic one)."""
         counts = self.counts
         if key in counts:
-            counts[key] += 1
+            counts[key] += n
         elif len(counts) < self.capacity:
-            counts[key] = 1
+            counts[key] = n
         else:
-            # Decrement every key (and the new one) by one; at most n / (capacity + 1) times
-            # over the whole stream, so the cost stays linear.
-            self.error += 1
-            self.counts = {k: v - 1 for k, v in counts.items() if v > 1}
+            # Decrement every key (and the new one) by the smallest count among them; the
+            # decrements add up to at most total / (capacity + 1), so the cost stays linear.
+            low = min(n, min(counts.values()))
+            self.error += low
+            self.counts = {k: v - low for k, v in counts.items() if v > low}
+            if n > low:
+                self.counts[key] = n - low
 
     def get(self, key: K) -> int:
         return self.counts.get(key, 0)
@@ -111,12 +115,7 @@ class Aggregator:
         if self.last is None or d.ts > self.last:
             self.last = d.ts
         day, weekday, hour = self.local(d.ts)
-        bucket = self.daily.get(day)
-        if bucket is None:
-            if len(self.daily) < MAX_DAYS:
-                bucket = self.daily[day] = [0, 0, {}]
-            else:
-                self.days_dropped = True
+        bucket = self._day(day)
         if d.phase != "response":
             self.requests += 1
             self.profile_requests.add(d.profile)
@@ -138,6 +137,61 @@ class Aggregator:
         if bucket is not None:
             bucket[1] += 1
             bucket[2][d.category] = bucket[2].get(d.category, 0) + 1
+
+    def _day(self, day: str) -> list[Any] | None:
+        bucket = self.daily.get(day)
+        if bucket is None:
+            if len(self.daily) < MAX_DAYS:
+                bucket = self.daily[day] = [0, 0, {}]
+            else:
+                self.days_dropped = True
+        return bucket
+
+    def add_counts(self, counts: Any) -> None:
+        """What :meth:`add` makes of every row, from a database's grouped counts
+        (:class:`storage.decisions.Counts`, valid rows only); every value is checked by
+        :func:`parse_record`, as a row's would be."""
+        def check(**fields: Any) -> Decision:
+            return parse_record({"ts": _ANY_TS, "action": "allow", **fields})
+        for first, last, n, phase, action, category in counts.times:
+            d = check(ts=first, phase=phase, action=action, category=category)
+            self.records += n
+            if self.first is None or first < self.first:
+                self.first = first
+            if self.last is None or last > self.last:
+                self.last = last
+            day, weekday, hour = self.local(first)
+            bucket = self._day(day)
+            if d.phase != "response":
+                self.requests += n
+                if bucket is not None:
+                    bucket[0] += n
+            if d.action != "block":
+                continue
+            self.blocked += n
+            if d.phase == "response":
+                self.blocked_response += n
+            self.by_category[d.category] += n
+            self.by_weekday_hour[weekday][hour] += n
+            if bucket is not None:
+                bucket[1] += n
+                bucket[2][d.category] = bucket[2].get(d.category, 0) + n
+        for sources, n in counts.sources:
+            for name in check(sources=sources).sources:
+                self.by_source[name] += n
+        for rows, requests, blocks, key in ((counts.profiles, self.profile_requests,
+                                             self.profile_blocks, "profile"),
+                                            (counts.clients, self.client_requests,
+                                             self.client_blocks, "client")):
+            for value, phase, action, n in rows:
+                name = getattr(check(**{key: value}), key)
+                if phase != "response":
+                    requests.add(name, n)
+                if action == "block":
+                    blocks.add(name, n)
+        for host, category, n in counts.hosts:
+            d = check(host=host, category=category)
+            self.hosts.add((d.host, d.category), n)
 
     def summary(self, report: ReadReport, *, filters: dict[str, Any], timezone: str,
                 top: int = 20, now: float | None = None) -> dict[str, Any]:
@@ -240,12 +294,18 @@ def collect(paths: LogSource, *, since: float | None = None, until: float | None
             profiles: Sequence[str] = (), clients: Sequence[str] = (),
             tz: dt.tzinfo | None = None, timezone: str = "local", top: int = 20,
             now: float | None = None) -> dict[str, Any]:
-    """Read ``paths`` once and return the ``kidgate-stats/1`` summary."""
+    """Read ``paths`` once and return the ``kidgate-stats/1`` summary. From a database the
+    rows are counted there, grouped by quarter hour and by what is counted (the figures are
+    the same; a school's week of decisions is not sent row by row)."""
     report = ReadReport()
     agg = Aggregator(tz)
-    for d in read_decisions(paths, report, since=since, until=until, profiles=profiles,
-                            clients=clients):
-        agg.add(d)
+    if isinstance(paths, DatabaseLog):
+        _count_rows(paths, agg, report, since=since, until=until, profiles=profiles,
+                    clients=clients)
+    else:
+        for d in read_decisions(paths, report, since=since, until=until, profiles=profiles,
+                                clients=clients):
+            agg.add(d)
 
     def iso(ts: float | None) -> str | None:
         return None if ts is None else dt.datetime.fromtimestamp(ts, tz).isoformat(
@@ -255,3 +315,28 @@ def collect(paths: LogSource, *, since: float | None = None, until: float | None
     return agg.summary(report, filters=filters, timezone=timezone, top=top, now=now)
 
 
+
+
+def _count_rows(source: DatabaseLog, agg: Aggregator, report: ReadReport, *,
+                since: float | None, until: float | None, profiles: Sequence[str],
+                clients: Sequence[str]) -> None:
+    """Feed ``agg`` the database's grouped counts; rows the reader would refuse are counted
+    as bad lines with the reader's reasons. A server gone mid-read is the report's error."""
+    from storage.decisions import count_rows
+    fr = FileReport(str(source))
+    report.files.append(fr)
+    try:
+        counts = count_rows(source.db, since=since, until=until, profiles=profiles,
+                            clients=clients)
+    except Exception as e:  # noqa: BLE001 - the page shows the error, not a traceback
+        fr.error = f"{type(e).__name__}: {e}"
+        return
+    fr.lines = sum(n for *_, n in counts.bad) + sum(t[2] for t in counts.times)
+    for n, (why, count) in enumerate(counts.bad, 1):
+        for _ in range(count):
+            report.bad(fr, n, why)
+    agg.add_counts(counts)
+
+
+#: A valid time for :func:`parse_record` when other fields are checked.
+_ANY_TS = 1_000_000_000.0

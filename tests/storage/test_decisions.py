@@ -216,29 +216,29 @@ def test_odd_records_are_stored_or_refused_alone(db: Database, tmp_path: Path):
     assert log.lost == refused and len(hosts) == 6 - refused
 
 
+def _odd_rows(n: int, span: float = 3000) -> list[dict]:
+    """Decisions of every kind, odd ones included: unknown categories and sources, a bad
+    action, a time out of range, a hotline host."""
+    import random
+    rnd = random.Random(7)
+    return [{"ts": 1_700_000_000.0 + rnd.uniform(0, span) if i != 5 else 12.0,
+             "client": rnd.choice(["10.0.0.2", "10.0.0.3", "tablet"]),
+             "profile": rnd.choice(["kid", "teen", "class5"]),
+             "host": rnd.choice(["a.test", "b.test", "sha256:abc", "<b>c.test</b>"]),
+             "phase": rnd.choice(["request", "response"]),
+             "action": rnd.choice(["allow", "block", "block", "bogus" if i % 97 == 0 else "allow"]),
+             "category": rnd.choice([None, "gambling", "hate", "self_harm", "csam", "not-ours"]),
+             "sources": rnd.sample(["list", "label", "classifier", "schedule", "mystery"],
+                                   rnd.randrange(0, 3)),
+             "reasons": [f"reason {i}"]} for i in range(n)]
+
+
 def test_the_event_log_pages_rows_in_the_database_as_the_reader_would(db: Database,
                                                                          tmp_path: Path):
     """A page and its count decided by the database (LIMIT/OFFSET, COUNT) are exactly the
-    newest-first slice of what reading every row gives, for every filter and role limit,
-    odd rows included (unknown categories and sources, a bad action, a time out of range)."""
-    import random
-
+    newest-first slice of what reading every row gives, for every filter and role limit."""
     from admin import events
-    rnd = random.Random(7)
-    records = []
-    for i in range(420):
-        records.append({
-            "ts": 1_700_000_000.0 + rnd.randrange(0, 3000) if i != 5 else 12.0,
-            "client": rnd.choice(["10.0.0.2", "10.0.0.3", "tablet"]),
-            "profile": rnd.choice(["kid", "teen", "class5"]),
-            "host": rnd.choice(["a.test", "b.test", "sha256:abc"]),
-            "phase": rnd.choice(["request", "response"]),
-            "action": rnd.choice(["allow", "block", "block", "bogus" if i % 97 == 0 else "allow"]),
-            "category": rnd.choice([None, "gambling", "hate", "self_harm", "csam", "not-ours"]),
-            "sources": rnd.sample(["list", "label", "classifier", "schedule", "mystery"],
-                                  rnd.randrange(0, 3)),
-            "reasons": [f"reason {i}"]})
-    DecisionRows(db, proxy="gw").insert(records)
+    DecisionRows(db, proxy="gw").insert(_odd_rows(420))
     now = 1_700_003_000.0
 
     def filters(only_profiles=None, only_categories=None, **args):  # type: ignore[no-untyped-def]
@@ -261,3 +261,64 @@ def test_the_event_log_pages_rows_in_the_database_as_the_reader_would(db: Databa
             assert got.events == streamed[(number - 1) * events.PER_PAGE:
                                           number * events.PER_PAGE], (f.raw, number)
     assert any(events.page(tmp_path, f, 1, db).total for f in cases)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kathmandu", "America/St_Johns"])
+def test_statistics_counted_by_the_database_equal_reading_every_row(db: Database, zone: str):
+    """The dashboard's and ``kidgate stats``' figures from grouped counts (quarter hours, and
+    blocks per host) are those of reading each row, in zones with odd offsets too."""
+    from zoneinfo import ZoneInfo
+    import random
+    rnd = random.Random(11)
+    # Few kinds of decision, close together: many share a group, so a quarter hour that
+    # straddled a local hour or day would show in the counts.
+    dense = [{"ts": 1_700_000_000.0 + rnd.uniform(0, 2 * 86400), "client": "10.0.0.2",
+              "profile": rnd.choice(["kid", "teen"]), "host": rnd.choice(["a.test", "b.test"]),
+              "phase": "request", "action": rnd.choice(["allow", "block"]),
+              "category": "gambling", "sources": ["list"], "reasons": []} for _ in range(1500)]
+    DecisionRows(db, proxy="gw").insert(_odd_rows(400, span=9 * 86400) + dense)
+    tz = ZoneInfo(zone)
+    source = stats.DatabaseLog(db)
+    for filters in ({}, {"since": 1_700_100_000.0, "profiles": ("kid", "teen")},
+                    {"clients": ("tablet",), "until": 1_700_500_000.0}):
+        counted = stats.collect(source, tz=tz, timezone=zone, now=1.8e9, **filters)
+        report = stats.ReadReport()
+        agg = stats.Aggregator(tz)
+        for d in stats.read_decisions(source, report, **filters):
+            agg.add(d)
+        read = agg.summary(report, filters=counted["filters"], timezone=zone, now=1.8e9)
+        for key in read:
+            if key != "input":
+                assert counted[key] == read[key], (key, filters)
+        for key in ("lines", "bad_lines", "records", "filtered_out"):
+            assert counted["input"][key] == read["input"][key], (key, filters)
+        assert counted["totals"]["blocked"] > 0
+        assert counted["input"]["bad_lines"] > 0 or filters  # the odd rows were counted as bad
+        assert {h["host"] for h in counted["top_blocked_hosts"]} >= {stats.HOTLINE_ENTRY}
+
+
+def test_weighted_counts_are_the_classic_counter_for_single_steps():
+    """Weight 1 is textbook Misra-Gries (written out here); larger weights take the smallest
+    count from every key when a new key does not fit."""
+    import random
+    rnd = random.Random(3)
+    keys = [rnd.choice("abcdefghij") for _ in range(2000)]
+    classic: dict[str, int] = {}
+    decrements = 0
+    for k in keys:
+        if k in classic:
+            classic[k] += 1
+        elif len(classic) < 4:
+            classic[k] = 1
+        else:
+            decrements += 1
+            classic = {key: v - 1 for key, v in classic.items() if v > 1}
+    counter = stats.BoundedCounter[str](4)
+    for k in keys:
+        counter.add(k)
+    assert counter.counts == classic and counter.error == decrements > 0
+    weighted = stats.BoundedCounter[str](3)
+    for k, n in (("a", 5), ("b", 2), ("c", 1), ("d", 4), ("a", 1)):
+        weighted.add(k, n)
+    # d's arrival took the smallest count (1) from everyone: a 4, b 1, d 3, c gone; then a+1.
+    assert weighted.counts == {"a": 5, "b": 1, "d": 3} and weighted.error == 1
