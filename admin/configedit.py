@@ -228,9 +228,14 @@ def set_pause(path: Path, name: str, until: dt.datetime, by: str,
 
 
 def end_pause(path: Path, name: str, now: dt.datetime) -> config_mod.Config:
+    return _end(path, name, "pause", now)
+
+
+def _end(path: Path, name: str, key: str, now: dt.datetime) -> config_mod.Config:
+    """End the profile's ``key`` (a pause, or all its extra time) now."""
     def change(doc: Any) -> None:
         p = _profile_entry(doc, path, name)
-        p.pop("pause", None)
+        p.pop(key, None)
         _tidy(p, now)
     return edit(path, change)
 
@@ -260,11 +265,7 @@ def add_extra_time(path: Path, name: str, until: dt.datetime, categories: Sequen
 
 
 def end_extra_time(path: Path, name: str, now: dt.datetime) -> config_mod.Config:
-    def change(doc: Any) -> None:
-        p = _profile_entry(doc, path, name)
-        p.pop("extra_time", None)
-        _tidy(p, now)
-    return edit(path, change)
+    return _end(path, name, "extra_time", now)
 
 
 def set_services(path: Path, name: str, blocked: Sequence[str]) -> config_mod.Config:
