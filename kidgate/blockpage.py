@@ -80,7 +80,8 @@ def render(verdict: Verdict, *, url: str, profile: Profile, links: BlockLinks | 
     if verdict.paused_until is not None:
         until = format_until(verdict.paused_until, dt.datetime.now(ZoneInfo(profile.timezone)))
     return _TEMPLATE.render(
-        lang=lang, **pages.gettext_callables(lang), verdict=verdict, profile=profile, lead=_lead(verdict), until=until,
+        lang=lang, **pages.gettext_callables(lang), verdict=verdict, profile=profile,
+        lead=_lead(verdict), until=until,
         why=category_name(lang, verdict.category), help=verdict.category == "self_harm",
         helpline=helpline, report_url=links.report_url or None,
         # no approval opens a pause

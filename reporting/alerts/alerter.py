@@ -301,4 +301,3 @@ def _claimed(now: float) -> sa.ColumnElement[bool]:
 def _suppressed_since(conn: sa.Connection, key: str, last: float | None) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(t.alert_log).where(
         _al.rate_key == key, _al.status == "suppressed", _al.created > (last or 0))).scalar_one())
-

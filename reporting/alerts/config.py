@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pages import LANGUAGES
 from policies.categories import CATEGORIES
+from reporting.alerts.events import CONTROL
 from reporting.links import DEFAULT_HELPLINE
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _DURATION = re.compile(r"^(\d+)\s*([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 DEFAULT_ACCESS_REQUESTS_PER_HOUR = 10
+
 
 @dataclass(frozen=True, slots=True)
 class SmtpConfig:
@@ -115,7 +116,7 @@ def _known(m: Mapping[str, object], key: str, allowed: set[str]) -> None:
 def _text(v: object, key: str, limit: int = 200) -> str:
     if not isinstance(v, str) or not v.strip():
         raise ValueError(f"{key}: must be a non-empty string")
-    if _CONTROL.search(v) or len(v) > limit:
+    if CONTROL.search(v) or len(v) > limit:
         raise ValueError(f"{key}: must be one line of at most {limit} characters")
     return v.strip()
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from reporting.access import AccessRequest, clean_message
 from reporting.urls import host_of, without_content, without_query
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+#: Characters that would split a header or a log line, or hide text.
+CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+
 
 @dataclass(frozen=True, slots=True)
 class AlertEvent:
@@ -96,11 +98,9 @@ class AccessRequestEvent:
                    clean_message(req.message), language, req.created)
 
 
-
-
 def clean(text: str, limit: int) -> str:
     """One line, no control characters (no header or log injection), bounded."""
-    return _CONTROL.sub(" ", text)[:limit]
+    return CONTROL.sub(" ", text)[:limit]
 
 
 def iso_time(ts: float) -> str:
