@@ -129,11 +129,11 @@ def gettext_callables(lang: str | None, autoescape: bool = True) -> dict[str, Ca
         return out % variables if variables or "%" in out else out
 
     @functools.lru_cache(maxsize=4096)  # texts are few and fixed; bounded all the same
-    def plain(message: str) -> str:
-        return wrap(t.gettext(message))
+    def without_values(message: str) -> str:
+        return finish(t.gettext(message), {})
 
     def gettext_(message: str, **variables: object) -> str:
-        return finish(t.gettext(message), variables) if variables else finish(plain(message), {})
+        return finish(t.gettext(message), variables) if variables else without_values(message)
 
     def ngettext_(singular: str, plural: str, n: int, **variables: object) -> str:
         variables.setdefault("num", n)
