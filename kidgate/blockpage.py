@@ -54,6 +54,7 @@ def category_name(language: str | None, category: str | None) -> str:
 
 
 _TEMPLATE = pages.environment().get_template("blockpage.html")
+pages.preload()
 
 
 def _lead(verdict: Verdict) -> str:
