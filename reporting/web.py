@@ -126,7 +126,8 @@ def create_app(store: Store, signer: Signer,
     def page(template: str, status: int, lang: str, **ctx: object) -> Response:
         lang = pages.language(lang)
         title = ctx.pop("title", None) or pages.translate(lang, _TITLES.get(template, "kidgate"))
-        body = render_template(f"kg_{template}.html", lang=lang, title=title, **ctx)
+        body = render_template(f"kg_{template}.html", lang=lang, title=title,
+                               **pages.gettext_callables(lang), **ctx)
         return Response(body, status, content_type="text/html; charset=utf-8")
 
     def refused(kind: str, lang: str = "en", status: int = 403) -> Response:
