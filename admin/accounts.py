@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from pages import N_
 from storage import ROLES, Database
 from storage import tables as t
 
@@ -105,16 +106,16 @@ def validate_new_account(username: str, password: str, confirm: str | None = Non
                          role: str = "owner") -> dict[str, str]:
     errors: dict[str, str] = {}
     if not USERNAME_RE.fullmatch(username):
-        errors["username"] = ("Use 1 to 64 lower-case letters, digits, dots, dashes or "
-                              "underscores, starting with a letter or digit.")
+        errors["username"] = N_("Use 1 to 64 lower-case letters, digits, dots, dashes or "
+                                "underscores, starting with a letter or digit.")
     if len(password) < MIN_PASSWORD:
         errors["password"] = f"Use at least {MIN_PASSWORD} characters."
     elif len(password) > 1024:
-        errors["password"] = "Use at most 1024 characters."
+        errors["password"] = N_("Use at most 1024 characters.")
     elif password.lower() == username.lower():
-        errors["password"] = "The password must not be the user name."
+        errors["password"] = N_("The password must not be the user name.")
     if confirm is not None and "password" not in errors and confirm != password:
-        errors["confirm"] = "The two passwords differ."
+        errors["confirm"] = N_("The two passwords differ.")
     if role not in ROLES:
         errors["role"] = f"Choose one of: {', '.join(ROLES)}."
     return errors
@@ -132,9 +133,9 @@ def complete_setup(db: Database, *, code: str, username: str, password: str, con
         owner = conn.execute(sa.select(t.accounts.c.id)
                              .where(t.accounts.c.role == "owner").limit(1)).first()
         if owner is not None or stored is None:
-            raise FieldErrors({"code": "kidgate is already set up: sign in instead."})
+            raise FieldErrors({"code": N_("kidgate is already set up: sign in instead.")})
         if not hmac.compare_digest(stored, _sha(_normalise_code(code))):
-            errors = {"code": "This is not the setup code kidgate printed.", **errors}
+            errors = {"code": N_("This is not the setup code kidgate printed."), **errors}
             raise FieldErrors(errors)
         if errors:
             raise FieldErrors(errors)
@@ -158,7 +159,7 @@ def create_account(db: Database, *, username: str, password: str, role: str,
                 profiles=json.dumps(list(profiles)), language=language,
                 created=time.time() if now is None else now)).inserted_primary_key[0]
     except sa.exc.IntegrityError:
-        raise FieldErrors({"username": "This user name is taken."}) from None
+        raise FieldErrors({"username": N_("This user name is taken.")}) from None
     return Account(int(aid), username, role, profiles, language)
 
 
@@ -171,7 +172,7 @@ def change_password(db: Database, account: Account, *, current: str, new: str, c
     if errors.get("password"):
         errors["new"] = errors.pop("password")
     if check_password(db, account.username, current) is None:
-        errors = {"current": "This is not your current password.", **errors}
+        errors = {"current": N_("This is not your current password."), **errors}
     if errors:
         raise FieldErrors(errors)
     with db.engine.begin() as conn:
@@ -281,10 +282,10 @@ def enable_totp(db: Database, account: Account, *, secret: str, code: str,
     """Turn two-step sign-in on once the app shows a right code for ``secret``."""
     now = time.time() if now is None else now
     if not valid_totp_secret(secret):
-        raise FieldErrors({"code": "Start again: the secret was damaged."})
+        raise FieldErrors({"code": N_("Start again: the secret was damaged.")})
     step = _totp_step(secret, code, None, now)
     if step is None:
-        raise FieldErrors({"code": "This is not the code the app shows now."})
+        raise FieldErrors({"code": N_("This is not the code the app shows now.")})
     with db.engine.begin() as conn:
         conn.execute(t.accounts.update().where(t.accounts.c.id == account.id)
                      .values(totp_secret=secret, totp_last_step=step))
@@ -292,7 +293,7 @@ def enable_totp(db: Database, account: Account, *, secret: str, code: str,
 
 def disable_totp(db: Database, account: Account, *, password: str) -> None:
     if check_password(db, account.username, password) is None:
-        raise FieldErrors({"password": "This is not your current password."})
+        raise FieldErrors({"password": N_("This is not your current password.")})
     with db.engine.begin() as conn:
         conn.execute(t.accounts.update().where(t.accounts.c.id == account.id)
                      .values(totp_secret=None, totp_last_step=None))

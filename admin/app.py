@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+import pages
 from admin import accounts, i18n
 from policies import config as config_mod
 from policies.config import Config, ConfigError
@@ -127,9 +128,10 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
     app.config.update(TESTING=testing, MAX_CONTENT_LENGTH=64 * 1024,
                       SEND_FILE_MAX_AGE_DEFAULT=0)
     app.extensions["kidgate_admin"] = ctx
-    app.jinja_env.autoescape = True  # every template, whatever its name
+    pages.configure(app.jinja_env)  # autoescaping for every template, the shared catalogues
     app.jinja_env.filters["datetime"] = lambda ts: dt.datetime.fromtimestamp(
         ts, ctx.tz).strftime("%Y-%m-%d %H:%M:%S")
+    # The admin's own ``_``: ``{name}`` placeholders, the language of the signed-in account.
     app.jinja_env.globals.update(_=lambda text, **kw: i18n.translate(g.get("lang", "en"),
                                                                       text, **kw))
 

@@ -19,6 +19,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
+import pages
 from policies.categories import ALWAYS_BLOCKED, REPORTABLE
 from reporting import INTERNAL_ORIGIN
 from reporting.tokens import DECIDE_TTL, DECISIONS, Signer
@@ -27,7 +28,6 @@ from reporting.urls import check_url, without_content
 DEFAULT_HELPLINE = "116 111"
 MARKER = "data-kidgate-report"
 
-_BUTTON_TEXT = {"en": "Report this page", "ro": "Raportează pagina"}
 _BUTTON_STYLE = ("position:fixed;right:8px;bottom:8px;z-index:2147483647;"
                  "background:#fff;color:#b00020;border:1px solid #b00020;border-radius:4px;"
                  "padding:2px 6px;font:12px/1.4 sans-serif;text-decoration:none;opacity:.85")
@@ -105,7 +105,7 @@ def report_link_snippet(*, url: str, profile_name: str, secret: bytes | None = N
     token = _signer(secret, signer).issue("report", url=url, category=None,
                                           profile=profile_name, reason="report button",
                                           language=language)
-    text = _BUTTON_TEXT.get(language, _BUTTON_TEXT["en"])
+    text = pages.ptranslate(language, "button injected into pages", "Report this page")
     # ASCII only (non-ASCII as character references): the bytes are valid in any
     # ASCII-compatible charset the page may use.
     label = html.escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")

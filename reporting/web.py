@@ -17,19 +17,30 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from reporting import INTERNAL_HOST, access, hotlines, i18n
+import pages
+from pages import N_
+from reporting import INTERNAL_HOST, access, hotlines
 from reporting.alerts import AccessRequestEvent
 from reporting.store import Store
 from reporting.tokens import DECISIONS, Claims, Signer, TokenError
 from storage import DatabaseError
 
 log = logging.getLogger(__name__)
+
+#: Each page's title (translated when shown).
+_TITLES = {"report": N_("Report this page"), "ask": N_("Ask for access"),
+           "decide": N_("Request for access"), "home": N_("kidgate is looking after this network")}
+#: Why a link was refused, by :class:`reporting.tokens.TokenError` kind.
+_REFUSALS = {"expired": N_("The link has expired. Go back and reload the blocked page."),
+             "replayed": N_("This link was already used. Your earlier action was recorded."),
+             "rate": N_("Too many requests. Wait a minute and try again."),
+             "url": N_("This address cannot be reported or requested.")}
+_REFUSED_OTHER = N_("The link is not valid. Open it again from the block page.")
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -109,22 +120,20 @@ def create_app(store: Store, signer: Signer,
                 template_folder="templates")
     app.config.update(MAX_CONTENT_LENGTH=16 * 1024, MAX_FORM_MEMORY_SIZE=16 * 1024,
                       TRUSTED_HOSTS=list(cfg.hosts), SEND_FILE_MAX_AGE_DEFAULT=3600)
+    pages.configure(app.jinja_env)
     directory = cfg.directory or hotlines.default_directory()
 
     def page(template: str, status: int, lang: str, **ctx: object) -> Response:
-        t = i18n.texts(lang)
-        title = ctx.pop("title", None) or t.get(f"{template}_title", "kidgate")
-        # A namespace, not a dict: in Jinja ``t.copy`` would otherwise be ``dict.copy``.
-        body = render_template(f"kg_{template}.html", t=SimpleNamespace(**t),
-                               lang=i18n.language(lang),
-                               title=title, **ctx)
+        lang = pages.language(lang)
+        title = ctx.pop("title", None) or pages.translate(lang, _TITLES.get(template, "kidgate"))
+        body = render_template(f"kg_{template}.html", lang=lang, title=title,
+                               **pages.gettext_callables(lang), **ctx)
         return Response(body, status, content_type="text/html; charset=utf-8")
 
     def refused(kind: str, lang: str = "en", status: int = 403) -> Response:
-        t = i18n.texts(lang)
-        key = {"expired": "refused_expired", "replayed": "refused_replayed",
-               "rate": "refused_rate", "url": "refused_url"}.get(kind, "refused_other")
-        return page("refused", status, lang, title=t["refused_title"], message=t[key])
+        return page("refused", status, lang,
+                    title=pages.translate(lang, "This link cannot be used"),
+                    message=pages.translate(lang, _REFUSALS.get(kind, _REFUSED_OTHER)))
 
     def client() -> str:
         return request.remote_addr or "unknown"
@@ -140,12 +149,9 @@ def create_app(store: Store, signer: Signer,
     @app.get("/")
     def home() -> Response:
         """What a child or parent sees when they open http://kidgate.internal/ directly."""
-        lang = request.accept_languages.best_match(list(i18n.MESSAGES)) or "en"
-        t = i18n.texts(lang)
-        hotline = directory.for_country(cfg.country)
-        return page("home", 200, lang, hotline=hotline,
-                    report_text=t["home_report"].format(hotline=hotline.name),
-                    helpline_text=t["home_helpline"].format(number=cfg.helpline))
+        lang = request.accept_languages.best_match(pages.LANGUAGES) or "en"
+        return page("home", 200, lang, hotline=directory.for_country(cfg.country),
+                    helpline=cfg.helpline)
 
     @app.get("/report")
     def report() -> Response:
@@ -222,12 +228,7 @@ def create_app(store: Store, signer: Signer,
 
     def decide_page(req: access.AccessRequest, lang: str, state: str,
                     token: str | None = None, decision: str | None = None) -> Response:
-        t = i18n.texts(lang)
-        action = t[f"decide_{decision}"].format(host=req.host) if decision else ""
-        status = t.get(f"decide_status_{req.status}", req.status)
-        return page("decide", 200, lang, req=req, state=state, token=token, action=action,
-                    intro=t["decide_intro"].format(profile=req.profile),
-                    answered=t["decide_answered"].format(status=status))
+        return page("decide", 200, lang, req=req, state=state, token=token, decision=decision)
 
     @app.get("/decide")
     def decide_form() -> Response:
@@ -282,16 +283,17 @@ def create_app(store: Store, signer: Signer,
         log.error("kidgate: the reporting database %s failed on %s %s: %s", store.location,
                   request.method, request.path, e)
         lang = "en"  # the token that names the child's language may be what failed to load
-        t = i18n.texts(lang)
-        resp = page("refused", 503, lang, title=t["unavailable_title"], message=t["unavailable"])
+        resp = page("refused", 503, lang, title=pages.translate(lang, "Not saved"),
+                    message=pages.translate(lang, "kidgate could not save this just now, so "
+                                            "nothing was sent. Wait a minute and try again; "
+                                            "the link still works."))
         resp.headers["Retry-After"] = "60"
         return resp
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Response:
-        t = i18n.texts("en")
         status = e.code or 500
-        message = t["not_found"] if status == 404 else (e.name or "Error")
+        message = pages.translate("en", "Not found.") if status == 404 else (e.name or "Error")
         return page("refused", status, "en", title=str(status), message=message)
 
     @app.after_request

@@ -9,11 +9,12 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from admin import charts
 from admin.app import require_role
+from admin.i18n import N_
 from kidgate import stats
 
 bp = Blueprint("dashboard", __name__)
 
-PERIODS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
+PERIODS = {"24h": N_("Last 24 hours"), "7d": N_("Last 7 days"), "30d": N_("Last 30 days")}
 
 
 def summary_for(period: str, profiles: tuple[str, ...] = ()) -> dict[str, Any]:

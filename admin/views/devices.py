@@ -16,6 +16,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit
 from admin.app import require_role
+from admin.i18n import N_
 from kidgate import stats
 from kidgate.devices import ArpTable
 from policies.devices import client_address, device_for
@@ -24,10 +25,10 @@ bp = Blueprint("devices", __name__)
 
 EDITORS = ("owner", "parent")
 FIELDS = ("kind", "value", "profile", "name", "groups")
-KIND_LABELS = {"ip": "IP address", "cidr": "network (CIDR)", "mac": "MAC address",
-               "user": "proxy user name"}
+KIND_LABELS = {"ip": N_("IP address"), "cidr": N_("network (CIDR)"), "mac": N_("MAC address"),
+               "user": N_("proxy user name")}
 #: Listed, not offered in the form: a tunnel is set up with kidgate wireguard (README).
-SHOWN_KINDS = {**KIND_LABELS, "wireguard": "WireGuard tunnel"}
+SHOWN_KINDS = {**KIND_LABELS, "wireguard": N_("WireGuard tunnel")}
 #: How far back "seen lately" looks in the decision log.
 RECENT = 86_400.0
 
@@ -91,16 +92,16 @@ def add() -> Any:
     form = {k: request.form.get(k, "").strip()[:200] for k in FIELDS}
     errors: dict[str, str] = {}
     if form["kind"] not in configedit.DEVICE_KINDS:
-        errors["kind"] = "Choose how the device is recognised."
+        errors["kind"] = N_("Choose how the device is recognised.")
     if not form["value"]:
-        errors["value"] = "Write the device's address, network, MAC address or user name."
+        errors["value"] = N_("Write the device's address, network, MAC address or user name.")
     elif form["kind"] == "ip":
         try:
             form["value"] = str(ipaddress.ip_address(form["value"]))
         except ValueError:
-            errors["value"] = "Write an IP address such as 192.168.1.23."
+            errors["value"] = N_("Write an IP address such as 192.168.1.23.")
     if form["profile"] not in g.ctx.config().profiles:
-        errors["profile"] = "Choose one of your profiles."
+        errors["profile"] = N_("Choose one of your profiles.")
     groups = [x.strip() for x in form["groups"].split(",") if x.strip()]
     if errors:
         return _page(form, errors, 400)

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, g, redirect, render_template, request, ur
 
 from admin import audit, configedit, events, i18n
 from admin.app import require_role
+from admin.i18n import N_
 from kidgate import stats
 from policies.categories import CATEGORIES
 
@@ -101,8 +102,8 @@ def _notice() -> str | None:
     done, site, profile = (request.args.get(k, "")[:253] for k in ("done", "site", "profile_done"))
     if done not in ("allow", "deny") or not site:
         return None
-    text = ("Done: {host} is now allowed for {profile}; the proxy applies it within seconds."
+    text = (N_("Done: {host} is now allowed for {profile}; the proxy applies it within seconds.")
             if done == "allow" else
-            "Done: {host} is now blocked for {profile}; the proxy applies it within seconds.")
+            N_("Done: {host} is now blocked for {profile}; the proxy applies it within seconds."))
     who = i18n.translate(g.lang, "every profile") if profile == "*" else profile
     return i18n.translate(g.lang, text, host=site, profile=who)

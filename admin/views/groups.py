@@ -15,6 +15,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit
 from admin.app import require_role
+from admin.i18n import N_
 
 bp = Blueprint("groups", __name__)
 
@@ -68,7 +69,7 @@ def edit(name: str) -> Any:
         form = {k: request.form.get(k, "")[:20_000] for k in ("name", *LISTS)}
         target = form["name"].strip() if create else name
         if create and not NAME.fullmatch(target):
-            errors["name"] = "Use letters, digits, '_', '-' and '.' only, such as class-5b."
+            errors["name"] = N_("Use letters, digits, '_', '-' and '.' only, such as class-5b.")
         else:
             values = {k: _lines(form[k]) for k in LISTS}
             try:

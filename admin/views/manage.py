@@ -8,6 +8,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import accounts, audit, i18n
 from admin.app import require_role
+from admin.i18n import N_
 from storage import ROLES
 
 bp = Blueprint("manage", __name__)
@@ -30,7 +31,7 @@ def account_list() -> Any:
         chosen = tuple(p.strip() for p in form["profiles"].split(",") if p.strip())
         unknown = [p for p in chosen if p not in profiles]
         if form["language"] not in i18n.LANGUAGES:
-            errors["language"] = "Choose en or ro."
+            errors["language"] = N_("Choose en or ro.")
         if unknown:
             errors["profiles"] = f"No such profile: {', '.join(unknown)}."
         try:
@@ -113,11 +114,11 @@ def two_step() -> Any:
     try:
         if request.form.get("turn") == "off":
             accounts.disable_totp(g.ctx.db, account, password=request.form.get("password", ""))
-            action, notice = "two-step sign-in off", "Two-step sign-in is off."
+            action, notice = "two-step sign-in off", N_("Two-step sign-in is off.")
         else:
             accounts.enable_totp(g.ctx.db, account, secret=request.form.get("secret", ""),
                                  code=request.form.get("code", ""))
-            action, notice = "two-step sign-in on", "Two-step sign-in is on."
+            action, notice = "two-step sign-in on", N_("Two-step sign-in is on.")
     except accounts.FieldErrors as e:
         secret = request.form.get("secret", "")
         return _password_page({}, False, totp_errors=e.errors,

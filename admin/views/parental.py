@@ -18,6 +18,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit, i18n
 from admin.app import require_role
+from admin.i18n import N_
 from policies.categories import ALWAYS_BLOCKED, CATEGORIES, CHILD_ALWAYS_BLOCKED
 from policies.core import Profile, format_until
 from policies.services import catalogue
@@ -55,10 +56,10 @@ def until_from_form(length: str, clock: str, zone: ZoneInfo, now: dt.datetime) -
     if length in LENGTHS:
         return (now + LENGTHS[length]).astimezone(zone)
     if length != "until":
-        raise ValueError("Choose one of {lengths} or a time.")
+        raise ValueError(N_("Choose one of {lengths} or a time."))
     m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", clock.strip())
     if not m:
-        raise ValueError("Write a time of day such as 20:00.")
+        raise ValueError(N_("Write a time of day such as 20:00."))
     local = now.astimezone(zone)
     end = dt.datetime.combine(local.date(), dt.time(int(m[1]), int(m[2])), zone)
     if end <= local:

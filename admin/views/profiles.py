@@ -15,6 +15,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit
 from admin.app import require_role
+from admin.i18n import N_
 from policies.config import LANGUAGES, SAFE_LEVELS
 
 bp = Blueprint("profiles", __name__)
@@ -23,7 +24,7 @@ EDITORS = ("owner", "parent")
 CHOICES: dict[str, tuple[str, ...]] = {"language": LANGUAGES, "safe_search": SAFE_LEVELS,
                                        "youtube": SAFE_LEVELS, "fail_safe": ("block", "allow")}
 LABELS = {"language": "Language", "safe_search": "Safe search",
-          "youtube": "YouTube restricted mode", "fail_safe": "When a detector fails"}
+          "youtube": N_("YouTube restricted mode"), "fail_safe": N_("When a detector fails")}
 LISTS = ("allow", "deny")
 FIELDS = ("age", *CHOICES, *LISTS)
 

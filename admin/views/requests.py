@@ -14,6 +14,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, i18n
 from admin.app import require_role
+from admin.i18n import N_
 from reporting import access
 
 bp = Blueprint("requests", __name__)
@@ -60,7 +61,7 @@ def unblock() -> Any:
             for k in ("profile", "site", "duration", "scope")}
     errors: dict[str, str] = {}
     if form["profile"] not in g.ctx.config().profiles or not _visible(form["profile"]):
-        errors["profile"] = "Choose one of your profiles."
+        errors["profile"] = N_("Choose one of your profiles.")
     url = form["site"] if "://" in form["site"] else f"http://{form['site']}/"
     try:
         access.check_url(url)
@@ -72,7 +73,7 @@ def unblock() -> Any:
     if form["duration"] not in access.DURATIONS:
         errors["duration"] = f"Choose one of {', '.join(access.DURATIONS)}."
     if form["scope"] not in ("url", "host"):
-        errors["scope"] = "Choose this page or the whole site."
+        errors["scope"] = N_("Choose this page or the whole site.")
     if errors:
         return _page(errors, form)
     store = g.ctx.reporting_store()
@@ -90,8 +91,8 @@ def unblock() -> Any:
     return redirect(url_for("requests.index", done="approve", id=req.id))
 
 
-_DONE = {"approve": "Request #{id} approved.", "deny": "Request #{id} denied.",
-         "revoke": "Request #{id} revoked: the page is blocked again within a second."}
+_DONE = {"approve": N_("Request #{id} approved."), "deny": N_("Request #{id} denied."),
+         "revoke": N_("Request #{id} revoked: the page is blocked again within a second.")}
 
 
 def _done_notice() -> str | None:

@@ -16,6 +16,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit
 from admin.app import require_role
+from admin.i18n import N_
 from policies.categories import CATEGORIES
 from policies.config import DAYS
 
@@ -65,12 +66,12 @@ def add(name: str) -> Any:
     form["categories"] = [c for c in request.form.getlist("categories") if c in SCHEDULABLE]
     errors: dict[str, str] = {}
     if not form["name"]:
-        errors["name"] = "Give the schedule a name, such as bedtime."
+        errors["name"] = N_("Give the schedule a name, such as bedtime.")
     if not form["days"]:
-        errors["days"] = "Choose at least one day."
+        errors["days"] = N_("Choose at least one day.")
     for key in ("start", "end"):
         if not re.fullmatch(r"\d{1,2}:\d{2}", form[key]):
-            errors[key] = "Write a time of day such as 20:00."
+            errors[key] = N_("Write a time of day such as 20:00.")
     if errors:
         return _page(name, form, errors, 400)
     try:

@@ -25,6 +25,7 @@ import lists as list_engine
 from lists.store import list_role
 from admin import audit
 from admin.app import AdminContext, require_role
+from admin.i18n import N_
 from lists.autoupdate import ALREADY_RUNNING, AutoUpdater, parse_auto_update, read_state
 
 bp = Blueprint("tools", __name__)
@@ -132,23 +133,23 @@ def validate(form: dict[str, str], profiles: list[str], may_use_device: bool) ->
     errors: dict[str, str] = {}
     url, text = form["url"], form["text"]
     if not url and not text:
-        errors["url"] = "Give a page address, a text, or both."
+        errors["url"] = N_("Give a page address, a text, or both.")
     if url:
         parts = urlsplit(url)
         if len(url) > MAX_URL or parts.scheme not in ("http", "https") or not parts.hostname:
-            errors["url"] = "Write a full address such as https://example.org/page."
+            errors["url"] = N_("Write a full address such as https://example.org/page.")
     if len(text) > MAX_TEXT:
-        errors["text"] = "The text is too long: at most 20,000 characters."
+        errors["text"] = N_("The text is too long: at most 20,000 characters.")
     if form["who"] == "device":
         if not may_use_device:
-            errors["client"] = "You may not do this."
+            errors["client"] = N_("You may not do this.")
         else:
             try:
                 ipaddress.ip_address(form["client"])
             except ValueError:
-                errors["client"] = "Write the device's IP address, such as 192.168.1.23."
+                errors["client"] = N_("Write the device's IP address, such as 192.168.1.23.")
     elif form["profile"] not in profiles:
-        errors["profile"] = "Choose one of your profiles."
+        errors["profile"] = N_("Choose one of your profiles.")
     return errors
 
 

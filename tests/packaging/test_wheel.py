@@ -72,7 +72,8 @@ def test_the_wheel_carries_models_lists_policy_and_terms(installed: Path) -> Non
     for path in ("models/MANIFEST.json", "models/MODEL_CARD.md", "models/text_model.joblib",
                  "lists/data/default.kglist", "lists/data/ATTRIBUTION.md",
                  "policies/default.yaml", "classifier/terms/sexual.yaml",
-                 "reporting/templates/kg_base.html"):
+                 "reporting/templates/kg_base.html", "pages/templates/blockpage.html",
+                 "pages/templates/email/access_request.txt", "pages/locale/ro.po"):
         assert (site / path).is_file(), path
     assert not list(site.glob("tests")), "the test suite is not part of the package"
 

@@ -30,6 +30,24 @@ def test_everything_is_escaped():
     assert "<script>" not in page and "&lt;script&gt;" in page
 
 
+def test_quotes_entities_and_tags_cannot_leave_their_place():
+    """A hostile host, path, profile name, detector detail, service name or link stays text:
+    no tag, no attribute of its own, entities shown as written."""
+    evil = "\"'><script>alert(1)</script>&amp;<img src=x onerror=alert(2)>"
+    v = Verdict("block", "hate", 18, (Reason("list", "hate", evil, 18),), service=evil)
+
+    class Links:
+        report_url = "http://kidgate.internal/report?t=" + evil
+        ask_url = "http://kidgate.internal/ask?t=" + evil
+    page = blockpage.render(v, url="http://" + evil + "/" + evil, profile=Profile(evil, 10),
+                            links=Links())
+    assert "<script" not in page and "<img" not in page and "onerror=alert" in page
+    assert page.count("&lt;script&gt;") == 9  # url (x2), profile, detail, service (x3), links (x2)
+    assert "&amp;amp;" in page and "&#34;&#39;&gt;" in page
+    assert 'data-service="&#34;&#39;&gt;&lt;script&gt;' in page
+    assert page.count("<a ") == 2
+
+
 def test_hotline_url_hidden_and_self_harm_helpline():
     page = blockpage.render(verdict("csam", 1000), url="http://secret.test/path",
                             profile=Profile("kid", 10), show_url=False)

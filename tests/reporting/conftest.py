@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import http.server
 import json
 import socket
@@ -114,3 +116,10 @@ def alert_config(smtp_port: int | None, hook: str | None, rule: dict[str, object
     if smtp_port:
         cfg["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "from": sender}
     return cfg
+
+
+def mail_part(raw: bytes, subtype: str = "plain") -> str:
+    """The text (``plain``) or ``html`` part of a message the test SMTP server received."""
+    part = email.message_from_bytes(raw, policy=email.policy.default).get_body((subtype,))
+    assert part is not None, f"the message has no text/{subtype} part"
+    return part.get_content().replace("\r\n", "\n")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import time
 
 import pytest
 
 from reporting.alerts import AlertConfig, AlertEvent, Alerter
 from storage import tables as t
-from tests.reporting.conftest import alert_config
+from tests.reporting.conftest import alert_config, mail_part
 
 
 def _config(smtp_port: int | None, hook: str | None, **rule: object) -> dict[str, object]:
@@ -35,7 +36,7 @@ def test_email_and_webhook_delivered_with_only_the_facts(store, smtp_server, web
     assert sender == "kidgate@school.example" and rcpts == ["lead@school.example"]
     msg = email.message_from_bytes(raw)
     assert "self_harm" in msg["Subject"] and "ana" in msg["Subject"]
-    body = msg.get_payload(decode=True).decode()
+    body = mail_part(raw)
     assert "https://x.example/a" in body and "secret page words" not in body
     assert len(hooks.posts) == 1
     headers, payload = hooks.posts[0]
@@ -126,7 +127,7 @@ def test_daily_digest_collects_events_into_one_message(store, smtp_server):
     assert inbox.messages == []  # queued until 18:00
     assert alerter.send_digests(due_only=True, now=evening) == 1
     assert len(inbox.messages) == 1
-    body = email.message_from_bytes(inbox.messages[0][2]).get_payload(decode=True).decode()
+    body = mail_part(inbox.messages[0][2])
     assert all(f"https://x.example/{i}" in body for i in range(3))
     assert alerter.send_digests(now=evening) == 0  # nothing left
     alerter.notify(_event())
@@ -184,6 +185,7 @@ def test_injected_newlines_in_event_fields_do_not_reach_headers(store, smtp_serv
     ({"smtp": {"host": "h", "from": "a@b.example", "username": "u"}}, r"smtp\.username"),
     ({"rules": [], "colour": 1}, r"alerts: unknown key"),
     ({"digest_timezone": "Mars/Base"}, r"digest_timezone"),
+    ({"language": "fr"}, r"alerts\.language: must be one of en, ro"),
 ])
 def test_config_errors_name_the_key(cfg, key):
     with pytest.raises(ValueError, match=key):
@@ -251,8 +253,26 @@ def test_digest_interrupted_mid_send_is_sent_next_time(store, smtp_server):
             created=evening - 3600, rule=rule, rate_key=f"digest:{rule}", profile="*",
             category=None, url="", event_time=evening - 3600, status="pending"))
     assert alerter.send_digests(now=evening) == 1
-    body = email.message_from_bytes(inbox.messages[0][2]).get_payload(decode=True).decode()
+    body = mail_part(inbox.messages[0][2])
     assert "https://x.example/0" in body and "https://x.example/1" in body
     statuses = [r[0] for r in store.query("SELECT status FROM alert_log ORDER BY id")]
     assert "digesting" not in statuses and "failed" in statuses  # the dead digest's marker
+    alerter.close()
+
+
+def test_mail_has_text_and_html_in_the_configured_language(store, smtp_server):
+    port, inbox = smtp_server
+    cfg = {**_config(port, None), "language": "ro"}
+    alerter = Alerter(cfg, store)
+    assert alerter.notify(_event(url="https://x.example/<script>?a=1&b=2")) == 1
+    assert alerter.wait_idle(10)
+    [(_, _, raw)] = inbox.messages
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg["Subject"] == "Alertă kidgate: self_harm (ana)"  # decoded from RFC 2047
+    text, html = mail_part(raw), mail_part(raw, "html")
+    assert "kidgate: alertă de protecție a copiilor" in text and "Profil: ana" in text
+    assert "Pagina: https://x.example/<script>?a=1&b=2" in text  # plain text: as it is
+    assert '<html lang="ro">' in html and "<script>" not in html
+    assert "https://x.example/&lt;script&gt;?a=1&amp;b=2" in html
     alerter.close()

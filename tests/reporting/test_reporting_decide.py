@@ -17,7 +17,7 @@ from reporting.links import block_links
 from reporting.tokens import DECIDE_TTL, Signer
 from reporting.web import CSP, create_app
 from storage import tables as t
-from tests.reporting.conftest import alert_config
+from tests.reporting.conftest import alert_config, mail_part
 
 BASE = "http://kidgate.internal"
 URL = "https://bets.example/games/poker?user=ana&q=secret#top"
@@ -117,7 +117,7 @@ def test_new_request_sends_one_email_and_one_webhook_with_working_links(
     msg = email.message_from_bytes(raw)
     assert msg["Subject"] == "kidgate: ana asks for access to bets.example"
     assert msg["Bcc"] is None
-    body = msg.get_payload(decode=True).decode().replace("\r\n", "\n")
+    body = mail_part(raw)
     assert "Profile: ana" in body and "Site: https://bets.example/games/poker\n" in body
     assert "Blocked as: gambling (list ut1)" in body
     assert "Message from ana: for homework Bcc: spy@evil.example" in body

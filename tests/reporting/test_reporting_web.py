@@ -314,3 +314,17 @@ def test_home_page_names_hotline_and_helpline(tmp_path):
     assert "Internet Watch Foundation" in body and "0800 1111" in body and "http://mitm.it/" in body
     r = app.test_client().get("/", headers={"Host": "kidgate.internal", "Accept-Language": "ro-RO,ro;q=0.9"})
     assert "kidgate are grijă" in r.get_data(as_text=True)
+
+
+def test_the_app_renders_with_the_shared_setup(app, client, signer):
+    """Autoescaping and the shared catalogues; refusals in the child's language."""
+    env = app.jinja_env
+    assert env.autoescape is True and "jinja2.ext.InternationalizationExtension" in env.extensions
+    assert env.get_template("email/footer.html") is not None  # the shared loader is searched too
+    report = _path(_links(signer, language="ro").report_url)
+    assert client.get(report, base_url=BASE).status_code == 200
+    again = client.get(report, base_url=BASE)  # a report link works once
+    body = again.get_data(as_text=True)
+    assert again.status_code == 403 and 'lang="ro"' in body
+    assert "Acest link nu poate fi folosit" in body
+    assert "Acest link a fost deja folosit. Acțiunea ta a fost înregistrată." in body

@@ -1,0 +1,114 @@
+"""One Jinja2 set-up for every page and e-mail: autoescaping everywhere HTML is made, texts in
+the reader's language, hostile facts shown as text."""
+
+from __future__ import annotations
+
+import jinja2
+import pytest
+
+import pages
+from reporting.alerts import messages
+
+EVIL = "\"'><script>alert(1)</script>&amp;<img src=x onerror=alert(2)>"
+
+
+def _request_facts(**over: object) -> dict[str, object]:
+    facts: dict[str, object] = {
+        "request_id": 7, "profile": "ana", "category": "gambling",
+        "url": "https://bets.example/games", "host": "bets.example",
+        "time": "2026-12-07T18:00:00+00:00", "reason": "list ut1", "message": ""}
+    facts.update(over)
+    return facts
+
+
+LINKS = {"approve_1h": "http://kidgate.internal/decide?t=a", "approve_1d":
+         "http://kidgate.internal/decide?t=b", "approve_always": "http://kidgate.internal/decide?t=c",
+         "deny": "http://kidgate.internal/decide?t=d"}
+
+
+def test_every_html_template_is_autoescaped_whatever_its_name() -> None:
+    env = pages.environment()
+    assert env.autoescape is True
+    for name in ("blockpage.html", "email/decisions.txt", "x.txt"):
+        assert env.from_string("{{ v }}").render(v="<b>") == "&lt;b&gt;", name
+    assert pages.text_environment().from_string("{{ v }}").render(v="<b>") == "<b>"
+
+
+@pytest.mark.parametrize("lang", ["en", "ro"])
+def test_bound_gettext_renders_like_the_installed_one(lang: str) -> None:
+    """The per-language functions passed to a render (fast path) and the installed ones that
+    read ``lang`` from the context give the same text and the same escaping."""
+    source = ('{{ _("Reports go to %(hotline)s, the hotline for illegal content online.", '
+              'hotline=h) }}|{{ _("Copy") }}|{{ ngettext("kidgate daily digest: %(num)s event", '
+              '"kidgate daily digest: %(num)s events", 3) }}')
+    template = pages.environment().from_string(source)
+    installed = template.render(lang=lang, h=EVIL)
+    bound = template.render(lang=lang, h=EVIL, **pages.gettext_callables(lang))
+    assert installed == bound
+    assert "<script>" not in bound and "&lt;script&gt;" in bound
+    assert ("Copiază" in bound) == (lang == "ro")
+
+
+def test_a_text_with_a_percent_sign_and_no_values_renders_as_jinja_does() -> None:
+    template = pages.environment().from_string('{{ _("100%% safe") }}')
+    assert template.render(lang="en") == template.render(
+        lang="en", **pages.gettext_callables("en")) == "100% safe"
+
+
+def test_a_missing_value_is_an_error_not_an_empty_string() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        pages.render("email/alert.html", "en", suppressed=0)
+
+
+# -- e-mails ---------------------------------------------------------------------------------
+
+def test_access_request_mail_escapes_hostile_facts_in_html() -> None:
+    facts = _request_facts(profile=EVIL, url="https://x.example/" + EVIL, host=EVIL,
+                           reason=EVIL, message=EVIL)
+    mail = messages.access_request(facts, LINKS, 2, "en")
+    assert "<script>" not in mail.html and "<img" not in mail.html
+    assert "&lt;script&gt;" in mail.html and "&amp;amp;" in mail.html
+    assert "&#34;&#39;&gt;" in mail.html  # quotes cannot end an attribute
+    # Only kidgate's own links are links: one per decision.
+    assert mail.html.count("<a href=") == 4
+    assert 'href="http://kidgate.internal/decide?t=c">Always allow the whole site &#34;' in mail.html
+    # The text part shows the same facts as they are (a mail reader shows no markup).
+    assert f"Message from {EVIL}: {EVIL}" in mail.text
+    assert f"Always allow the whole site {EVIL}: http://kidgate.internal/decide?t=c" in mail.text
+
+
+def test_alert_and_digest_mails_escape_hostile_facts_in_html() -> None:
+    facts = {"profile": EVIL, "category": "self_harm", "url": "https://x.example/" + EVIL,
+             "time": "2026-12-07T18:00:00+00:00", "reason": EVIL}
+    for mail in (messages.alert(facts, 3, "en"), messages.digest([facts, facts], "en")):
+        assert "<script>" not in mail.html and "<img" not in mail.html
+        assert "&lt;script&gt;" in mail.html and mail.html.count("&lt;script&gt;") >= 2
+        assert EVIL in mail.text
+
+
+def test_mails_in_romanian() -> None:
+    mail = messages.access_request(_request_facts(message="te rog"), LINKS, 1, "ro")
+    assert mail.subject == "kidgate: ana cere acces la bets.example"
+    for part in (mail.text, mail.html):
+        assert "ana cere acces la o pagină blocată." in part
+        assert "Permite mereu tot site-ul bets.example" in part
+        assert "Încă 1 cerere de la acest profil" in part
+    assert "Mesaj de la ana: te rog" in mail.text and '<html lang="ro">' in mail.html
+    facts = {"profile": "ana", "category": "self_harm", "url": "https://x.example/",
+             "time": "2026-12-07T18:00:00+00:00", "reason": "list"}
+    alert = messages.alert(facts, 21, "ro")
+    assert alert.subject == "Alertă kidgate: self_harm (ana)"
+    assert "Profil: ana" in alert.text and "21 de evenimente similare" in alert.text
+    digest = messages.digest([facts] * 2, "ro")
+    assert digest.subject == "kidgate: rezumatul zilei, 2 evenimente"
+    assert "S-a înregistrat doar adresa" in digest.text
+
+
+def test_plain_text_mail_has_no_stray_blank_lines() -> None:
+    text = messages.access_request(_request_facts(), {}, 0, "en").text
+    assert text == (
+        "kidgate: request for access\n\nana asks for access to a blocked page.\n\n"
+        "Profile: ana\nSite: https://bets.example/games\nBlocked as: gambling (list ut1)\n"
+        "Time: 2026-12-07T18:00:00+00:00\n\n"
+        "Or on the kidgate computer: kidgate requests approve 7 --for 1h   /   "
+        "kidgate requests deny 7\n")
