@@ -12,7 +12,7 @@ def test_records_written_as_json_lines(tmp_path):
     for i in range(100):
         log.write(record(client="10.0.0.2", profile="kid", host=f"h{i}.test", verdict=v,
                          phase="request", method="GET"))
-    log.close()
+    log.close(timeout=60)
     rows = [json.loads(line) for line in (tmp_path / "d" / "decisions.jsonl").read_text().splitlines()]
     assert len(rows) == 100 and rows[0]["category"] == "gambling" and rows[0]["action"] == "block"
     assert rows[0]["sources"] == ["list"] and rows[99]["host"] == "h99.test"
@@ -30,7 +30,9 @@ def test_full_queue_drops_and_counts(tmp_path):
     v = Verdict("allow")
     for _ in range(10_000):
         log.write(record(client="c", profile="p", host="h", verdict=v, phase="request"))
-    log.close()
-    assert log.dropped >= 0
+    # The shutdown bound (2 s) is for a proxy that exits; a loaded machine may need more, and
+    # a thread still writing would make the count below short.
+    log.close(timeout=60)
+    assert not log._thread.is_alive()
     written = len((tmp_path / "x.jsonl").read_text().splitlines())
     assert written + log.dropped == 10_000

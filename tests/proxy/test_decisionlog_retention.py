@@ -85,7 +85,7 @@ def test_first_write_of_a_new_day_rotates(tmp_path):
     wait_for(lambda: lines_in(tmp_path / "decisions.jsonl") == 3)
     clock.t += DAY  # 2026-12-01 12:00
     log.write(rec("tue0.test", clock.t))
-    log.close()
+    log.close(timeout=60)
     assert names(tmp_path) == ["decisions-2026-11-30.jsonl", "decisions.jsonl"]
     assert hosts(tmp_path / "decisions-2026-11-30.jsonl") == ["mon0.test", "mon1.test",
                                                                "mon2.test"]
@@ -99,7 +99,7 @@ def test_log_files_are_not_readable_by_other_users(tmp_path):
         log = new_log(tmp_path, clock, tick=60.0)
         log.write(rec("mon0.test", clock.t))
         wait_for(lambda: lines_in(tmp_path / "decisions.jsonl") == 1)
-        log.close()
+        log.close(timeout=60)
     finally:
         os.umask(old)
     assert (tmp_path / "decisions.jsonl").stat().st_mode & 0o007 == 0
@@ -116,7 +116,7 @@ def test_idle_log_rotates_at_local_midnight(tmp_path):
     assert names(tmp_path) == ["decisions.jsonl"]
     clock.t += 1860  # 00:01 local, no write needed
     wait_for(lambda: (tmp_path / "decisions-2026-11-30.jsonl").exists())
-    log.close()
+    log.close(timeout=60)
     assert hosts(tmp_path / "decisions-2026-11-30.jsonl") == ["late.test"]
     assert not (tmp_path / "decisions.jsonl").exists()  # an empty day leaves no file
 
@@ -131,7 +131,7 @@ def test_idle_thread_wakes_for_midnight_not_just_on_its_tick(tmp_path):
     log.write(rec("late.test", base))
     wait_for(lambda: lines_in(tmp_path / "decisions.jsonl") == 1)
     wait_for(lambda: (tmp_path / "decisions-2026-11-30.jsonl").exists(), timeout=5)
-    log.close()
+    log.close(timeout=60)
 
 
 def test_a_new_part_sorts_after_existing_parts_even_when_older_ones_are_gone(tmp_path):
@@ -154,7 +154,7 @@ def test_an_empty_day_makes_no_file(tmp_path):
     clock.t += 3 * DAY  # three quiet days
     time.sleep(0.1)
     log.write(rec("b.test", clock.t))
-    log.close()
+    log.close(timeout=60)
     assert names(tmp_path) == ["decisions-2026-11-30.jsonl", "decisions.jsonl"]
 
 
@@ -169,7 +169,7 @@ def test_an_old_single_file_log_is_rotated_under_its_last_day(tmp_path):
     clock = Clock(NOON)
     log = new_log(tmp_path, clock)
     log.write(rec("new.test", clock.t))
-    log.close()
+    log.close(timeout=60)
     assert names(tmp_path) == ["decisions-2026-11-27.jsonl", "decisions.jsonl"]
     assert hosts(tmp_path / "decisions-2026-11-27.jsonl") == [f"old{i}.test" for i in range(5)]
     assert hosts(tmp_path / "decisions.jsonl") == ["new.test"]
@@ -180,7 +180,7 @@ def test_an_old_single_file_log_past_retention_is_deleted(tmp_path):
     old.write_text(json.dumps(rec("ancient.test", NOON - 60 * DAY)) + "\n")
     os.utime(old, (NOON - 60 * DAY, NOON - 60 * DAY))
     log = new_log(tmp_path, Clock(NOON), retention=Retention(days=30))
-    log.close()
+    log.close(timeout=60)
     assert names(tmp_path) == []
 
 
@@ -190,7 +190,7 @@ def test_a_cut_off_last_line_is_not_glued_to_the_next_record(tmp_path):
     os.utime(current, (NOON, NOON))  # written on the log's day, whatever today's date is
     log = new_log(tmp_path, Clock(NOON))
     log.write(rec("after.test", NOON))
-    log.close()
+    log.close(timeout=60)
     lines = current.read_text().splitlines()
     assert lines[1] == '{"ts": 17' and json.loads(lines[2])["host"] == "after.test"
 
@@ -215,7 +215,7 @@ def test_retention_deletes_only_files_older_than_the_period(tmp_path):
     for p in others:
         p.write_text("keep me\n")
     log = new_log(tmp_path, Clock(NOON), retention=Retention(days=30))
-    log.close()
+    log.close(timeout=60)
     assert not files[45].exists() and not files[31].exists() and not gz.exists()
     assert files[30].exists() and files[29].exists() and files[1].exists()
     assert all(p.exists() for p in others)
@@ -226,7 +226,7 @@ def test_size_cap_deletes_the_oldest_days_first(tmp_path):
     old = [dated(tmp_path, today - dt.timedelta(days=d), size=20_000) for d in (5, 4, 3, 2, 1)]
     cap = Retention(days=30, max_bytes=100_000)  # parts of 10,000 bytes
     log = new_log(tmp_path, Clock(NOON), retention=cap)
-    log.close()
+    log.close(timeout=60)
     # 5 x 20,000 plus room for today's part: the oldest one goes.
     assert [p.exists() for p in old] == [False, True, True, True, True]
 
@@ -249,7 +249,7 @@ def test_a_busy_day_is_split_and_everything_stays_under_the_cap(tmp_path):
             assert total <= cap.max_bytes + 1_500, (day, chunk, total)  # one chunk over at most
             clock.t += 7000  # under two hours: 12 chunks a day
         clock.t = start + (day + 1) * DAY
-    log.close()
+    log.close(timeout=60)
     files = stats.log_files(tmp_path)
     kept = [h for p in files for h in hosts(p)]
     assert kept == written[-len(kept):]  # the newest, complete and in time order
@@ -269,7 +269,7 @@ def test_retention_change_applies_without_restart(tmp_path):
     assert ten.exists()
     log.apply(Retention(days=7))
     wait_for(lambda: not ten.exists())
-    log.close()
+    log.close(timeout=60)
     assert two.exists()
 
 
@@ -282,7 +282,7 @@ def test_zero_days_keeps_no_log_at_all(tmp_path):
     log = new_log(tmp_path, Clock(NOON), retention=Retention(days=0))
     for i in range(50):
         log.write(rec(f"h{i}.test", NOON))
-    log.close()
+    log.close(timeout=60)
     assert names(tmp_path) == [] and not any(p.exists() for p in old)
     assert log.dropped == 0  # not dropped: never queued
 
@@ -299,7 +299,7 @@ def test_switching_to_zero_deletes_and_back_writes_again(tmp_path):
     assert names(tmp_path) == []
     log.apply(Retention(days=30))
     log.write(rec("again.test", clock.t))
-    log.close()
+    log.close(timeout=60)
     assert hosts(tmp_path / "decisions.jsonl") == ["again.test"]
 
 
@@ -317,7 +317,7 @@ def test_undeletable_old_file_is_logged_and_logging_goes_on(tmp_path, caplog):
     log = new_log(tmp_path, Clock(NOON), retention=Retention(days=30))
     for i in range(20):
         log.write(rec(f"h{i}.test", NOON))
-    log.close()
+    log.close(timeout=60)
     assert stuck.is_dir() and not gone.exists()
     assert hosts(tmp_path / "decisions.jsonl") == [f"h{i}.test" for i in range(20)]
     warnings = [r.getMessage() for r in caplog.records if "cannot delete" in r.getMessage()]
@@ -339,7 +339,7 @@ def test_unwritable_log_keeps_records_in_order_until_it_works_again(tmp_path, ca
         log.write(rec(f"h{i}.test", NOON))
     current.rmdir()
     wait_for(lambda: lines_in(current) == 60)
-    log.close()
+    log.close(timeout=60)
     assert hosts(current) == [f"h{i}.test" for i in range(60)]
     assert sum("cannot write" in r.getMessage() for r in caplog.records) == 1
     assert any("written again" in r.getMessage() for r in caplog.records)
@@ -358,7 +358,7 @@ def test_failed_rotation_is_logged_and_writing_goes_on(tmp_path, caplog):
     clock.t += DAY
     log.write(rec("tue.test", clock.t))
     wait_for(lambda: lines_in(current) == 2)
-    log.close()
+    log.close(timeout=60)
     assert hosts(current) == ["mon.test", "tue.test"]
     assert any("cannot rotate" in r.getMessage() for r in caplog.records)
 
@@ -372,7 +372,7 @@ def test_a_deleted_current_file_is_started_again(tmp_path):
     current.unlink()
     time.sleep(0.1)  # a few ticks: the thread notices
     log.write(rec("b.test", NOON))
-    log.close()
+    log.close(timeout=60)
     assert hosts(current) == ["b.test"]
 
 
@@ -383,7 +383,7 @@ def test_write_never_blocks_when_the_disk_is_gone(tmp_path):
     for i in range(20_000):
         log.write(rec(f"h{i}.test", NOON))
     assert time.monotonic() - start < 2.0
-    log.close()
+    log.close(timeout=60)
     assert log.dropped > 0 and log.dropped + log.lost == 20_000
 
 
@@ -436,7 +436,7 @@ def test_a_clock_that_jumps_back_and_forth_loses_no_record(tmp_path):
     wait_for(lambda: "behind.test" in text_of(tmp_path / "decisions.jsonl"))
     clock.t += 3 * DAY + 3600  # NTP puts it right
     log.write(rec("after.test", clock.t))
-    log.close()
+    log.close(timeout=60)
     found = sorted(h for name in names(tmp_path) for h in hosts(tmp_path / name))
     assert found == ["after.test", "before.test", "behind.test"] and log.dropped == 0
     assert "decisions-2026-11-27.jsonl" in names(tmp_path)  # the set-back day has its own file

@@ -65,7 +65,7 @@ def test_stats_reads_what_the_log_wrote_across_days(tmp_path):
             _wait_written(tmp_path, count=i)
             clock[0] += DAY
         log.write(r)
-    log.close()
+    log.close(timeout=60)
     assert sorted(os.listdir(tmp_path)) == ["decisions-2024-05-06.jsonl",
                                             "decisions-2024-05-07.jsonl", "decisions.jsonl"]
     rc, out = run(["stats", "--data-dir", str(tmp_path), "--json", "--tz", "UTC"])
@@ -103,7 +103,7 @@ def test_old_single_file_layout_before_and_after_upgrading(tmp_path):
     log = DecisionLog(tmp_path / "decisions.jsonl", clock=lambda: now, tz=UTC, tick=0.02)
     for r in new:
         log.write(r)
-    log.close()
+    log.close(timeout=60)
     day = dt.datetime.fromtimestamp(last, UTC).date().isoformat()
     assert sorted(os.listdir(tmp_path)) == [f"decisions-{day}.jsonl", "decisions.jsonl"]
     rc, out = run(["stats", "--data-dir", str(tmp_path), "--json"], now=now + DAY)
