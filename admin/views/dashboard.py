@@ -17,12 +17,14 @@ bp = Blueprint("dashboard", __name__)
 PERIODS = {"24h": N_("Last 24 hours"), "7d": N_("Last 7 days"), "30d": N_("Last 30 days")}
 
 
-def summary_for(period: str, profiles: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The ``kidgate-stats/1`` summary, computed by :func:`kidgate.stats.collect` itself."""
+def summary_for(period: str, profiles: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The ``kidgate-stats/1`` summary, computed by :func:`kidgate.stats.collect` itself, for
+    ``profiles`` (None: every profile; empty: none, the figures of nothing)."""
     now = time.time()
     since = stats.parse_time(period, now=now, tz=g.ctx.tz)
-    return stats.collect(stats.log_source(g.ctx.data_dir, g.ctx.db), since=since,
-                         profiles=profiles, tz=g.ctx.tz, now=now)
+    nothing = profiles is not None and not profiles
+    source = [] if nothing else stats.log_source(g.ctx.data_dir, g.ctx.db)
+    return stats.collect(source, since=since, profiles=profiles or (), tz=g.ctx.tz, now=now)
 
 
 @bp.route("/")
@@ -34,10 +36,8 @@ def index() -> Any:
     period = request.args.get("period", "7d")
     if period not in PERIODS:
         period = "7d"
-    profiles: tuple[str, ...] = account.profiles if account.role == "teacher" else ()
-    if account.role == "teacher" and not profiles:
-        profiles = ("\0none",)  # a teacher with no class sees nothing
-    summary = summary_for(period, profiles)
+    # A teacher sees their classes only (none at all without one).
+    summary = summary_for(period, account.profiles if account.role == "teacher" else None)
     from reporting import access
     pending = [r for r in access.list_requests(g.ctx.reporting_store(), "pending")
                if account.role != "teacher" or r.profile in account.profiles]

@@ -427,3 +427,28 @@ def test_live_mode_reloads_only_the_newest_page(sqlite_env: Env) -> None:
     assert "live=1" in c.get("/events?live=1").text  # kept in page links
     assert 'data-live' not in c.get("/events?live=1&page=2").text
     assert 'data-live' not in c.get("/events").text
+
+
+def test_a_teachers_dashboard_counts_their_class_or_nothing(env: Env) -> None:
+    """From the database's rows (SQLite and PostgreSQL): a teacher's figures are their
+    class's; a teacher without a class sees no figures, and no error."""
+    from storage.decisions import DecisionRows
+    DecisionRows(env.db, proxy="gw").insert(
+        [decision("bet.test", profile="anna"), decision("hate.test", category="hate",
+                                                        profile="ben"),
+         decision("ok.test", action="allow", profile="ben")])
+    owner = env.owner_client()
+    token = csrf(owner.get("/accounts").text)
+    for name, profiles in (("class5", "ben"), ("new", "")):
+        r = owner.post("/accounts", data={"csrf": token, "username": name, "password": PASSWORD,
+                                          "role": "teacher", "profiles": profiles,
+                                          "language": "en"})
+        assert r.status_code == 302
+    assert 'id="total-requests">3<' in owner.get("/").text
+    for name, requests, blocked in (("class5", 2, 1), ("new", 0, 0)):
+        teacher = env.client()
+        env.sign_in(teacher, name)
+        page = teacher.get("/").text
+        assert f'id="total-requests">{requests}<' in page, name
+        assert f'id="total-blocked">{blocked}<' in page, name
+        assert "Error" not in page and "stopped early" not in page
