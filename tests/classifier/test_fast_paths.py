@@ -185,6 +185,29 @@ def test_term_matcher_matches_ngram_definition(tiny_models: Path) -> None:
                 assert all(f.startswith("term '") for f in feats)
 
 
+def test_rule_presence_matches_substring_definition(tiny_models: Path) -> None:
+    """The scorer's shared presence test answers every rule term as ``_present`` does, also
+    for text that is not single-spaced (the whole-word shortcut needs no normalised input)."""
+    odd = ["", " ", "  porn  free ", "free\tporn", "free  porn", "porn", " free porn ",
+           "mai tare mai tare", "fuck harder", "fuckers harder deeper"]
+    for clf in _models(tiny_models):
+        scorer = clf.terms
+        terms = {t for tl in scorer.lists.values() for rule, _w in tl.rules for t in rule}
+        terms |= {"", "*", "a|", "|b", "x y|z*"}  # odd spellings take the plain path
+        assert terms
+        hits = 0
+        for text in SAMPLE + odd:
+            for norm in (F.normalize(text), text):
+                present = scorer.presence(norm)
+                padded = " " + norm + " "
+                for term in sorted(terms):
+                    expected = _present(term, padded)
+                    assert present(term) == expected, (term, norm[:80])
+                    assert present(term) == expected  # answered again from its memo
+                    hits += expected
+        assert hits  # the texts do contain rule terms
+
+
 def test_features_are_lazy_but_complete(tiny_models: Path) -> None:
     clf = classifier.load(tiny_models, cache_size=0)
     c = clf.classify(text="i am going to kill myself, no reason to live 7",
