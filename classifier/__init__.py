@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from classifier.extract import MAX_CHARS, BodyView, extract_view, read_body, str_body
 from classifier.extract import search_query as _search_query
@@ -234,11 +233,7 @@ class Classifier:
             toks += tokens(norm[end:])
         if self.text_model is not None:
             tm = self.text_model
-            for (a, b), words in zip(spans, win_toks):
-                p, ia, va = tm.text_decision(norm[a:b], words)
-                hot = max(p) >= 0.2 if p else False
-                if hot:
-                    ia = ia.astype(np.int32)  # kept by lazy explanations: half the memory
+            for p, ia, va in tm.windows_decision(norm, spans, win_toks):
                 for j, cat in enumerate(tm.categories):
                     pj = p[j]
                     _merge(scores, feats, srcs, cat, pj,

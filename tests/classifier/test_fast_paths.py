@@ -257,6 +257,45 @@ def _ref_windows(norm: str) -> list[str]:
     return out
 
 
+def test_windows_scored_together_match_one_by_one(tiny_models: Path) -> None:
+    """The page's windows scored in one pass give each window's ``text_decision``: the same
+    indices, values and probabilities (not merely close: the same arithmetic per window)."""
+    texts = [x for x in CORPUS if x.strip()] + ["word " * 199 + "abcdefgh " * 10, "x" * 999 + " yy zz",
+                                                "a_b " * 400, "zzzz qqqq " * 300, "ab"]
+    for clf in _models(tiny_models):
+        tm = clf.text_model
+        checked = 0
+        for t in texts:
+            norm = F.normalize(t)
+            spans = classifier._windows(norm)
+            cases = [spans]
+            if len(norm) > 12:  # spans that do not start and end at spaces: one by one
+                cases.append([(0, 5), (5, len(norm) // 2), (len(norm) // 2 + 1, len(norm))])
+            for sp in cases:
+                words = [F.tokens(norm[a:b]) for a, b in sp]
+                got = tm.windows_decision(norm, sp, words)
+                assert len(got) == len(sp)
+                for (a, b), w, (p, ia, va) in zip(sp, words, got):
+                    rp, ria, rva = tm.text_decision(norm[a:b], w)
+                    assert np.array_equal(ia, ria), t[:60]
+                    assert np.array_equal(va, rva), t[:60]
+                    assert p == pytest.approx(rp, abs=1e-12), t[:60]
+                    checked += 1
+        assert checked > len(texts)
+        assert tm.windows_decision("", [], []) == []
+
+
+def test_counts_is_unique_with_counts() -> None:
+    from classifier.linear import _counts
+
+    rng = np.random.default_rng(0)
+    for keys in [np.zeros(0, np.int32), np.array([5], np.int64), rng.integers(0, 50, 1000),
+                 rng.integers(0, 1 << 20, 3000).astype(np.int32)]:
+        u, c = _counts(keys)
+        ru, rc = np.unique(keys, return_counts=True)
+        assert np.array_equal(u, ru) and np.array_equal(c, rc)
+
+
 def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
     """The page-text model keeps its strongest window per category; the terms read the
     tokens of the whole text."""
