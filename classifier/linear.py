@@ -53,8 +53,8 @@ def _calibrated(z: np.ndarray, platt: np.ndarray) -> list[float]:
 
 
 def _counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(keys, return_counts=True)`` in five numpy calls (it makes a dozen, more
-    than the sort of a page's few thousand keys costs)."""
+    """``np.unique(keys, return_counts=True)`` in a few plain numpy calls (it makes a dozen,
+    costing more than the sort of a page's few thousand keys)."""
     keys = np.sort(keys)
     if not len(keys):
         return keys, np.zeros(0, dtype=np.intp)
@@ -62,7 +62,7 @@ def _counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first[0] = True
     np.not_equal(keys[1:], keys[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    return keys.take(starts), np.diff(starts, append=len(keys))
+    return keys.take(starts), np.append(starts[1:], len(keys)) - starts
 
 
 #: Above this many 3-character prefixes (alphabet size cubed) the page-text index falls back

@@ -141,14 +141,16 @@ def _rule_term(t: str) -> str:
     return normalize(t[:-1]) + "*" if t.endswith("*") else normalize(t)
 
 
-def _rule_alternative(alt: str) -> tuple[bool, str]:
-    """How :class:`TermScorer` looks for one alternative of a rule term: (whole word?, needle).
-    The needle is what :func:`_present` searches the padded text for, or the word itself."""
+def _rule_alternative(alt: str) -> tuple[str | None, tuple[str, ...]]:
+    """How :class:`TermScorer` looks for one alternative of a rule term: (what :func:`_present`
+    searches the padded text for, or None when the words alone answer; the whole words the
+    text must contain for that search to find anything)."""
     if alt.endswith("*"):
-        return False, " " + alt[:-1]
+        whole = alt[:-1].split(" ")[:-1]  # the last word is a prefix
+        return " " + alt[:-1], tuple(w for w in whole if w)
     if alt and " " not in alt:
-        return True, alt
-    return False, " " + alt + " "
+        return None, (alt,)
+    return " " + alt + " ", tuple(w for w in alt.split(" ") if w)
 
 
 def _present(term: str, padded: str) -> bool:
@@ -207,8 +209,8 @@ class TermScorer:
             first, second = t.split(" ", 2)[:2]
             seconds.setdefault(first, set()).add(second)
         self._seconds = {k: frozenset(v) for k, v in seconds.items()}
-        # Rule terms by alternative: (whole word?, what to look for in the padded text).
-        self._rule_alts: dict[str, tuple[tuple[bool, str], ...]] = {}
+        # Rule terms by alternative: (what to look for in the padded text, words it needs).
+        self._rule_alts: dict[str, tuple[tuple[str | None, tuple[str, ...]], ...]] = {}
         for tl in self.lists.values():
             for terms, _w in tl.rules:
                 for term in terms:
@@ -312,17 +314,17 @@ class TermScorer:
     def presence(self, norm: str) -> Callable[[str], bool]:
         """:func:`_present` for one normalised text, each rule term answered once for all lists.
 
-        A whole-word alternative is a member of the text's words (``norm`` is single-spaced, so
-        " word " occurs in " norm " exactly when "word" is one of ``norm.split(" ")``): a set
-        lookup instead of a substring search of the page per rule and list.
+        " word " occurs in " norm " exactly when "word" is one of ``norm.split(" ")`` (the
+        pieces between spaces, whatever the spacing): a whole-word alternative is a set lookup
+        instead of a substring search of the page per rule and list, and a phrase is searched
+        for only when all its words are there.
         """
         padded = " " + norm + " "
-        words: set[str] | None = None
+        words = set(norm.split(" "))
         memo: dict[str, bool] = {}
         alts = self._rule_alts
 
         def present(term: str) -> bool:
-            nonlocal words
             known = memo.get(term)
             if known is not None:
                 return known
@@ -330,17 +332,9 @@ class TermScorer:
             if spec is None:
                 result = _present(term, padded)
             else:
-                result = False
-                for whole, needle in spec:
-                    if whole:
-                        if words is None:
-                            words = set(norm.split(" "))
-                        if needle in words:
-                            result = True
-                            break
-                    elif needle in padded:
-                        result = True
-                        break
+                # A phrase is searched for only when the text has each of its words.
+                result = any(words.issuperset(whole) and (needle is None or needle in padded)
+                             for needle, whole in spec)
             memo[term] = result
             return result
 
