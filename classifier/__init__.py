@@ -103,15 +103,22 @@ class Classification:
         return (f"Classification(scores={self.scores!r}, features={self.features!r}, "
                 f"sources={self.sources!r})")
 
-    def to_evidence(self) -> list[Any]:
-        """One ``policies.core.Evidence`` per scored category (source "classifier")."""
+    def to_evidence(self, kinds: Mapping[str, str] | None = None) -> list[Any]:
+        """One ``policies.core.Evidence`` per scored category (source "classifier"); ``kinds``
+        gives the evidence of some sources (details) a kind, such as the URL model's stricter
+        threshold (cheaper than replacing each frozen Evidence afterwards)."""
         from policies.core import Evidence
 
         feats = self.features
-        return [Evidence(source="classifier", category=cat,
-                         detail=self.sources.get(cat, TEXT_DETAIL), score=float(score),
-                         features=feats.get(cat, ()))
-                for cat, score in sorted(self.scores.items(), key=lambda kv: -kv[1])]
+        sources = self.sources
+        kinds = kinds or {}
+        out = []
+        for cat, score in sorted(self.scores.items(), key=lambda kv: -kv[1]):
+            detail = sources.get(cat, TEXT_DETAIL)
+            out.append(Evidence(source="classifier", category=cat, detail=detail,
+                                score=float(score), kind=kinds.get(detail, ""),
+                                features=feats.get(cat, ())))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"scores": {k: round(v, 4) for k, v in self.scores.items()},

@@ -472,3 +472,24 @@ def test_page_reuses_the_url_verdict(tiny_models: Path) -> None:
             assert c.scores[cat] == p and c.features[cat] == u.features[cat]
     uncached = classifier.load(tiny_models, cache_size=0)
     assert uncached.classify(url=url, text="the weather in paris is sunny today") == c
+
+
+def test_url_model_kind_is_set_as_replacing_the_evidence(tiny_models: Path) -> None:
+    """``to_evidence`` with kinds gives the evidence that replacing each one's kind gave."""
+    import dataclasses
+
+    from kidgate.engine import _mark_url_model
+    from policies.core import URL_MODEL
+
+    for clf in _models(tiny_models):
+        for url, text in [("http://casino-best77.com/slots?x=1", None), ("example.org", None),
+                          ("https://www.google.com/search?q=free+porn", None),
+                          ("http://casinobest77.com/", "i am going to kill myself"),
+                          ("http://news.example.org/a", "sex education and consent at school")]:
+            for found in (clf.classify_url(url), clf.classify(url=url, text=text)):
+                want = [dataclasses.replace(e, kind=URL_MODEL) if e.detail == classifier.URL_DETAIL
+                        else e for e in found.to_evidence()]
+                assert _mark_url_model(found) == want
+                assert found.to_evidence() == found.to_evidence({})
+        mixed = clf.classify(url="http://casinobest77.com/", text="i am going to kill myself")
+        assert {e.kind for e in _mark_url_model(mixed)} == {"", URL_MODEL}
