@@ -345,7 +345,7 @@ class LinearMultiLabel(BaseEstimator):
         if not spans:
             return []
         end = spans[-1][1]
-        if not all(b - a <= F.MODEL_CHARS and (a == 0 or norm[a - 1] == " ")
+        if not all(0 <= a <= b <= end and b - a <= F.MODEL_CHARS and (a == 0 or norm[a - 1] == " ")
                    and (b == end or norm[b] == " ") for a, b in spans):
             return [self.text_decision(norm[a:b], w) for (a, b), w in zip(spans, words)]
         index = self._text_index()

@@ -271,6 +271,8 @@ def test_windows_scored_together_match_one_by_one(tiny_models: Path) -> None:
             cases = [spans]
             if len(norm) > 12:  # spans that do not start and end at spaces: one by one
                 cases.append([(0, 5), (5, len(norm) // 2), (len(norm) // 2 + 1, len(norm))])
+            if len(spans) > 1:  # out of order or overlapping: one by one too
+                cases += [spans[::-1], [spans[0], spans[0]]]
             for sp in cases:
                 words = [F.tokens(norm[a:b]) for a, b in sp]
                 got = tm.windows_decision(norm, sp, words)
