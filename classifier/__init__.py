@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from classifier.extract import MAX_CHARS, BodyView, extract_view, read_body, str_body
 from classifier.extract import search_query as _search_query
@@ -104,15 +103,22 @@ class Classification:
         return (f"Classification(scores={self.scores!r}, features={self.features!r}, "
                 f"sources={self.sources!r})")
 
-    def to_evidence(self) -> list[Any]:
-        """One ``policies.core.Evidence`` per scored category (source "classifier")."""
+    def to_evidence(self, kinds: Mapping[str, str] | None = None) -> list[Any]:
+        """One ``policies.core.Evidence`` per scored category (source "classifier"); ``kinds``
+        gives the evidence of some sources (details) a kind, such as the URL model's stricter
+        threshold (cheaper than replacing each frozen Evidence afterwards)."""
         from policies.core import Evidence
 
         feats = self.features
-        return [Evidence(source="classifier", category=cat,
-                         detail=self.sources.get(cat, TEXT_DETAIL), score=float(score),
-                         features=feats.get(cat, ()))
-                for cat, score in sorted(self.scores.items(), key=lambda kv: -kv[1])]
+        sources = self.sources
+        kinds = kinds or {}
+        out = []
+        for cat, score in sorted(self.scores.items(), key=lambda kv: -kv[1]):
+            detail = sources.get(cat, TEXT_DETAIL)
+            out.append(Evidence(source="classifier", category=cat, detail=detail,
+                                score=float(score), kind=kinds.get(detail, ""),
+                                features=feats.get(cat, ())))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"scores": {k: round(v, 4) for k, v in self.scores.items()},
@@ -234,11 +240,7 @@ class Classifier:
             toks += tokens(norm[end:])
         if self.text_model is not None:
             tm = self.text_model
-            for (a, b), words in zip(spans, win_toks):
-                p, ia, va = tm.text_decision(norm[a:b], words)
-                hot = max(p) >= 0.2 if p else False
-                if hot:
-                    ia = ia.astype(np.int32)  # kept by lazy explanations: half the memory
+            for p, ia, va in tm.windows_decision(norm, spans, win_toks):
                 for j, cat in enumerate(tm.categories):
                     pj = p[j]
                     _merge(scores, feats, srcs, cat, pj,

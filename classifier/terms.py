@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 
@@ -80,11 +82,13 @@ class TermList:
             rules.append((terms, _number(doc, key, rule["weight"])))
         return cls(category, threshold, 1.0, exact, stems, rules, threshold)
 
-    def raw(self, norm: str, found: Counter[str], stem_found: Counter[str]
-            ) -> tuple[float, list[tuple[str, float]]]:
+    def raw(self, norm: str, found: Counter[str], stem_found: Counter[str],
+            present: Callable[[str], bool] | None = None) -> tuple[float, list[tuple[str, float]]]:
         """Raw score and the contributing (term, contribution) pairs, largest first.
 
-        ``found`` and ``stem_found`` come from :meth:`TermScorer.hits` (all lists at once).
+        ``found`` and ``stem_found`` come from :meth:`TermScorer.hits` (all lists at once);
+        ``present`` answers :func:`_present` for this text (a scorer shares one between its
+        lists, see :meth:`TermScorer.presence`).
         """
         exact, stems = self.exact, self.stems
         contrib: list[tuple[str, float]] = []
@@ -98,8 +102,10 @@ class TermList:
                 contrib.append((stem + "*", w * (1.0 + 0.3 * math.log(count)) if w > 0 else w))
         if contrib and self.rules:
             padded = " " + norm + " "
+            if present is None:
+                present = partial(_present, padded=padded)
             for terms, w in self.rules:
-                if all(_present(t, padded) for t in terms):
+                if all(map(present, terms)):
                     contrib.append(("+".join(_which(t, padded) for t in terms), w))
         # Ties in name order: the same explanation every run (the sum does not depend on it).
         contrib.sort(key=lambda tw: (-tw[1], tw[0]))
@@ -133,6 +139,18 @@ def _which(term: str, padded: str) -> str:
 def _rule_term(t: str) -> str:
     t = t.strip()
     return normalize(t[:-1]) + "*" if t.endswith("*") else normalize(t)
+
+
+def _rule_alternative(alt: str) -> tuple[str | None, tuple[str, ...]]:
+    """How :class:`TermScorer` looks for one alternative of a rule term: (what :func:`_present`
+    searches the padded text for, or None when the words alone answer; the whole words the
+    text must contain for that search to find anything)."""
+    if alt.endswith("*"):
+        whole = alt[:-1].split(" ")[:-1]  # the last word is a prefix
+        return " " + alt[:-1], tuple(w for w in whole if w)
+    if alt and " " not in alt:
+        return None, (alt,)
+    return " " + alt + " ", tuple(w for w in alt.split(" ") if w)
 
 
 def _present(term: str, padded: str) -> bool:
@@ -184,6 +202,19 @@ class TermScorer:
         self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
         self._prefixes = frozenset(by_prefix)
         self._prefix_of = itemgetter(slice(0, self._pre_len))
+        # Phrases by first word: the second words they go on with (most occurrences of a
+        # first word start no phrase, and testing the next token is cheaper than joining).
+        seconds: dict[str, set[str]] = {}
+        for t in self._phrases:
+            first, second = t.split(" ", 2)[:2]
+            seconds.setdefault(first, set()).add(second)
+        self._seconds = {k: frozenset(v) for k, v in seconds.items()}
+        # Rule terms by alternative: (what to look for in the padded text, words it needs).
+        self._rule_alts: dict[str, tuple[tuple[str | None, tuple[str, ...]], ...]] = {}
+        for tl in self.lists.values():
+            for terms, _w in tl.rules:
+                for term in terms:
+                    self._rule_alts[term] = tuple(_rule_alternative(alt) for alt in term.split("|"))
         # Which lists a term or stem belongs to: lists without any hit score 0 at once.
         self._lists_of: dict[str, tuple[str, ...]] = {}
         for cat, tl in self.lists.items():
@@ -215,24 +246,22 @@ class TermScorer:
         firsts = self._firsts.intersection(uniq)
         if firsts:
             phrases, lengths, multi = self._phrases, self._phrase_lengths, self._multi_stems
+            seconds = self._seconds
             n = len(toks)
-            for w in firsts:
-                i = toks.index(w)
-                while True:
+            # One pass for the positions of every first word (not one list scan per word).
+            for i in [i for i, t in enumerate(toks) if t in firsts]:
+                w = toks[i]
+                if i + 1 < n and toks[i + 1] in seconds.get(w, ()):
                     for k in lengths:
                         if i + k > n:
                             break
                         cand = " ".join(toks[i:i + k])
                         if cand in phrases:
                             found[cand] += 1
-                    for middle, last, stem in multi.get(w, ()):
-                        j = i + 1 + len(middle)
-                        if j < n and tuple(toks[i + 1:j]) == middle and toks[j].startswith(last):
-                            stem_found[stem] += 1
-                    try:
-                        i = toks.index(w, i + 1)
-                    except ValueError:
-                        break
+                for middle, last, stem in multi.get(w, ()):
+                    j = i + 1 + len(middle)
+                    if j < n and tuple(toks[i + 1:j]) == middle and toks[j].startswith(last):
+                        stem_found[stem] += 1
         hit_prefixes = self._prefixes.intersection(map(self._prefix_of, uniq))
         if hit_prefixes:
             if self._pre_len >= 2 and plain_words(norm):
@@ -271,15 +300,45 @@ class TermScorer:
         norm = text if normalized else normalize(text)
         found, stem_found = self.hits(norm, toks if toks is not None else tokens(norm))
         hit = self._lists_hit(found, stem_found)
+        present = self.presence(norm) if hit else None
         out = {}
         for cat, tl in self.lists.items():
             if cat in hit:
-                raw, contrib = tl.raw(norm, found, stem_found)
+                raw, contrib = tl.raw(norm, found, stem_found, present)
                 feats = tuple(f"term '{t}'" for t, c in contrib[:5] if c > 0)
             else:
                 raw, feats = 0.0, ()
             out[cat] = (tl.proba(raw), raw, feats)
         return out
+
+    def presence(self, norm: str) -> Callable[[str], bool]:
+        """:func:`_present` for one normalised text, each rule term answered once for all lists.
+
+        " word " occurs in " norm " exactly when "word" is one of ``norm.split(" ")`` (the
+        pieces between spaces, whatever the spacing): a whole-word alternative is a set lookup
+        instead of a substring search of the page per rule and list, and a phrase is searched
+        for only when all its words are there.
+        """
+        padded = " " + norm + " "
+        words = set(norm.split(" "))
+        memo: dict[str, bool] = {}
+        alts = self._rule_alts
+
+        def present(term: str) -> bool:
+            known = memo.get(term)
+            if known is not None:
+                return known
+            spec = alts.get(term)
+            if spec is None:
+                result = _present(term, padded)
+            else:
+                # A phrase is searched for only when the text has each of its words.
+                result = any(words.issuperset(whole) and (needle is None or needle in padded)
+                             for needle, whole in spec)
+            memo[term] = result
+            return result
+
+        return present
 
     def _lists_hit(self, found: Counter[str], stem_found: Counter[str]) -> set[str]:
         lists_of = self._lists_of

@@ -296,7 +296,7 @@ def needs_url_model(known: Iterable[Evidence]) -> bool:
 
 def url_findings(clf: Classifier, url: str) -> list[Evidence]:
     """URL/host model and search-query evidence for one URL (CPU work, profile-independent)."""
-    ev = _mark_url_model(clf.classify_url(url).to_evidence())
+    ev = _mark_url_model(clf.classify_url(url))
     query = _search_query(url)
     if query:
         found = clf.classify(text=query).to_evidence()
@@ -346,11 +346,11 @@ def _target(url: str) -> str:
     return _host_and_target(url)[1]
 
 
-def _mark_url_model(evidence: list[Evidence]) -> list[Evidence]:
-    """Scores that come from the URL/host model get its stricter threshold in the core."""
+def _mark_url_model(found: Any) -> list[Evidence]:
+    """The evidence of a classification, where scores that come from the URL/host model get
+    its stricter threshold in the core."""
     from classifier import URL_DETAIL
-    return [dataclasses.replace(e, kind=URL_MODEL) if e.detail == URL_DETAIL else e
-            for e in evidence]
+    return found.to_evidence({URL_DETAIL: URL_MODEL})
 
 
 def _decompress(body: bytes, encoding: str) -> bytes:

@@ -40,7 +40,13 @@ _ASCII_LOWER: Final[dict[int, int]] = {c: c + 32 for c in range(ord("A"), ord("Z
 
 
 def _lower(text: str) -> str:
-    """Lower case with the same length as ``text``, so indices stay valid."""
+    """Lower case with the same length as ``text``, so indices stay valid.
+
+    ``read_labels`` uses ``raw.lower().decode("utf-8", "replace")`` instead, the same as this
+    ASCII folding of ``raw.decode("utf-8", "replace")``; where str.lower() keeps the length it
+    differs only in non-ASCII characters and in K (KELVIN SIGN, which becomes "k"), and the
+    readers look for ASCII words without a "k".
+    """
     low = text.lower()
     return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
 
@@ -103,39 +109,19 @@ def _may_hold_markup_label(folded: bytes) -> bool:
     """Whether the schema.org or MIRACLE readers can find anything in this (case-folded)
     page: schema.org needs its property names, written out or, in JSON-LD, behind a JSON
     escape. Most pages carry JSON-LD or microdata about articles, never these two names."""
+    # Each test below reads up to SCAN_LIMIT bytes when it fails, as it does on most pages:
+    # the order asks the fewest of them (pages without JSON-LD or microdata need no names).
     if b"age-declaration" in folded or b"miracle-label" in folded:
         return True
-    names = b"isfamilyfriendly" in folded or b"contentrating" in folded
-    return (b"itemprop" in folded and names) or (
-        b"application/ld+json" in folded and (names or b"\\u" in folded))
+    if b"application/ld+json" in folded:
+        return b"isfamilyfriendly" in folded or b"contentrating" in folded or b"\\u" in folded
+    return b"itemprop" in folded and (b"isfamilyfriendly" in folded or b"contentrating" in folded)
 
 
-def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
-                html: str | bytes | None) -> list[Evidence]:
-    """Every age label on one response: headers and the first ``SCAN_LIMIT`` bytes of HTML."""
+def _meta_labels(head: str, url: str) -> list[Evidence]:
+    """Labels in the meta tags of a page's head."""
     out: list[Evidence] = []
-    for v in _header(headers, "rating"):
-        if e := _rating(v, "Rating header"):
-            out.append(e)
-    for v in _header(headers, "pics-label"):
-        out.extend(_pics(v, url, "PICS-Label header"))
-
-    if html is None or not len(html):
-        return out
-    # ASCII case folding of the raw bytes is cheap; the page is decoded (and folded as text)
-    # only where a reader needs it. Label meta tags belong in the head, so a long page's body
-    # is not scanned for them.
-    raw = html.encode("utf-8", "replace") if isinstance(html, str) else bytes(html[:SCAN_LIMIT])
-    raw = raw[:SCAN_LIMIT]
-    folded = raw.lower()
-    ends = [i for i in (folded.find(b"</head"), folded.find(b"<body")) if i >= 0]
-    head = raw[:min(ends)] if ends else raw
-    # Only meta tags naming one of these are labels; most heads have none of them (lower-casing
-    # the attributes, as below, turns no other character into these ASCII words).
-    folded_head = folded[:len(head)]
-    metas = _metas(head.decode("utf-8", "replace")) if any(
-        w in folded_head for w in _META_LABEL_WORDS) else ()
-    for a in metas:
+    for a in _metas(head):
         name = a.get("name", "").lower()
         prop = a.get("property", "").lower()
         equiv = a.get("http-equiv", "").lower()
@@ -158,10 +144,43 @@ def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]]
             if age is not None:
                 out.append(Evidence("label", None, f"Open Graph og:restrictions:age '{_quote(content, 20)}'",
                                     min_age=age, kind="og"))
+    return out
+
+
+def read_labels(url: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
+                html: str | bytes | None) -> list[Evidence]:
+    """Every age label on one response: headers and the first ``SCAN_LIMIT`` bytes of HTML."""
+    out: list[Evidence] = []
+    for v in _header(headers, "rating"):
+        if e := _rating(v, "Rating header"):
+            out.append(e)
+    for v in _header(headers, "pics-label"):
+        out.extend(_pics(v, url, "PICS-Label header"))
+
+    if html is None or not len(html):
+        return out
+    # ASCII case folding of the raw bytes is cheap; the page is decoded (and folded as text)
+    # only where a reader needs it. Label meta tags belong in the head, so a long page's body
+    # is not scanned for them.
+    raw = html.encode("utf-8", "replace") if isinstance(html, str) else bytes(html[:SCAN_LIMIT])
+    raw = raw[:SCAN_LIMIT]
+    folded = raw.lower()
+    # The head ends at "</head" or "<body", whichever comes first: "<body" is looked for only
+    # before "</head" (usually a short search, not one to the end of the page).
+    end = folded.find(b"</head")
+    body = folded.find(b"<body", 0, len(folded) if end < 0 else end)
+    end = body if body >= 0 else end if end >= 0 else len(raw)
+    # Only meta tags naming one of these are labels; most heads have none of them (lower-casing
+    # the attributes, as below, turns no other character into these ASCII words).
+    if any(folded.find(w, 0, end) >= 0 for w in _META_LABEL_WORDS):
+        out.extend(_meta_labels(raw[:end].decode("utf-8", "replace"), url))
     if not _may_hold_markup_label(folded):  # most pages: no schema.org or MIRACLE label
         return out
     text = raw.decode("utf-8", "replace")
-    lower = _lower(text)
+    # The readers look for ASCII words in ``lower`` to slice ``text``: the page folded as bytes
+    # and decoded the same way is such a copy, several times cheaper than str.lower() of
+    # non-ASCII text (the same answers: see _lower).
+    lower = folded.decode("utf-8", "replace")
     out.extend(_schema(text, lower))
     out.extend(_miracle(text, lower, url))
     return out

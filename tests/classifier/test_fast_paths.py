@@ -185,6 +185,29 @@ def test_term_matcher_matches_ngram_definition(tiny_models: Path) -> None:
                 assert all(f.startswith("term '") for f in feats)
 
 
+def test_rule_presence_matches_substring_definition(tiny_models: Path) -> None:
+    """The scorer's shared presence test answers every rule term as ``_present`` does, also
+    for text that is not single-spaced (the whole-word shortcut needs no normalised input)."""
+    odd = ["", " ", "  porn  free ", "free\tporn", "free  porn", "porn", " free porn ",
+           "mai tare mai tare", "fuck harder", "fuckers harder deeper"]
+    for clf in _models(tiny_models):
+        scorer = clf.terms
+        terms = {t for tl in scorer.lists.values() for rule, _w in tl.rules for t in rule}
+        terms |= {"", "*", "a|", "|b", "x y|z*"}  # odd spellings take the plain path
+        assert terms
+        hits = 0
+        for text in SAMPLE + odd:
+            for norm in (F.normalize(text), text):
+                present = scorer.presence(norm)
+                padded = " " + norm + " "
+                for term in sorted(terms):
+                    expected = _present(term, padded)
+                    assert present(term) == expected, (term, norm[:80])
+                    assert present(term) == expected  # answered again from its memo
+                    hits += expected
+        assert hits  # the texts do contain rule terms
+
+
 def test_features_are_lazy_but_complete(tiny_models: Path) -> None:
     clf = classifier.load(tiny_models, cache_size=0)
     c = clf.classify(text="i am going to kill myself, no reason to live 7",
@@ -232,6 +255,47 @@ def _ref_windows(norm: str) -> list[str]:
             break
         out.append(piece)
     return out
+
+
+def test_windows_scored_together_match_one_by_one(tiny_models: Path) -> None:
+    """The page's windows scored in one pass give each window's ``text_decision``: the same
+    indices, values and probabilities (not merely close: the same arithmetic per window)."""
+    texts = [x for x in CORPUS if x.strip()] + ["word " * 199 + "abcdefgh " * 10, "x" * 999 + " yy zz",
+                                                "a_b " * 400, "zzzz qqqq " * 300, "ab"]
+    for clf in _models(tiny_models):
+        tm = clf.text_model
+        checked = 0
+        for t in texts:
+            norm = F.normalize(t)
+            spans = classifier._windows(norm)
+            cases = [spans]
+            if len(norm) > 12:  # spans that do not start and end at spaces: one by one
+                cases.append([(0, 5), (5, len(norm) // 2), (len(norm) // 2 + 1, len(norm))])
+            if len(spans) > 1:  # out of order or overlapping: one by one too
+                cases += [spans[::-1], [spans[0], spans[0]]]
+            for sp in cases:
+                words = [F.tokens(norm[a:b]) for a, b in sp]
+                got = tm.windows_decision(norm, sp, words)
+                assert len(got) == len(sp)
+                for (a, b), w, (p, ia, va) in zip(sp, words, got):
+                    rp, ria, rva = tm.text_decision(norm[a:b], w)
+                    assert np.array_equal(ia, ria), t[:60]
+                    assert np.array_equal(va, rva), t[:60]
+                    assert p == pytest.approx(rp, abs=1e-12), t[:60]
+                    checked += 1
+        assert checked > len(texts)
+        assert tm.windows_decision("", [], []) == []
+
+
+def test_counts_is_unique_with_counts() -> None:
+    from classifier.linear import _counts
+
+    rng = np.random.default_rng(0)
+    for keys in [np.zeros(0, np.int32), np.array([5], np.int64), rng.integers(0, 50, 1000),
+                 rng.integers(0, 1 << 20, 3000).astype(np.int32)]:
+        u, c = _counts(keys)
+        ru, rc = np.unique(keys, return_counts=True)
+        assert np.array_equal(u, ru) and np.array_equal(c, rc)
 
 
 def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
@@ -410,3 +474,24 @@ def test_page_reuses_the_url_verdict(tiny_models: Path) -> None:
             assert c.scores[cat] == p and c.features[cat] == u.features[cat]
     uncached = classifier.load(tiny_models, cache_size=0)
     assert uncached.classify(url=url, text="the weather in paris is sunny today") == c
+
+
+def test_url_model_kind_is_set_as_replacing_the_evidence(tiny_models: Path) -> None:
+    """``to_evidence`` with kinds gives the evidence that replacing each one's kind gave."""
+    import dataclasses
+
+    from kidgate.engine import _mark_url_model
+    from policies.core import URL_MODEL
+
+    for clf in _models(tiny_models):
+        for url, text in [("http://casino-best77.com/slots?x=1", None), ("example.org", None),
+                          ("https://www.google.com/search?q=free+porn", None),
+                          ("http://casinobest77.com/", "i am going to kill myself"),
+                          ("http://news.example.org/a", "sex education and consent at school")]:
+            for found in (clf.classify_url(url), clf.classify(url=url, text=text)):
+                want = [dataclasses.replace(e, kind=URL_MODEL) if e.detail == classifier.URL_DETAIL
+                        else e for e in found.to_evidence()]
+                assert _mark_url_model(found) == want
+                assert found.to_evidence() == found.to_evidence({})
+        mixed = clf.classify(url="http://casinobest77.com/", text="i am going to kill myself")
+        assert {e.kind for e in _mark_url_model(mixed)} == {"", URL_MODEL}
