@@ -164,9 +164,12 @@ http {{
         ssl_certificate {cert};
         ssl_certificate_key {key};
         root {root};
-        # Every request a new page: the same real page with the request's id inserted.
+        # Every request a new page: the same real page with the request's id inserted in its
+        # title, which the page classifier reads first (an id at the end of a long page lies
+        # beyond what it reads, and its cache would answer), and before </body>.
         location /fresh/ {{
             alias {root}/pages/;
+            sub_filter '<title>' '<title>Visit $arg_id ';
             sub_filter '</body>' '<p>Visit $arg_id</p></body>';
             sub_filter_once on;
         }}
