@@ -81,7 +81,7 @@ soak: $(VENV)/.installed
 	$(PY) -m bench.soak --seconds $${SOAK_SECONDS:-600}
 
 bench: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[bench]"
 	$(PY) -m bench
 
 clean:
