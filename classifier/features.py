@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
+from classifier import stance
+
 _FOLD = str.maketrans({
     "ș": "s", "ş": "s", "ț": "t", "ţ": "t", "ă": "a", "â": "a", "î": "i",
     "Ș": "s", "Ş": "s", "Ț": "t", "Ţ": "t", "Ă": "a", "Â": "a", "Î": "i",
@@ -188,7 +190,8 @@ _GAME = _ws("game games gaming play playing played player level boss match team 
             "round gg lol fortnite minecraft roblox cod pubg server joc jocul meci echipa gol nivel")
 _QUESTION = _ws("why what how is are should ce de cum")
 _TRIGGERS = (_NEGATORS | _SECOND | {"te"} | _FUTURE | _VIOLENT | _DEATH | _SELF_HARM | _HELP | _REPORT
-             | _COUNTER | _GROUP | _DEHUMAN | _GAME | {"end", "kill", "myself", "ma"})
+             | _COUNTER | _GROUP | _DEHUMAN | _GAME | {"end", "kill", "myself", "ma"}
+             | stance.TRIGGERS)
 
 
 def stance_tokens(words: list[str]) -> list[str]:
@@ -218,6 +221,7 @@ def stance_tokens(words: list[str]) -> list[str]:
         frames.append("game")
     if present & _NEGATORS:
         frames.append("neg")
+    frames += [f for f in stance.extra_frames(words, present) if f not in frames]
     harms: list[str] = []
     violent = present & _VIOLENT
     if present & _FUTURE:
@@ -261,6 +265,8 @@ def stance_tokens(words: list[str]) -> list[str]:
         harms.append("self2p")
     if present & _GROUP and present & _DEHUMAN:
         harms.append("dehuman")
+    harms += [h for h in stance.extra_harms(words, present) if h not in harms]
+    out.extend("~" + f for f in frames if f in stance.STANDALONE)
     for h in harms:
         out.append("~" + h)
         out.extend(f"~{f}&{h}" for f in frames)
@@ -319,9 +325,12 @@ _HARM_NAMES = {"threat2p": "a threat aimed at the reader ('I will ... you')",
                "violent": "violent wording", "intent1p": "first-person self-harm intent",
                "instruct": "instructions for self-harm or violence",
                "self2p": "self-harm wording aimed at the reader ('yourself')",
-               "dehuman": "a group described in dehumanising words"}
+               "dehuman": "a group described in dehumanising words",
+               "wishdeath": "a wish or call for someone's death ('deserve to die')"}
 _FRAME_NAMES = {"report": "in a report", "counter": "in counter-speech", "help": "with help offered",
-                "game": "in game or sport talk", "neg": "near a negation"}
+                "game": "in game or sport talk", "neg": "near a negation",
+                "quote": "quoted or reported ('X said that ...')",
+                "helpif": "with help offered ('if you ..., call')"}
 
 
 def describe_stance(m: str) -> str:
@@ -330,6 +339,8 @@ def describe_stance(m: str) -> str:
         return f"'not ... {m[4:]}' (negated)"
     if m == "question":
         return "a question about harmful wording"
+    if m in stance.STANDALONE:
+        return f"stance: {_FRAME_NAMES[m].removeprefix('with ')}"
     frame, _, harm = m.rpartition("&")
     text = _HARM_NAMES.get(harm, harm)
     return f"stance: {text} {_FRAME_NAMES.get(frame, frame)}" if frame else f"stance: {text}"
