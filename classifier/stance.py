@@ -33,7 +33,7 @@ DENOUNCE = _ws("spreading vile wrong racism racist hateful dangerous unacceptabl
                "gresit rasism rasist ura urii inacceptabil rusinos periculos raportat raportam "
                "condamnat condamnam sters propaganda genocid dezumanizant")
 #: Modal frames of a wish or call for death: "deserve to die", "should be shot", "must die".
-_WISH = _ws("deserve deserves deserved should must need needs ought merita trebuie")
+_WISH = _ws("deserve deserves deserved should must need needs ought merita trebuie trebui")
 _DEATH_PASSIVE = _ws("die dead shot killed hanged hung burned burnt gassed exterminated executed "
                      "eliminated lynched slaughtered beheaded bullet noose "
                      "moara mori ucisi omorati impuscati spanzurati arsi gazati exterminati "
@@ -59,8 +59,16 @@ _GAME = _ws("chess tennis football soccer basketball hockey rugby cricket volley
 #: Frames that are also markers on their own (help offered, quoted speech), harm or not.
 STANDALONE = frozenset({"helpif", "quote"})
 
+#: First-person self-harm intent the first markers miss (EN "take my life", RO "îmi iau viața",
+#: "mă arunc", "termin cu totul"), as space-separated token sequences.
+_INTENT = (" take my life ", " take my own life ", " end it all ", " ending it all ",
+           " ending my life ", " bought the rope ", " imi iau viata ", " mi iau viata ",
+           " ma omor ", " ma arunc ", " ma spanzur ", " ma tai ", " termin cu totul ",
+           " termin cu viata ", " sa termin cu tot ")
+_INTENT_WORDS = _ws("life viata omor arunc spanzur tai totul rope all")
+
 #: Every token that can start one of the frames or harms below.
-TRIGGERS = SPEECH | DENOUNCE | _WISH | _IF | _GAME | _HELP_OFFER | {"you'll", "youll", "coming", "numbered", "pay", "next", "urmatorul",
+TRIGGERS = SPEECH | DENOUNCE | _WISH | _IF | _GAME | _HELP_OFFER | _INTENT_WORDS | {"you'll", "youll", "coming", "numbered", "pay", "next", "urmatorul",
                                              "venim", "vom", "platesti"}
 
 
@@ -90,15 +98,36 @@ def extra_frames(words: list[str], present: frozenset[str] | set[str]) -> list[s
     return out
 
 
+#: Subjects of a death wish aimed at others: "they", "he", a plural noun ("refugees"), RO "ei".
+_OTHERS = _ws("they them these those all every he she his her him you people everyone "
+              "ei ele toti toate lui lor")
+_SELF = _ws("myself me i'm im i've ive i'd my")
+_ADVERB = _ws("all really just truly also still ar sa")
+_NOT_PLURAL = _ws("is was has this us yes his its thus does plus bus always perhaps")
+
+
+def _others(before: list[str]) -> bool:
+    """Is the subject just before a death wish someone else ("they", "refugees", "romii"), not
+    the writer ("I deserve to die" is self-harm talk, its "I" is no token)?"""
+    if not before or any(w in _SELF for w in before):
+        return False
+    w = before[-1]
+    if w in _ADVERB and len(before) > 1:
+        w = before[-2]
+    return w in _OTHERS or (len(w) > 3 and w.endswith("s") and w not in _NOT_PLURAL) or (
+        w.endswith("ii"))
+
+
 def extra_harms(words: list[str], present: frozenset[str] | set[str]) -> list[str]:
     """Harms of a token list: ``wishdeath`` ("they deserve to die", "should be shot",
-    "trebuie sa moara") and ``threat2p`` forms the first markers miss ("we are coming for
+    "trebuie sa moara"), ``intent1p`` phrases (``_INTENT``) and ``threat2p`` forms the first markers miss ("we are coming for
     you", "you will be shot", "your days are numbered", "you're next")."""
     out: list[str] = []
     n = len(words)
     if present & _WISH:
         for i, w in enumerate(words):
-            if w in _WISH and _DEATH_PASSIVE.intersection(words[i + 1:i + 5]):
+            if w in _WISH and _DEATH_PASSIVE.intersection(words[i + 1:i + 5]) and _others(
+                    words[max(0, i - 3):i]):
                 out.append("wishdeath")
                 break
     threat = False
@@ -141,4 +170,8 @@ def extra_harms(words: list[str], present: frozenset[str] | set[str]) -> list[st
         threat = True
     if threat:
         out.append("threat2p")
+    if present & _INTENT_WORDS:
+        joined = " " + " ".join(words) + " "
+        if any(p in joined for p in _INTENT):
+            out.append("intent1p")
     return out

@@ -31,9 +31,9 @@ EVALDATA = Path(__file__).with_name("evaldata")
 SAFE_QUANTILE = 0.995  # term thresholds: at most ~0.5% of safe texts reach 0.5
 AGES = (10, 15)
 PROTECTED_KINDS = frozenset({"support", "news", "counter", "health"})
-PROTECTED_WEIGHT = 3.0
+PROTECTED_WEIGHT = 6.0
 #: Weight of the hand-written stance pairs (harmful and safe) in the page-text model's fit.
-CONTRAST_WEIGHT = 1.0
+CONTRAST_WEIGHT = 2.0
 #: Inverse regularisation of the page-text model (chosen by leave-one-source-out figures).
 TEXT_C = 4.0
 

@@ -57,7 +57,7 @@ def test_markers_never_collide_with_words() -> None:
 @pytest.mark.parametrize("text, want", [
     ("Jews deserve to die, every last one of them.", "~wishdeath"),
     ("Romii trebuie să moară toți.", "~wishdeath"),
-    ("Someone should put a bullet in his head, he needs a bullet.", "~wishdeath"),
+    ("He needs a bullet between the eyes.", "~wishdeath"),
     ("We are coming for you and your family.", "~threat2p"),
     ("You will be shot the moment you show your face.", "~threat2p"),
     ("Keep talking and you'll be found dead in a ditch.", "~threat2p"),
@@ -66,6 +66,8 @@ def test_markers_never_collide_with_words() -> None:
     ("Tell the teacher and you will pay for it.", "~threat2p"),
     ("Venim după tine și familia ta.", "~threat2p"),
     ("Următorul ești tu.", "~threat2p"),
+    ("Am hotărât, weekendul ăsta îmi iau viața.", "~intent1p"),
+    ("I'm going to take my own life on Friday.", "~intent1p"),
 ])
 def test_death_wishes_and_threats_are_marked(text: str, want: str) -> None:
     assert want in marks(text)
@@ -75,6 +77,9 @@ def test_death_wishes_and_threats_are_marked(text: str, want: str) -> None:
     ("You are next in line at the counter, please.", "~threat2p"),
     ("You're next to play, grab the dice.", "~threat2p"),
     ("You should be proud, the team deserves a rest.", "~wishdeath"),
+    # a writer's own despair is self-harm talk, not a death wish for others
+    ("Some days I feel I deserve to die.", "~wishdeath"),
+    ("I'm so tired, maybe I should just die.", "~wishdeath"),
     ("We are coming home for the holidays.", "~threat2p"),
     ("He said he was tired and went home.", "~quote"),
 ])
