@@ -125,6 +125,17 @@ def text_features(text: str, *, normalized: bool = False) -> list[str]:
     return feats
 
 
+def text2_features(text: str, *, normalized: bool = False) -> list[str]:
+    """:func:`text_features` with the extended stance markers (:func:`stance2_tokens`)."""
+    s = text if normalized else normalize(text)
+    s = " " + s[:MODEL_CHARS] + " "
+    words = TOKEN.findall(s)
+    feats = ["w " + w for w in words]
+    feats += ["w " + m for m in stance2_tokens(words)]
+    feats += [s[i:i + 4] for i in range(len(s) - 3)]
+    return feats
+
+
 def plain_text_features(text: str, *, normalized: bool = False) -> list[str]:
     """:func:`text_features` without stance markers (the first release's features)."""
     s = text if normalized else normalize(text)
@@ -190,8 +201,8 @@ _GAME = _ws("game games gaming play playing played player level boss match team 
             "round gg lol fortnite minecraft roblox cod pubg server joc jocul meci echipa gol nivel")
 _QUESTION = _ws("why what how is are should ce de cum")
 _TRIGGERS = (_NEGATORS | _SECOND | {"te"} | _FUTURE | _VIOLENT | _DEATH | _SELF_HARM | _HELP | _REPORT
-             | _COUNTER | _GROUP | _DEHUMAN | _GAME | {"end", "kill", "myself", "ma"}
-             | stance.TRIGGERS)
+             | _COUNTER | _GROUP | _DEHUMAN | _GAME | {"end", "kill", "myself", "ma"})
+_TRIGGERS2 = _TRIGGERS | stance.TRIGGERS
 
 
 def stance_tokens(words: list[str]) -> list[str]:
@@ -201,7 +212,18 @@ def stance_tokens(words: list[str]) -> list[str]:
     otherwise: well under the page-text model's own cost. One-letter words ("I", "a") are not
     tokens, so first person is read from "myself", "my" and the verb frame.
     """
-    present = _TRIGGERS.intersection(words)
+    return _stance(words, False)
+
+
+def stance2_tokens(words: list[str]) -> list[str]:
+    """:func:`stance_tokens` plus the frames and harms of :mod:`classifier.stance` (quoted
+    speech, denunciation, conditional help, death wishes, more threats): the markers of models
+    trained with the ``text2`` analyzer. A model keeps the markers it was trained with."""
+    return _stance(words, True)
+
+
+def _stance(words: list[str], extended: bool) -> list[str]:
+    present = (_TRIGGERS2 if extended else _TRIGGERS).intersection(words)
     if not present:
         return []
     out: list[str] = []
@@ -221,7 +243,8 @@ def stance_tokens(words: list[str]) -> list[str]:
         frames.append("game")
     if present & _NEGATORS:
         frames.append("neg")
-    frames += [f for f in stance.extra_frames(words, present) if f not in frames]
+    if extended:
+        frames += [f for f in stance.extra_frames(words, present) if f not in frames]
     harms: list[str] = []
     violent = present & _VIOLENT
     if present & _FUTURE:
@@ -265,8 +288,9 @@ def stance_tokens(words: list[str]) -> list[str]:
         harms.append("self2p")
     if present & _GROUP and present & _DEHUMAN:
         harms.append("dehuman")
-    harms += [h for h in stance.extra_harms(words, present) if h not in harms]
-    out.extend("~" + f for f in frames if f in stance.STANDALONE)
+    if extended:
+        harms += [h for h in stance.extra_harms(words, present) if h not in harms]
+        out.extend("~" + f for f in frames if f in stance.STANDALONE)
     for h in harms:
         out.append("~" + h)
         out.extend(f"~{f}&{h}" for f in frames)

@@ -48,7 +48,7 @@ def fit_text(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features:
              categories: Sequence[str] = TEXT_CATEGORIES, *, stance: bool = True,
              C: float | None = None) -> LinearMultiLabel:
     cats = [c for c in categories if any(c in r.labels for r in rows)]
-    m = LinearMultiLabel("text" if stance else "text_plain", tuple(cats),
+    m = LinearMultiLabel("text2" if stance else "text_plain", tuple(cats),
                          max_features=max_features, min_df=2, C=TEXT_C if C is None else C,
                          random_state=seed)
     # Help-seeking and news texts are the safe texts most like harmful ones: weigh them more;

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.features import describe_feature, normalize, stance_tokens, text_features, tokens
+from classifier.features import (describe_feature, normalize, stance2_tokens, stance_tokens,
+                                 text2_features, text_features, tokens)
 
 
 def marks(text: str) -> list[str]:
-    return stance_tokens(tokens(normalize(text)))
+    return stance2_tokens(tokens(normalize(text)))
 
 
 @pytest.mark.parametrize("text, want", [
@@ -114,3 +115,14 @@ def test_new_markers_explain_themselves() -> None:
     assert "death" in describe_feature("w ~wishdeath")
     assert "help offered" in describe_feature("w ~helpif")
     assert "quoted" in describe_feature("w ~quote&dehuman")
+
+
+def test_first_markers_stay_as_trained_and_extended_ones_add_to_them() -> None:
+    """A model trained with the first markers ("text") keeps exactly them; "text2" models see
+    the first markers plus the extended frames."""
+    text = "The court heard that he shouted that jews deserve to die; we are coming for you."
+    first = stance_tokens(tokens(normalize(text)))
+    assert not any(m.startswith(("~quote", "~wishdeath", "~helpif")) for m in first)
+    assert set(first) <= set(marks(text))
+    assert "~quote&dehuman" in marks(text) and "~wishdeath" in marks(text)
+    assert "w ~quote" in text2_features(text) and "w ~quote" not in text_features(text)
