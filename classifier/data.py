@@ -51,6 +51,10 @@ STRATIFIED = frozenset({"germeval_violence", "stormfront", "roff_ro", "implicit_
 #: 78% harmful with few ordinary French texts beside them, so training on them teaches "French
 #: is offensive" and blocks French news pages; held out, they still measure transfer.
 EVAL_ONLY = frozenset({"mlma_fr"})
+#: Text sources in languages kidgate ships no vocabulary for (terms, stance markers, stance
+#: pairs are English and Romanian): kept in every evaluation, reported beside the EN/RO worst.
+OTHER_LANGUAGE: dict[str, str] = {"germeval2018": "German", "germeval_violence": "German",
+                                  "mlma_fr": "French"}
 #: Hand-written contrastive material (EN, RO): pairs that share words and differ in stance.
 CONTRAST_DIR = Path(__file__).with_name("contrast")
 #: The sources of the first release: ``kidgate eval --recipe v1`` retrains on these only, to

@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
+from classifier import stance
+
 _FOLD = str.maketrans({
     "ș": "s", "ş": "s", "ț": "t", "ţ": "t", "ă": "a", "â": "a", "î": "i",
     "Ș": "s", "Ş": "s", "Ț": "t", "Ţ": "t", "Ă": "a", "Â": "a", "Î": "i",
@@ -123,6 +125,17 @@ def text_features(text: str, *, normalized: bool = False) -> list[str]:
     return feats
 
 
+def text2_features(text: str, *, normalized: bool = False) -> list[str]:
+    """:func:`text_features` with the extended stance markers (:func:`stance2_tokens`)."""
+    s = text if normalized else normalize(text)
+    s = " " + s[:MODEL_CHARS] + " "
+    words = TOKEN.findall(s)
+    feats = ["w " + w for w in words]
+    feats += ["w " + m for m in stance2_tokens(words)]
+    feats += [s[i:i + 4] for i in range(len(s) - 3)]
+    return feats
+
+
 def plain_text_features(text: str, *, normalized: bool = False) -> list[str]:
     """:func:`text_features` without stance markers (the first release's features)."""
     s = text if normalized else normalize(text)
@@ -189,6 +202,7 @@ _GAME = _ws("game games gaming play playing played player level boss match team 
 _QUESTION = _ws("why what how is are should ce de cum")
 _TRIGGERS = (_NEGATORS | _SECOND | {"te"} | _FUTURE | _VIOLENT | _DEATH | _SELF_HARM | _HELP | _REPORT
              | _COUNTER | _GROUP | _DEHUMAN | _GAME | {"end", "kill", "myself", "ma"})
+_TRIGGERS2 = _TRIGGERS | stance.TRIGGERS
 
 
 def stance_tokens(words: list[str]) -> list[str]:
@@ -198,7 +212,18 @@ def stance_tokens(words: list[str]) -> list[str]:
     otherwise: well under the page-text model's own cost. One-letter words ("I", "a") are not
     tokens, so first person is read from "myself", "my" and the verb frame.
     """
-    present = _TRIGGERS.intersection(words)
+    return _stance(words, False)
+
+
+def stance2_tokens(words: list[str]) -> list[str]:
+    """:func:`stance_tokens` plus the frames and harms of :mod:`classifier.stance` (quoted
+    speech, denunciation, conditional help, death wishes, more threats): the markers of models
+    trained with the ``text2`` analyzer. A model keeps the markers it was trained with."""
+    return _stance(words, True)
+
+
+def _stance(words: list[str], extended: bool) -> list[str]:
+    present = (_TRIGGERS2 if extended else _TRIGGERS).intersection(words)
     if not present:
         return []
     out: list[str] = []
@@ -218,6 +243,8 @@ def stance_tokens(words: list[str]) -> list[str]:
         frames.append("game")
     if present & _NEGATORS:
         frames.append("neg")
+    if extended:
+        frames += [f for f in stance.extra_frames(words, present) if f not in frames]
     harms: list[str] = []
     violent = present & _VIOLENT
     if present & _FUTURE:
@@ -261,6 +288,9 @@ def stance_tokens(words: list[str]) -> list[str]:
         harms.append("self2p")
     if present & _GROUP and present & _DEHUMAN:
         harms.append("dehuman")
+    if extended:
+        harms += [h for h in stance.extra_harms(words, present) if h not in harms]
+        out.extend("~" + f for f in frames if f in stance.STANDALONE)
     for h in harms:
         out.append("~" + h)
         out.extend(f"~{f}&{h}" for f in frames)
@@ -319,9 +349,12 @@ _HARM_NAMES = {"threat2p": "a threat aimed at the reader ('I will ... you')",
                "violent": "violent wording", "intent1p": "first-person self-harm intent",
                "instruct": "instructions for self-harm or violence",
                "self2p": "self-harm wording aimed at the reader ('yourself')",
-               "dehuman": "a group described in dehumanising words"}
+               "dehuman": "a group described in dehumanising words",
+               "wishdeath": "a wish or call for someone's death ('deserve to die')"}
 _FRAME_NAMES = {"report": "in a report", "counter": "in counter-speech", "help": "with help offered",
-                "game": "in game or sport talk", "neg": "near a negation"}
+                "game": "in game or sport talk", "neg": "near a negation",
+                "quote": "quoted or reported ('X said that ...')",
+                "helpif": "with help offered ('if you ..., call')"}
 
 
 def describe_stance(m: str) -> str:
@@ -330,6 +363,8 @@ def describe_stance(m: str) -> str:
         return f"'not ... {m[4:]}' (negated)"
     if m == "question":
         return "a question about harmful wording"
+    if m in stance.STANDALONE:
+        return f"stance: {_FRAME_NAMES[m].removeprefix('with ')}"
     frame, _, harm = m.rpartition("&")
     text = _HARM_NAMES.get(harm, harm)
     return f"stance: {text} {_FRAME_NAMES.get(frame, frame)}" if frame else f"stance: {text}"

@@ -23,6 +23,7 @@ from classifier import features as F
 
 ANALYZERS: dict[str, Callable[[str], list[str]]] = {
     "text": F.text_features,
+    "text2": F.text2_features,
     "text_plain": F.plain_text_features,
     "url": F.url_features,
 }
@@ -236,7 +237,7 @@ class LinearMultiLabel(BaseEstimator):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.feature_names_ = np.asarray(self.feature_names_, dtype=object)
-        if self.analyzer in ("text", "text_plain"):
+        if self.analyzer in ("text", "text2", "text_plain"):
             self._text_index()  # page text needs no string vocabulary (~7 MB): built on demand
             self._rows()
         else:
@@ -311,8 +312,8 @@ class LinearMultiLabel(BaseEstimator):
         s = " " + norm[: F.MODEL_CHARS] + " "
         if words is None:
             words = F.tokens(s.strip())
-        if self.analyzer == "text":
-            marks = F.stance_tokens(words)
+        if self.analyzer in ("text", "text2"):
+            marks = (F.stance_tokens if self.analyzer == "text" else F.stance2_tokens)(words)
             if marks:
                 words = words + marks
         return self._text_index().lookup(s, words)

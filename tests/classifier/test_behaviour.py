@@ -67,6 +67,15 @@ HARMLESS = [
     ("game", "I'm going to destroy you in Minecraft tonight, bring your best sword, gg."),
     ("sport", "Meciul de aseară: atacantul a șutat puternic și i-a bătut pe portar și pe "
               "fundași, ce gol!"),
+    ("counter-speech", "It is wrong to call immigrants vermin; they are our neighbours and friends."),
+    ("counter-speech", "Este greșit să spui că romii sunt paraziți; sunt vecinii și prietenii "
+                       "noștri."),
+    ("news", "The court heard that the attacker shouted that muslims deserve to die before the "
+             "assault, prosecutors said."),
+    ("news", "Procurorii spun că atacatorul a strigat că evreii merită să moară; fapta a fost "
+             "condamnată de primar."),
+    ("sport", "We are coming for you in the final on Saturday, see you at the stadium!"),
+    ("help-seeking", "Dacă vrei să mori, sună la 116 123 sau vorbește cu cineva de încredere."),
     ("ordinary", "Our class visited the science museum and learned how volcanoes form."),
     ("ordinary", "Rețetă de clătite cu dulceață de caise, gata în 20 de minute."),
 ]

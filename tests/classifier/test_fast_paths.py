@@ -91,7 +91,7 @@ def test_text_vector_matches_string_features(tiny_models: Path) -> None:
         for t in SAMPLE:
             norm = F.normalize(t)
             ia, va = tm.text_vector(norm)
-            ib, vb = tm._vector(F.text_features(norm, normalized=True))
+            ib, vb = tm._vector(ANALYZERS[tm.analyzer](norm, normalized=True))
             assert np.array_equal(ia, ib), t
             assert np.allclose(va, vb, atol=1e-6), t
             words = F.tokens(norm) if len(norm) <= F.MODEL_CHARS else None
@@ -310,7 +310,8 @@ def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
             scores: dict[str, float] = {}
             text_only._add_text(t, scores, {}, {})
             wins = _ref_windows(F.normalize(t))
-            ref = np.max([clf.text_model.decision(F.text_features(w, normalized=True))[0]
+            analyze = ANALYZERS[clf.text_model.analyzer]
+            ref = np.max([clf.text_model.decision(analyze(w, normalized=True))[0]
                           for w in wins], axis=0)
             assert np.allclose([scores[c] for c in clf.text_model.categories], ref, atol=1e-5), t[:60]
             scores = {}
