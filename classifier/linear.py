@@ -27,6 +27,9 @@ ANALYZERS: dict[str, Callable[[str], list[str]]] = {
     "text_plain": F.plain_text_features,
     "url": F.url_features,
 }
+#: The stance markers each page-text analyzer adds to a text's words (a model keeps the
+#: markers it was trained with).
+_STANCE = {"text": F.stance_tokens, "text2": F.stance2_tokens}
 
 
 #: Function words say nothing to a parent reading a block reason.
@@ -312,10 +315,9 @@ class LinearMultiLabel(BaseEstimator):
         s = " " + norm[: F.MODEL_CHARS] + " "
         if words is None:
             words = F.tokens(s.strip())
-        if self.analyzer in ("text", "text2"):
-            marks = (F.stance_tokens if self.analyzer == "text" else F.stance2_tokens)(words)
-            if marks:
-                words = words + marks
+        stance = _STANCE.get(self.analyzer)
+        if stance is not None and (marks := stance(words)):
+            words = words + marks
         return self._text_index().lookup(s, words)
 
     def text_decision(self, norm: str, words: list[str] | None = None
@@ -350,8 +352,9 @@ class LinearMultiLabel(BaseEstimator):
                    and (b == end or norm[b] == " ") for a, b in spans):
             return [self.text_decision(norm[a:b], w) for (a, b), w in zip(spans, words)]
         index = self._text_index()
-        if self.analyzer == "text":
-            words = [w + marks if (marks := F.stance_tokens(w)) else w for w in words]
+        stance = _STANCE.get(self.analyzer)
+        if stance is not None:
+            words = [w + marks if (marks := stance(w)) else w for w in words]
         grams = index.gram_ids(" " + norm[:end] + " ")
         wids = index.word_ids([w for ws in words for w in ws])
         # Per window: its 4-grams and words, shifted by window number * vocabulary size so that
