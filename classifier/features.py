@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -116,31 +117,28 @@ def text_features(text: str, *, normalized: bool = False) -> list[str]:
     One n-gram size keeps a page under a millisecond; 4-grams still cover "s3x"-style spellings
     and words with or without Romanian diacritics (folded by :func:`normalize`).
     """
-    s = text if normalized else normalize(text)
-    s = " " + s[:MODEL_CHARS] + " "
-    words = TOKEN.findall(s)
-    feats = ["w " + w for w in words]
-    feats += ["w " + m for m in stance_tokens(words)]
-    feats += [s[i:i + 4] for i in range(len(s) - 3)]
-    return feats
+    return _page_features(text, normalized, stance_tokens)
 
 
 def text2_features(text: str, *, normalized: bool = False) -> list[str]:
     """:func:`text_features` with the extended stance markers (:func:`stance2_tokens`)."""
-    s = text if normalized else normalize(text)
-    s = " " + s[:MODEL_CHARS] + " "
-    words = TOKEN.findall(s)
-    feats = ["w " + w for w in words]
-    feats += ["w " + m for m in stance2_tokens(words)]
-    feats += [s[i:i + 4] for i in range(len(s) - 3)]
-    return feats
+    return _page_features(text, normalized, stance2_tokens)
 
 
 def plain_text_features(text: str, *, normalized: bool = False) -> list[str]:
     """:func:`text_features` without stance markers (the first release's features)."""
+    return _page_features(text, normalized, None)
+
+
+def _page_features(text: str, normalized: bool,
+                   markers: Callable[[list[str]], list[str]] | None) -> list[str]:
+    """The page-text analyzers' one recipe; they differ only in the stance markers added."""
     s = text if normalized else normalize(text)
     s = " " + s[:MODEL_CHARS] + " "
-    feats = ["w " + w for w in TOKEN.findall(s)]
+    words = TOKEN.findall(s)
+    feats = ["w " + w for w in words]
+    if markers is not None:
+        feats += ["w " + m for m in markers(words)]
     feats += [s[i:i + 4] for i in range(len(s) - 3)]
     return feats
 
