@@ -39,3 +39,40 @@ def test_rows_carry_the_repaired_text_and_key() -> None:
     assert row.text == "i’m going to the shop today, see you"
     assert "â" not in row.group and "€" not in row.group
     assert _text_row(r"\u2019\u2019", (), "mlma") is None  # too short once decoded
+
+
+def _rows(texts: list[str], source: str) -> list:
+    return [r for t in texts if (r := _text_row(t, ("hate",), source)) is not None]
+
+
+def test_the_label_audit_counts_verdicts_and_notices_rows_that_left_the_data(tmp_path) -> None:
+    from classifier.card import label_audit, row_key
+
+    rows = _rows(["first row that is long enough", "second row that is long enough"], "src")
+    audit = tmp_path / "audit.tsv"
+    audit.write_text("# comment\nsource\tkey\tverdict\tnote\n"
+                     f"src\t{row_key(rows[0])}\thate\ta note\n"
+                     f"src\t{row_key(rows[1])}\tneither\tanother\n"
+                     "src\t0123456789ab\toffensive\tgone from the data\n"
+                     "other\t0123456789ab\thate\tsource not loaded: not shown\n", encoding="utf-8")
+    table = [ln for ln in label_audit(rows, audit) if ln.startswith("| src")]
+    assert table == ["| src | 3 | 1 | 1 | 1 | 1 |"]
+    assert not any(ln.startswith("| other") for ln in label_audit(rows, audit))
+
+
+@pytest.mark.parametrize("bad", ["src\tshort\thate\tnote", "src\t0123456789ab\tmaybe\tnote",
+                                 "src\t0123456789ab\thate"])
+def test_a_malformed_audit_line_is_named(tmp_path, bad: str) -> None:
+    from classifier.card import read_label_audit
+
+    audit = tmp_path / "audit.tsv"
+    audit.write_text(f"source\tkey\tverdict\tnote\n{bad}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="audit.tsv line 2"):
+        read_label_audit(audit)
+
+
+def test_the_shipped_audit_reads() -> None:
+    from classifier.card import VERDICTS, read_label_audit
+
+    audit = read_label_audit()
+    assert len(audit) >= 40 and {v for _, _, v in audit} <= set(VERDICTS)
