@@ -38,9 +38,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -316,7 +316,8 @@ class ProxyProc:
 
 
 def start_proxy(tmp: Path, name: str, *, kidgate: bool, site_http: int, site_tls: int,
-                upstream_ca: Path, classifier: bool = True) -> ProxyProc:
+                upstream_ca: Path, classifier: bool = True,
+                kidgate_options: Sequence[str] = ()) -> ProxyProc:
     http_port, https_port = free_port(), free_port()
     confdir = tmp / f"{name}-conf"
     confdir.mkdir()
@@ -332,7 +333,8 @@ def start_proxy(tmp: Path, name: str, *, kidgate: bool, site_http: int, site_tls
         # The daily list update stays off: a benchmark reaches nothing beyond 127.0.0.1.
         args = [sys.executable, "-m", "kidgate.cli", "run", "--data-dir", str(data),
                 *([] if classifier else ["--no-classifier"]), "--",
-                *modes, "-s", str(ROUTE), "--set", "kidgate_auto_update=false", *common]
+                *modes, "-s", str(ROUTE), "--set", "kidgate_auto_update=false", *common,
+                *(a for o in kidgate_options for a in ("--set", o))]
     else:
         args = [sys.executable, "-c", "from mitmproxy.tools.main import mitmdump; mitmdump()",
                 *modes, "-s", str(ROUTE), "--set", "connection_strategy=lazy",
@@ -474,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS))
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "proxy.json")
     ap.add_argument("--no-classifier", action="store_true", help="kidgate without the models")
+    ap.add_argument("--kidgate-set", action="append", default=[], metavar="OPTION=VALUE",
+                    help="a further option for kidgate only, e.g. kidgate_lean=false")
     ap.add_argument("--profile", metavar="WORKLOAD",
                     help="sample kidgate's processes with py-spy during this workload's last "
                          "round; collapsed stacks go next to the JSON file")
@@ -495,7 +499,8 @@ def main(argv: list[str] | None = None) -> int:
                 proxies.append(bare)
                 kg = start_proxy(tmp, "kidgate", kidgate=True, site_http=site_http,
                                  site_tls=site_tls, upstream_ca=ca,
-                                 classifier=not args.no_classifier)
+                                 classifier=not args.no_classifier,
+                                 kidgate_options=args.kidgate_set)
                 proxies.append(kg)
                 for p in proxies:
                     check_https_chain(p, ca)  # answers only once start-up (models included) is over
@@ -540,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(results, chosen)
     report = {"machine": machine(), "seconds": args.seconds, "rounds": args.rounds,
               "mitmproxy": _mitmproxy_version(), "classifier": not args.no_classifier,
+              "kidgate_options": args.kidgate_set,
               "workloads": summary,
               "memory": {"kidgate_after_start": mem_start, "kidgate_after_load": mem_end,
                          "mitmproxy_after_load": mem_bare},

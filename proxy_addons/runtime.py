@@ -14,7 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +263,9 @@ class KidgateRuntime:
                           "Update the lists by themselves (lists.auto_update in the config).")
         loader.add_option("kidgate_timeout_ms", int, 1500,
                           "Longest wait for the classifier before the fail-safe applies.")
+        loader.add_option("kidgate_lean", bool, True,
+                          "Leave out mitmproxy's optional addons whose options are not set "
+                          "(replay, rewriting, saving flows, ...): each costs every request.")
 
     def configure(self, updated: set[str]) -> None:
         opts = ctx.options
@@ -330,7 +333,7 @@ class KidgateRuntime:
             self.authenticator = ProxyAuthenticator(wanted) if wanted.enabled else None
 
     # -- life cycle -------------------------------------------------------------------------
-    def running(self) -> None:
+    async def running(self) -> None:
         import asyncio
         import gc
         _raise_open_files_limit()
@@ -343,6 +346,9 @@ class KidgateRuntime:
         # What start-up loaded (lists, reporting, web pages) lives as long as the proxy: the
         # collector need not walk it again after every few thousand allocations of a flow.
         gc.freeze()
+        if ctx.options.kidgate_lean:
+            from proxy_addons.lean import leave_out_idle
+            await leave_out_idle(ctx.master.addons, ctx.options)
 
     async def done(self) -> None:
         rt = self.current
