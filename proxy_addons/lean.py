@@ -3,8 +3,8 @@
 mitmproxy asks every addon in its chain about every event of every flow, whether or not the
 addon does anything: a coroutine and a context manager per addon and event, about 2 µs each,
 some ten events per request. Replay, map local/remote, header and body rewriting, sticky
-cookies, saving flows, HAR export, mitmproxy's own block list and an interactive console's
-commands are idle in a filtering proxy unless their options are set; leaving the idle ones
+cookies, credentials for an upstream proxy, saving flows, HAR export, mitmproxy's own block
+list and an interactive console's commands are idle in a filtering proxy unless their options are set; leaving the idle ones
 out of the chain (at start-up, after the options are read) saves ~0.4 ms of the proxy's CPU
 per request, more than kidgate's own hooks cost (see README, Benchmarks).
 
@@ -21,7 +21,7 @@ from mitmproxy import hooks
 from mitmproxy.addons import (anticache, anticomp, blocklist, browser, clientplayback,
                               command_history, comment, cut, dumper, export, keepserving,
                               maplocal, mapremote, modifybody, modifyheaders, readfile, save,
-                              savehar, serverplayback, stickyauth, stickycookie)
+                              savehar, serverplayback, stickyauth, stickycookie, upstream_auth)
 
 log = logging.getLogger("kidgate")
 
@@ -45,6 +45,7 @@ IDLE_WHEN: dict[type, dict[str, Any]] = {
     stickycookie.StickyCookie: {"stickycookie": DEFAULT},
     save.Save: {"save_stream_file": DEFAULT},
     savehar.SaveHar: {"hardump": DEFAULT},
+    upstream_auth.UpstreamAuth: {"upstream_auth": DEFAULT},
     readfile.ReadFileStdin: {"rfile": DEFAULT},
     keepserving.KeepServing: {"rfile": DEFAULT, "client_replay": DEFAULT,
                               "server_replay": DEFAULT},

@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 from mitmproxy import addons, options
-from mitmproxy.addons import dumper, keepserving, modifyheaders, readfile, stickycookie
+from mitmproxy.addons import (dumper, keepserving, modifyheaders, readfile, stickycookie,
+                              upstream_auth)
 from mitmproxy.test import taddons
 
 from proxy_addons.lean import IDLE_WHEN, is_idle, leave_out_idle
@@ -36,7 +37,8 @@ def test_idle_addons_are_left_out_and_the_core_stays() -> None:
         tctx.options.update(flow_detail=0)
         names = asyncio.run(leave_out_idle(tctx.master.addons, tctx.options))
         left = {type(a) for a in tctx.master.addons.chain}
-        assert {"modifyheaders", "serverplayback", "save", "dumper", "maplocal"} <= set(names)
+        assert {"modifyheaders", "serverplayback", "save", "dumper", "maplocal",
+                "upstreamauth"} <= set(names)
         assert not left & set(IDLE_WHEN)
         # What a filtering proxy needs is never judged idle.
         for needed in ("Core", "Proxyserver", "NextLayer", "TlsConfig", "ScriptLoader",
@@ -50,6 +52,7 @@ def test_idle_addons_are_left_out_and_the_core_stays() -> None:
     ({"modify_headers": ["/~q/X-Probe/yes"]}, modifyheaders.ModifyHeaders),
     ({"stickycookie": "~d garden.test"}, stickycookie.StickyCookie),
     ({"flow_detail": 1}, dumper.Dumper),
+    ({"upstream_auth": "user:secret"}, upstream_auth.UpstreamAuth),
 ])
 def test_an_addon_whose_option_is_set_stays(setting: dict, kept: type) -> None:
     with taddons.context(loadcore=False) as tctx:
