@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kidgate import stats
+from pages import N_
 from policies.categories import CATEGORIES
 
 PER_PAGE = 50
@@ -73,15 +74,15 @@ class Filters:
                ("profile", "client", "category", "action", "source", "q", "since", "until")}
         f = cls(profile=raw["profile"], client=raw["client"], text=raw["q"].lower(), raw=raw)
         if raw["category"] and raw["category"] not in (*CATEGORIES, stats.UNCATEGORISED):
-            f.errors["category"] = "Choose a category from the list."
+            f.errors["category"] = N_("Choose a category from the list.")
         else:
             f.category = raw["category"]
         if raw["action"] and raw["action"] not in ACTIONS:
-            f.errors["action"] = "Choose allowed or blocked."
+            f.errors["action"] = N_("Choose allowed or blocked.")
         else:
             f.action = raw["action"]
         if raw["source"] and raw["source"] not in stats.SOURCES:
-            f.errors["source"] = "Choose a source from the list."
+            f.errors["source"] = N_("Choose a source from the list.")
         else:
             f.source = raw["source"]
         for key in ("since", "until"):
@@ -89,7 +90,7 @@ class Filters:
                 try:
                     setattr(f, key, stats.parse_time(raw[key], now=now, tz=tz))
                 except ValueError:
-                    f.errors[key] = "Write a time like 24h, 7d, today or 2024-05-01."
+                    f.errors[key] = N_("Write a time like 24h, 7d, today or 2024-05-01.")
         return f
 
     def match(self, e: Event) -> bool:

@@ -25,7 +25,8 @@ _BARE_FIELD_ERROR = re.compile(r'FieldErrors\(\{"\w+": f?"')
 
 
 def test_every_form_error_is_marked_for_translation() -> None:
-    sources = [ADMIN / "accounts.py", *sorted((ADMIN / "views").glob("*.py"))]
+    sources = [ADMIN / "accounts.py", ADMIN / "events.py",
+               *sorted((ADMIN / "views").glob("*.py"))]
     bare = [f"{p.name}: {line.strip()}" for p in sources
             for line in p.read_text(encoding="utf-8").splitlines()
             if _BARE_ERROR.search(line) or _BARE_FIELD_ERROR.search(line)]
@@ -109,3 +110,16 @@ def test_a_form_error_that_quotes_what_was_typed_is_in_romanian_and_escaped(
     assert "<script>alert" not in r.text
     assert len(accounts.list_accounts(env.db)) == 2  # nothing was added
     assert access.list_requests(Store(env.db), None) == []
+
+
+def test_a_bad_event_log_filter_is_explained_in_romanian(sqlite_env: Env) -> None:
+    env = sqlite_env
+    env.owner_client()
+    accounts.create_account(env.db, username="mama", password=PASSWORD, role="owner",
+                            language="ro")
+    mama = env.client()
+    env.sign_in(mama, "mama")
+    r = mama.get("/events?since=last+tuesday&category=sweets")
+    assert r.status_code == 400
+    assert '<p class="error" id="e-since">Scrieți un moment, de exemplu 24h' in r.text
+    assert '<p class="error" id="e-category">Alegeți o categorie din listă.</p>' in r.text
