@@ -30,17 +30,18 @@ ACTIONS = ("allow", "block")
 SAFEGUARDING_CATEGORIES = ("self_harm", "violence", "hate", "csam")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    ts: float
-    client: str
-    profile: str
-    host: str
-    phase: str
-    action: str
-    category: str
-    sources: tuple[str, ...]
+@dataclass(slots=True)
+class Event(stats.Decision):
+    """A decision as the event log shows it: the record statistics count (checked by the same
+    reader, hotline hosts already replaced) and the reasons a parent reads."""
+
     reasons: tuple[str, ...]
+
+    @classmethod
+    def of(cls, d: stats.Decision, obj: dict[str, Any]) -> Event:
+        """``d`` with the reasons of its log line ``obj``."""
+        return cls(d.ts, d.client, d.profile, d.host, d.phase, d.action, d.category, d.sources,
+                   _reasons(obj, d))
 
     def time_text(self, tz: dt.tzinfo | None = None) -> str:
         return dt.datetime.fromtimestamp(self.ts, tz).strftime("%Y-%m-%d %H:%M:%S")
@@ -127,8 +128,7 @@ def iter_events(data_dir: Path, f: Filters, db: Any = None) -> Iterator[Event]:
     clients: Sequence[str] = (f.client,) if f.client else ()
     for d, obj in stats.read_records(stats.log_source(data_dir, db), report, since=f.since,
                                      until=f.until, profiles=profiles, clients=clients):
-        e = Event(d.ts, d.client, d.profile, d.host, d.phase, d.action, d.category, d.sources,
-                  _reasons(obj, d))
+        e = Event.of(d, obj)
         if f.match(e):
             yield e
 
@@ -181,8 +181,7 @@ def _page_of_rows(db: Any, f: Filters, number: int) -> Page:
             d = stats.parse_record(obj)
         except stats.BadRecord:  # the query already leaves out what the reader refuses
             continue
-        events.append(Event(d.ts, d.client, d.profile, d.host, d.phase, d.action, d.category,
-                            d.sources, _reasons(obj, d)))
+        events.append(Event.of(d, obj))
     return Page(events, number, total)
 
 
