@@ -36,7 +36,7 @@ chromium:
 iptables:
 	@{ command -v iptables && command -v nft; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables nftables >/dev/null) \
-	  || echo "iptables/nftables not installed: the transparent-mode tests will be skipped"; }
+	  || echo "iptables/nftables not installed: the transparent-mode tests will be skipped (outside CI)"; }
 
 # The WireGuard test runs phones with Debian's userspace WireGuard (no kernel module needed).
 wireguard:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from admin.i18n import FormErrors, Message
 from pages import N_
 from storage import ROLES, Database
 from storage import tables as t
@@ -67,7 +68,7 @@ class Session:
 class FieldErrors(ValueError):
     """Form input that cannot be used: field name -> message, shown next to the field."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: FormErrors) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
 
@@ -103,13 +104,13 @@ def _normalise_code(code: str) -> str:
 
 
 def validate_new_account(username: str, password: str, confirm: str | None = None,
-                         role: str = "owner") -> dict[str, str]:
-    errors: dict[str, str] = {}
+                         role: str = "owner") -> FormErrors:
+    errors: FormErrors = {}
     if not USERNAME_RE.fullmatch(username):
         errors["username"] = N_("Use 1 to 64 lower-case letters, digits, dots, dashes or "
                                 "underscores, starting with a letter or digit.")
     if len(password) < MIN_PASSWORD:
-        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+        errors["password"] = Message(N_("Use at least {n} characters."), n=MIN_PASSWORD)
     elif len(password) > 1024:
         errors["password"] = N_("Use at most 1024 characters.")
     elif password.lower() == username.lower():
@@ -117,7 +118,8 @@ def validate_new_account(username: str, password: str, confirm: str | None = Non
     if confirm is not None and "password" not in errors and confirm != password:
         errors["confirm"] = N_("The two passwords differ.")
     if role not in ROLES:
-        errors["role"] = f"Choose one of: {', '.join(ROLES)}."
+        errors["role"] = Message(N_("“{role}” is not a role: choose one of {roles}."), role=role,
+                                 roles=tuple(Message(r) for r in ROLES))
     return errors
 
 

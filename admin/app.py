@@ -131,9 +131,10 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
     pages.configure(app.jinja_env)  # autoescaping for every template, the shared catalogues
     app.jinja_env.filters["datetime"] = lambda ts: dt.datetime.fromtimestamp(
         ts, ctx.tz).strftime("%Y-%m-%d %H:%M:%S")
-    # The admin's own ``_``: ``{name}`` placeholders, the language of the signed-in account.
-    app.jinja_env.globals.update(_=lambda text, **kw: i18n.translate(g.get("lang", "en"),
-                                                                      text, **kw))
+    # The admin's own ``_``: ``{name}`` placeholders, the language of the signed-in account;
+    # a form error that quotes a value (:class:`admin.i18n.Message`) brings its own values.
+    app.jinja_env.globals.update(_=lambda text, **kw: i18n.show(g.get("lang", "en"), text,
+                                                                 **kw))
 
     from admin.views import (auth, dashboard, devices, events, groups, manage, parental,
                              profiles, requests, schedules, tools)

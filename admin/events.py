@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kidgate import stats
+from pages import N_
 from policies.categories import CATEGORIES
 
 PER_PAGE = 50
@@ -29,17 +30,18 @@ ACTIONS = ("allow", "block")
 SAFEGUARDING_CATEGORIES = ("self_harm", "violence", "hate", "csam")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    ts: float
-    client: str
-    profile: str
-    host: str
-    phase: str
-    action: str
-    category: str
-    sources: tuple[str, ...]
+@dataclass(slots=True)
+class Event(stats.Decision):
+    """A decision as the event log shows it: the record statistics count (checked by the same
+    reader, hotline hosts already replaced) and the reasons a parent reads."""
+
     reasons: tuple[str, ...]
+
+    @classmethod
+    def of(cls, d: stats.Decision, obj: dict[str, Any]) -> Event:
+        """``d`` with the reasons of its log line ``obj``."""
+        return cls(d.ts, d.client, d.profile, d.host, d.phase, d.action, d.category, d.sources,
+                   _reasons(obj, d))
 
     def time_text(self, tz: dt.tzinfo | None = None) -> str:
         return dt.datetime.fromtimestamp(self.ts, tz).strftime("%Y-%m-%d %H:%M:%S")
@@ -73,15 +75,15 @@ class Filters:
                ("profile", "client", "category", "action", "source", "q", "since", "until")}
         f = cls(profile=raw["profile"], client=raw["client"], text=raw["q"].lower(), raw=raw)
         if raw["category"] and raw["category"] not in (*CATEGORIES, stats.UNCATEGORISED):
-            f.errors["category"] = "Choose a category from the list."
+            f.errors["category"] = N_("Choose a category from the list.")
         else:
             f.category = raw["category"]
         if raw["action"] and raw["action"] not in ACTIONS:
-            f.errors["action"] = "Choose allowed or blocked."
+            f.errors["action"] = N_("Choose allowed or blocked.")
         else:
             f.action = raw["action"]
         if raw["source"] and raw["source"] not in stats.SOURCES:
-            f.errors["source"] = "Choose a source from the list."
+            f.errors["source"] = N_("Choose a source from the list.")
         else:
             f.source = raw["source"]
         for key in ("since", "until"):
@@ -89,7 +91,7 @@ class Filters:
                 try:
                     setattr(f, key, stats.parse_time(raw[key], now=now, tz=tz))
                 except ValueError:
-                    f.errors[key] = "Write a time like 24h, 7d, today or 2024-05-01."
+                    f.errors[key] = N_("Write a time like 24h, 7d, today or 2024-05-01.")
         return f
 
     def match(self, e: Event) -> bool:
@@ -126,8 +128,7 @@ def iter_events(data_dir: Path, f: Filters, db: Any = None) -> Iterator[Event]:
     clients: Sequence[str] = (f.client,) if f.client else ()
     for d, obj in stats.read_records(stats.log_source(data_dir, db), report, since=f.since,
                                      until=f.until, profiles=profiles, clients=clients):
-        e = Event(d.ts, d.client, d.profile, d.host, d.phase, d.action, d.category, d.sources,
-                  _reasons(obj, d))
+        e = Event.of(d, obj)
         if f.match(e):
             yield e
 
@@ -180,8 +181,7 @@ def _page_of_rows(db: Any, f: Filters, number: int) -> Page:
             d = stats.parse_record(obj)
         except stats.BadRecord:  # the query already leaves out what the reader refuses
             continue
-        events.append(Event(d.ts, d.client, d.profile, d.host, d.phase, d.action, d.category,
-                            d.sources, _reasons(obj, d)))
+        events.append(Event.of(d, obj))
     return Page(events, number, total)
 
 

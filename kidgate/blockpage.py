@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pages
-from pages import N_
 from policies.categories import NEVER
 from policies.core import Profile, Verdict, format_until
 
@@ -20,37 +19,12 @@ from policies.core import Profile, Verdict, format_until
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
        "form-action http://kidgate.internal; base-uri 'none'; frame-ancestors 'none'")
 
-#: Each category in a child's words (translated by the shared catalogues).
-CATEGORY_NAMES: dict[str | None, str] = {
-    "csam": N_("illegal content that hurts children"),
-    "sexual": N_("grown-up content about sex or nudity"),
-    "violence": N_("violent or scary content"),
-    "hate": N_("content that is hateful towards people"),
-    "offensive": N_("rude words, insults or bullying"),
-    "self_harm": N_("content about hurting yourself"),
-    "drugs": N_("drugs, alcohol or smoking"),
-    "gambling": N_("betting and gambling"),
-    "weapons": N_("weapons"),
-    "dating": N_("dating sites for grown-ups"),
-    "social": N_("social networks and chat"),
-    "bypass": N_("tools that get around the filter"),
-    "malware": N_("a dangerous site that may harm your device"),
-    None: N_("a page your family chose to block"),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class BlockLinks:
     """Where the block page's buttons lead; ``None`` hides a button."""
 
     report_url: str | None = None
     ask_url: str | None = None
-
-
-def category_name(language: str | None, category: str | None) -> str:
-    """The category in a child's words, in ``language`` (the key itself if unknown)."""
-    name = CATEGORY_NAMES.get(category)
-    return str(category) if name is None else pages.translate(language, name)
 
 
 _TEMPLATE = pages.environment().get_template("blockpage.html")
@@ -83,7 +57,7 @@ def render(verdict: Verdict, *, url: str, profile: Profile, links: BlockLinks | 
     return _TEMPLATE.render(
         lang=lang, **pages.gettext_callables(lang), verdict=verdict, profile=profile,
         lead=_lead(verdict), until=until,
-        why=category_name(lang, verdict.category), help=verdict.category == "self_harm",
+        why=pages.category_name(lang, verdict.category), help=verdict.category == "self_harm",
         helpline=helpline, report_url=links.report_url or None,
         # no approval opens a pause
         ask_url=(links.ask_url or None) if verdict.paused_until is None else None,

@@ -44,6 +44,27 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for a marker
     return message
 
 
+#: Each category of the one vocabulary (``policies.categories``, BRIEF.md) in plain words, as a
+#: child reads it on the block page; adults read the same words in e-mails and the admin app.
+#: ``None``: a block by the profile's own rules. ``tests/pages`` keeps the keys complete.
+CATEGORY_NAMES: dict[str | None, str] = {
+    "csam": N_("illegal content that hurts children"),
+    "sexual": N_("grown-up content about sex or nudity"),
+    "violence": N_("violent or scary content"),
+    "hate": N_("content that is hateful towards people"),
+    "offensive": N_("rude words, insults or bullying"),
+    "self_harm": N_("content about hurting yourself"),
+    "drugs": N_("drugs, alcohol or smoking"),
+    "gambling": N_("betting and gambling"),
+    "weapons": N_("weapons"),
+    "dating": N_("dating sites for grown-ups"),
+    "social": N_("social networks and chat"),
+    "bypass": N_("tools that get around the filter"),
+    "malware": N_("a dangerous site that may harm your device"),
+    None: N_("a page your family chose to block"),
+}
+
+
 def language(code: str | None) -> str:
     """A supported language for a profile's setting or a browser's ``ro-RO``; else English."""
     base = (code or DEFAULT_LANGUAGE).replace("_", "-").split("-")[0].strip().lower()
@@ -87,6 +108,13 @@ def ptranslate(lang: str | None, context: str, message: str, /, **values: object
     return out.format(**values) if values else out
 
 
+def category_name(lang: str | None, category: str | None) -> str:
+    """``category`` (a key such as ``self_harm``) in plain words in ``lang``; a key outside
+    the vocabulary is shown as it is rather than hidden."""
+    name = CATEGORY_NAMES.get(category)
+    return str(category) if name is None else translate(lang, name)
+
+
 # -- gettext for templates: the language comes from the template's ``lang`` variable ---------
 
 def _lang(context: jinja2.runtime.Context) -> str:
@@ -112,6 +140,11 @@ def _pgettext(context: jinja2.runtime.Context, ctx: str, message: str) -> str:
 def _npgettext(context: jinja2.runtime.Context, ctx: str, singular: str, plural: str,
                n: int) -> str:
     return translations(_lang(context)).npgettext(ctx, singular, plural, n)
+
+
+@jinja2.pass_context
+def _category_name(context: jinja2.runtime.Context, category: str | None) -> str:
+    return category_name(_lang(context), category)
 
 
 @functools.cache
@@ -169,6 +202,8 @@ def configure(env: jinja2.Environment, *, autoescape: bool = True,
     templates. Returns ``env``."""
     env.autoescape = autoescape
     env.add_extension("jinja2.ext.i18n")
+    # ``{{ key | category_name }}``: a category in words, in the template's ``lang``.
+    env.filters["category_name"] = _category_name
     env.install_gettext_callables(  # type: ignore[attr-defined]
         _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext)
     own = loader if loader is not None else env.loader
@@ -213,6 +248,6 @@ def render_text(name: str, lang: str | None, /, **values: object) -> str:
         lang=lang, **gettext_callables(lang, autoescape=False), **values)
 
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "N_", "configure", "environment", "gettext_callables",
-           "language", "preload", "ptranslate", "render", "render_text", "text_environment",
-           "translate", "translations"]
+__all__ = ["CATEGORY_NAMES", "DEFAULT_LANGUAGE", "LANGUAGES", "N_", "category_name", "configure",
+           "environment", "gettext_callables", "language", "preload", "ptranslate", "render",
+           "render_text", "text_environment", "translate", "translations"]

@@ -8,24 +8,36 @@ from __future__ import annotations
 
 import urllib.parse
 
+from pages import N_
+
 MAX_URL_LENGTH = 4096
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+class BadURL(ValueError):
+    """Why an address is refused: ``str()`` is the English sentence (logs, the CLI); ``text``
+    and ``values`` let a page show it in its reader's language."""
+
+    def __init__(self, text: str, /, **values: object) -> None:
+        super().__init__(text.format(**values))
+        self.text = text
+        self.values = values
+
+
 def check_url(url: object) -> str:
-    """Return ``url`` unchanged when acceptable, else raise ``ValueError`` saying why."""
+    """Return ``url`` unchanged when acceptable, else raise :class:`BadURL` saying why."""
     if not isinstance(url, str) or not url:
-        raise ValueError("URL is missing")
+        raise BadURL(N_("URL is missing"))
     if len(url) > MAX_URL_LENGTH:
-        raise ValueError(f"URL is longer than {MAX_URL_LENGTH} characters")
+        raise BadURL(N_("URL is longer than {n} characters"), n=MAX_URL_LENGTH)
     if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
-        raise ValueError("URL contains whitespace or control characters")
+        raise BadURL(N_("URL contains whitespace or control characters"))
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in _DEFAULT_PORTS:
-        raise ValueError("only http and https URLs are accepted")
+        raise BadURL(N_("only http and https URLs are accepted"))
     if not parts.hostname:
-        raise ValueError("URL has no host")
+        raise BadURL(N_("URL has no host"))
     return url
 
 

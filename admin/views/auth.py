@@ -26,7 +26,7 @@ def setup() -> Any:
     if accounts.has_owner(g.ctx.db):
         return redirect(url_for("auth.sign_in"))
     ensure_session()
-    errors: dict[str, str] = {}
+    errors: i18n.FormErrors = {}
     form = {"username": "", "language": g.lang}
     locked = _locked_message()
     if request.method == "POST" and not locked:

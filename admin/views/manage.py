@@ -23,7 +23,7 @@ def audit_log() -> Any:
 @bp.route("/accounts", methods=["GET", "POST"])
 def account_list() -> Any:
     owner = require_role("owner")
-    errors: dict[str, str] = {}
+    errors: i18n.FormErrors = {}
     form = {"username": "", "role": "parent", "profiles": "", "language": g.lang}
     profiles = sorted(g.ctx.config().profiles)
     if request.method == "POST":
@@ -33,7 +33,8 @@ def account_list() -> Any:
         if form["language"] not in i18n.LANGUAGES:
             errors["language"] = N_("Choose en or ro.")
         if unknown:
-            errors["profiles"] = f"No such profile: {', '.join(unknown)}."
+            errors["profiles"] = i18n.Message(N_("No such profile: {names}."),
+                                              names=", ".join(unknown))
         try:
             if errors:
                 raise accounts.FieldErrors({})
@@ -76,7 +77,7 @@ def remove(account_id: int) -> Any:
 @bp.route("/password", methods=["GET", "POST"])
 def password() -> Any:
     account = require_role("owner", "parent", "teacher", "safeguarding")
-    errors: dict[str, str] = {}
+    errors: i18n.FormErrors = {}
     if request.method == "POST":
         try:
             accounts.change_password(g.ctx.db, account, current=request.form.get("current", ""),
@@ -92,8 +93,8 @@ def password() -> Any:
     return _password_page(errors, saved=False), 400 if errors else 200
 
 
-def _password_page(errors: dict[str, str], saved: bool, *,
-                   totp_errors: dict[str, str] | None = None, secret: str | None = None,
+def _password_page(errors: i18n.FormErrors, saved: bool, *,
+                   totp_errors: i18n.FormErrors | None = None, secret: str | None = None,
                    totp_notice: str | None = None) -> str:
     secret = secret or (None if g.account.totp else accounts.new_totp_secret())
     qr = None

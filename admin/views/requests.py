@@ -16,6 +16,7 @@ from admin import audit, i18n
 from admin.app import require_role
 from admin.i18n import N_
 from reporting import access
+from reporting.urls import BadURL
 
 bp = Blueprint("requests", __name__)
 
@@ -34,7 +35,7 @@ def index() -> Any:
     return _page({}, {})
 
 
-def _page(errors: dict[str, str], form: dict[str, str]) -> Any:
+def _page(errors: i18n.FormErrors, form: dict[str, str]) -> Any:
     account = g.account
     store = g.ctx.reporting_store()
     pending, answered = [], []
@@ -59,7 +60,7 @@ def unblock() -> Any:
     account = require_role(*DECIDERS)
     form = {k: request.form.get(k, "").strip()[:2000]
             for k in ("profile", "site", "duration", "scope")}
-    errors: dict[str, str] = {}
+    errors: i18n.FormErrors = {}
     if form["profile"] not in g.ctx.config().profiles or not _visible(form["profile"]):
         errors["profile"] = N_("Choose one of your profiles.")
     url = form["site"] if "://" in form["site"] else f"http://{form['site']}/"
@@ -67,11 +68,19 @@ def unblock() -> Any:
         access.check_url(url)
         if "://" not in form["site"] and \
                 (urlsplit(url).hostname or "").rstrip(".") != form["site"].lower().rstrip("."):
-            raise ValueError("not a site name")
-    except ValueError as e:
-        errors["site"] = f"Write a site like school.example or a page address ({e})."
+            raise BadURL(N_("not a site name"))
+    except BadURL as e:
+        errors["site"] = i18n.Message(
+            N_("“{site}” is not a site or page address ({why}). Write a site like "
+               "school.example or a page address."),
+            site=form["site"], why=i18n.Message(e.text, **e.values))
+    if not form["site"]:
+        errors["site"] = N_("Write a site like school.example or a page address.")
     if form["duration"] not in access.DURATIONS:
-        errors["duration"] = f"Choose one of {', '.join(access.DURATIONS)}."
+        errors["duration"] = i18n.Message(N_("“{duration}” is not a duration: choose one of "
+                                             "{durations}."), duration=form["duration"],
+                                          durations=tuple(i18n.Message(d)
+                                                          for d in access.DURATIONS))
     if form["scope"] not in ("url", "host"):
         errors["scope"] = N_("Choose this page or the whole site.")
     if errors:

@@ -28,7 +28,8 @@ def _render(name: str, lang: str, subject: str, **values: object) -> Message:
 def alert(facts: Mapping[str, object], suppressed: int, lang: str) -> Message:
     """One safeguarding alert: a child hit a category a rule watches."""
     _ = pages.gettext_callables(lang, autoescape=False)["_"]
-    subject = _("kidgate alert: %(category)s (%(profile)s)", category=facts["category"],
+    subject = _("kidgate alert: %(category)s (%(profile)s)",
+                category=pages.category_name(lang, facts["category"]),  # type: ignore[arg-type]
                 profile=facts["profile"])
     return _render("alert", lang, subject, facts=facts, suppressed=suppressed)
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from admin import AdminContext, accounts, create_app
 from storage import Database
@@ -86,6 +89,22 @@ class Env:
         c = self.client()
         self.setup_owner(c)
         return c
+
+
+def assert_mistake_shown_and_file_unchanged(env: Env, send: Callable[[], TestResponse],
+                                            field: str, words: str) -> TestResponse:
+    """``send()`` posts a form with a mistake: it must be refused (400) with the message next to
+    ``field`` (the ``e-FIELD`` element) containing ``words``, and leave the configuration file
+    byte for byte as it was, its backup too. Returns the answer for further checks."""
+    backup = env.config_path.with_name(env.config_path.name + ".bak")
+    before, had_backup = env.config_path.read_bytes(), backup.exists()
+    r = send()
+    assert r.status_code == 400, r.text
+    assert f'id="e-{field}"' in r.text, r.text
+    assert words in html.unescape(r.text)
+    assert env.config_path.read_bytes() == before
+    assert backup.exists() == had_backup
+    return r
 
 
 def make_env(tmp: Path, url: str, config: str | None = CONFIG) -> Env:

@@ -4,7 +4,6 @@ click, remove an entry; every edit checked by the loader, the file kept intact o
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,8 @@ import pytest
 from admin import accounts
 from policies import config as config_mod
 from policies.devices import resolve
-from tests.admin.helpers import CONFIG, PASSWORD, Env, csrf, decision, make_env, write_log
+from tests.admin.helpers import (CONFIG, PASSWORD, Env, assert_mistake_shown_and_file_unchanged,
+                                 csrf, decision, make_env, write_log)
 
 GROUPS = CONFIG + "groups:\n  class-5b: {allow: [scratch.mit.edu]}\n"
 
@@ -75,11 +75,8 @@ def test_networks_macs_and_users_are_recognised_as_the_proxy_does(family: Env) -
 def test_a_mistake_is_shown_at_its_field_and_the_file_is_unchanged(family: Env, fields, where,
                                                                   words) -> None:
     owner = family.owner_client()
-    before = family.config_path.read_bytes()
-    r = _add(owner, **{"profile": "ben", **fields})
-    assert r.status_code == 400
-    assert f'id="e-{where}"' in r.text and words in html.unescape(r.text)
-    assert family.config_path.read_bytes() == before
+    assert_mistake_shown_and_file_unchanged(
+        family, lambda: _add(owner, **{"profile": "ben", **fields}), where, words)
 
 
 def test_devices_seen_lately_without_a_name_can_be_given_a_profile(family: Env) -> None:

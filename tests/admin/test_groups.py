@@ -10,7 +10,8 @@ import pytest
 
 from policies import config as config_mod
 from policies.devices import resolve
-from tests.admin.helpers import CONFIG, Env, csrf, make_env
+from tests.admin.helpers import (CONFIG, Env, assert_mistake_shown_and_file_unchanged, csrf,
+                                 make_env)
 
 SCHOOL = CONFIG + ("groups:\n  school: {networks: [10.20.0.0/16], deny: [games.example]}\n"
                    "devices:\n  - {ip: 10.20.9.9, profile: ben, groups: [school]}\n")
@@ -66,11 +67,7 @@ def test_editing_a_group_changes_its_rules(school: Env) -> None:
 def test_a_mistake_is_shown_at_its_field_and_the_file_is_unchanged(school: Env, fields, where,
                                                                   words) -> None:
     owner = school.owner_client()
-    before = school.config_path.read_bytes()
-    r = _new(owner, **fields)
-    assert r.status_code == 400
-    assert f'id="e-{where}"' in r.text and words in html.unescape(r.text)
-    assert school.config_path.read_bytes() == before
+    assert_mistake_shown_and_file_unchanged(school, lambda: _new(owner, **fields), where, words)
 
 
 def test_a_group_a_device_names_cannot_be_removed_until_it_is_free(school: Env) -> None:

@@ -132,7 +132,7 @@ def test_a_teacher_unblocks_a_site_for_their_class_for_a_while(env: Env,
     ("site", "javascript:alert(1)", "Write a site like"),
     ("site", "javascript://alert(1)", "only http and https"),
     ("site", "two words", "whitespace"),
-    ("duration", "forever", "Choose one of 15m"),
+    ("duration", "forever", "“forever” is not a duration: choose one of 15m, 1h, 1d, always."),
     ("scope", "internet", "Choose this page or the whole site"),
 ])
 def test_a_bad_unblock_is_shown_at_its_field_and_changes_nothing(env: Env, store: Store,

@@ -4,14 +4,13 @@ by the loader, and applied by the decision core exactly as written."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from policies import config as config_mod
 from policies.core import Evidence, decide
-from tests.admin.helpers import Env, csrf
+from tests.admin.helpers import Env, assert_mistake_shown_and_file_unchanged, csrf
 
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -68,11 +67,8 @@ def test_a_homework_window_blocks_only_its_categories_on_its_days(sqlite_env: En
 def test_a_mistake_is_shown_at_its_field_and_the_file_is_unchanged(sqlite_env: Env, fields,
                                                                   where, words) -> None:
     owner = sqlite_env.owner_client()
-    before = sqlite_env.config_path.read_bytes()
-    r = _add(owner, **fields)
-    assert r.status_code == 400
-    assert f'id="e-{where}"' in r.text and words in html.unescape(r.text)
-    assert sqlite_env.config_path.read_bytes() == before
+    assert_mistake_shown_and_file_unchanged(sqlite_env, lambda: _add(owner, **fields), where,
+                                            words)
 
 
 def test_removing_a_schedule_and_a_stale_form_removes_nothing(sqlite_env: Env) -> None:

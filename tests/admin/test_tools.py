@@ -42,6 +42,22 @@ def test_a_denied_site_and_a_threat_are_blocked_with_their_reasons(sqlite_env: E
     assert "beat you" in html.unescape(r.text)
 
 
+def test_the_verdict_names_the_category_in_words_in_the_admins_language(
+        sqlite_env: Env) -> None:
+    owner = sqlite_env.owner_client()
+    accounts.create_account(sqlite_env.db, username="mama", password=PASSWORD, role="parent",
+                            language="ro")
+    mama = sqlite_env.client()
+    sqlite_env.sign_in(mama, "mama")
+    for browser, words in ((owner, "violent or scary content"),
+                           (mama, "conținut violent sau înfricoșător")):
+        r = _test(browser, text=THREAT, profile="anna")
+        verdict = html.unescape(r.text.split('class="verdict block"', 1)[1].split("</h2>")[0])
+        assert f"{words} <code>(violence)</code>" in verdict  # the key too, for the file
+        reasons = html.unescape(r.text.split('id="reasons"', 1)[1].split("</ul>")[0])
+        assert f"{words} <code>(violence)</code>" in reasons
+
+
 def test_a_harmless_text_is_allowed_and_the_profile_matters(sqlite_env: Env) -> None:
     owner = sqlite_env.owner_client()
     r = _test(owner, text="The school library opens at nine; bring your reading list.",

@@ -372,7 +372,8 @@ def test_roles_limit_what_an_account_sees_and_may_change(sqlite_env: Env) -> Non
 
 @pytest.mark.parametrize("field,value,message", [
     ("username", "", "lower-case"), ("password", "short", "at least 10"),
-    ("role", "admin", "Choose one of"), ("profiles", "nobody", "No such profile"),
+    ("role", "admin", "“admin” is not a role"),
+    ("profiles", "nobody", "No such profile: nobody."),
     ("language", "fr", "Choose en or ro")])
 def test_bad_account_input_is_shown_at_its_field(sqlite_env: Env, field, value, message) -> None:
     env = sqlite_env

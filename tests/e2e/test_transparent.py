@@ -45,15 +45,6 @@ LISTS = {"gambling": ["casino.test"], "sexual": ["adult.test"]}
 
 
 @pytest.fixture(scope="module")
-def lab():
-    try:
-        with netns.lab() as net:
-            yield net
-    except netns.Unavailable as e:
-        pytest.skip(f"transparent-mode test: {e}")
-
-
-@pytest.fixture(scope="module")
 def tls_material(tmp_path_factory):
     return make_tls(tmp_path_factory.mktemp("tls"), ["secure.test", "casino.test", "bank.test"])
 

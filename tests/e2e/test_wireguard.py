@@ -10,7 +10,6 @@ forward: an answer a phone gets came through kidgate.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import textwrap
 import time
@@ -22,7 +21,6 @@ from kidgate import wireguard
 from policies import config as config_mod
 from tests.support import netns
 from tests.support.netns import GATEWAY_LAN, WEB
-from tests.support.process import skip_unless_available
 from tests.support.proxy import Site, build_test_lists, run_proxy
 
 pytestmark = pytest.mark.e2e
@@ -39,22 +37,10 @@ CONFIG = textwrap.dedent("""\
 PHONES = {"kid-phone": ("phone", 51820), "mum-phone": ("guest", 51821)}
 
 
-def _unavailable() -> str | None:
-    reason = netns.unavailable()
-    for tool in ("wireguard-go", "wg"):
-        if reason is None and shutil.which(tool) is None:
-            reason = f"{tool} not installed (make test installs wireguard-go and wireguard-tools)"
-    return reason
-
-
 @pytest.fixture(scope="module")
-def lab():
-    skip_unless_available(_unavailable(), "the WireGuard test", ci_exempt=("root",))
-    try:
-        with netns.lab() as net:
-            yield net
-    except netns.Unavailable as e:
-        pytest.skip(f"WireGuard test: {e}")
+def netns_tools() -> tuple[str, ...]:
+    """Besides the lab's tools (tests/e2e/conftest.py): the phones' WireGuard."""
+    return ("wireguard-go", "wg")
 
 
 @pytest.fixture(scope="module")

@@ -97,18 +97,48 @@ def test_mails_in_romanian() -> None:
     facts = {"profile": "ana", "category": "self_harm", "url": "https://x.example/",
              "time": "2026-12-07T18:00:00+00:00", "reason": "list"}
     alert = messages.alert(facts, 21, "ro")
-    assert alert.subject == "Alertă kidgate: self_harm (ana)"
+    assert alert.subject == "Alertă kidgate: conținut despre a-ți face rău (ana)"
     assert "Profil: ana" in alert.text and "21 de evenimente similare" in alert.text
     digest = messages.digest([facts] * 2, "ro")
     assert digest.subject == "kidgate: rezumatul zilei, 2 evenimente"
     assert "S-a înregistrat doar adresa" in digest.text
 
 
+@pytest.mark.parametrize("lang,self_harm,gambling,none", [
+    ("en", "content about hurting yourself", "betting and gambling",
+     "no category (a rule of the profile)"),
+    ("ro", "conținut despre a-ți face rău", "pariuri și jocuri de noroc",
+     "nicio categorie (o regulă a profilului)")])
+def test_mails_name_the_category_in_words_in_the_readers_language(
+        lang: str, self_harm: str, gambling: str, none: str) -> None:
+    facts = {"profile": "ana", "category": "self_harm", "url": "https://x.example/",
+             "time": "2026-12-07T18:00:00+00:00", "reason": "list"}
+    alert, digest = messages.alert(facts, 0, lang), messages.digest([facts], lang)
+    assert self_harm in alert.subject
+    for part in (alert.text, alert.html, digest.text, digest.html):
+        assert self_harm in part and "self_harm" not in part
+    mail = messages.access_request(_request_facts(), {}, 0, lang)
+    assert f"{gambling} (list ut1)" in mail.text and f"{gambling} (list ut1)" in mail.html
+    mail = messages.access_request(_request_facts(category=None), {}, 0, lang)
+    assert none in mail.text and none in mail.html
+
+
+def test_every_category_has_words_and_an_unknown_key_is_shown_as_it_is() -> None:
+    from policies.categories import CATEGORIES
+    assert set(pages.CATEGORY_NAMES) == {*CATEGORIES, None}
+    assert pages.category_name("ro", "weapons") == "arme"
+    assert pages.category_name("ro", "no_such_key") == "no_such_key"
+    env = pages.environment()
+    assert env.from_string("{{ c | category_name }}").render(c="self_harm", lang="ro") == \
+        "conținut despre a-ți face rău"
+    assert env.from_string("{{ c | category_name }}").render(c="<b>", lang="en") == "&lt;b&gt;"
+
+
 def test_plain_text_mail_has_no_stray_blank_lines() -> None:
     text = messages.access_request(_request_facts(), {}, 0, "en").text
     assert text == (
         "kidgate: request for access\n\nana asks for access to a blocked page.\n\n"
-        "Profile: ana\nSite: https://bets.example/games\nBlocked as: gambling (list ut1)\n"
+        "Profile: ana\nSite: https://bets.example/games\nBlocked as: betting and gambling (list ut1)\n"
         "Time: 2026-12-07T18:00:00+00:00\n\n"
         "Or on the kidgate computer: kidgate requests approve 7 --for 1h   /   "
         "kidgate requests deny 7\n")

@@ -119,7 +119,7 @@ def test_new_request_sends_one_email_and_one_webhook_with_working_links(
     assert msg["Bcc"] is None
     body = mail_part(raw)
     assert "Profile: ana" in body and "Site: https://bets.example/games/poker\n" in body
-    assert "Blocked as: gambling (list ut1)" in body
+    assert "Blocked as: betting and gambling (list ut1)" in body
     assert "Message from ana: for homework Bcc: spy@evil.example" in body
     assert f"kidgate requests approve {rid}" in body
     mail_links = LINK.findall(body)
@@ -128,6 +128,7 @@ def test_new_request_sends_one_email_and_one_webhook_with_working_links(
     for link in mail_links:  # each one opens its confirmation page
         r = client.get(link[len(BASE):], base_url=BASE)
         assert r.status_code == 200 and 'action="/decide"' in r.get_data(as_text=True)
+        assert "<dd>betting and gambling (list ut1)</dd>" in r.get_data(as_text=True)
     rows = store.query("SELECT status, url, category FROM alert_log")
     assert [(r.status, r.url, r.category) for r in rows] == [
         ("sent", "https://bets.example/games/poker", "gambling")]
@@ -272,7 +273,7 @@ def test_romanian_confirmation_page(make, store, signer, webhook_server):
     body = client.get(_links_from_hook(hooks)["approve_always"][len(BASE):],
                       base_url=BASE).get_data(as_text=True)
     assert 'lang="ro"' in body and "permite mereu tot site-ul bets.example" in body
-    assert "Confirmă" in body
+    assert "Confirmă" in body and "<dd>pariuri și jocuri de noroc (list ut1)</dd>" in body
 
 
 def test_replayed_tampered_expired_and_wrong_action_tokens_are_refused(asked, store, signer):
