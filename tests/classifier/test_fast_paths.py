@@ -345,6 +345,62 @@ def test_tag_text_is_tag_removal_cut_short() -> None:
         assert E._tag_text(v, need) == want
 
 
+#: Odd and hostile markup (str): empty, no <body>, unclosed tags, comments and scripts, entities
+#: huge and bogus, NUL bytes, stray angle brackets, a 1 MB single-line page, wide characters.
+HOSTILE_HTML = [
+    "", " ", "<", ">", "<>", "<body>", "<html><head><title>Casino</title></head><p>free spins</p>",
+    "<html><body><p>hello</p><!-- " + "x" * 5000, "<body><p>hi</p><script>var a='<p>s</p>';" + "y" * 3000,
+    "<body><p>before <a href='" + "z" * 10000, "<body>" + "a < b > c " * 3000, "a>b" * 5000,
+    "<body><p>" + "&amp;&lt;&#x41;&nbsp;&eacute;&#128512;&bogus; " * 2000 + "</p>",
+    "<body><p>&" + "a" * 100000 + ";</p>", "<body>" + "&#0;&#x110000;&#55296;&#9;&#133;" * 500,
+    "<body>\x00\x00<p>nul\x00bytes\x00 here</p>" + "\x00" * 2000,
+    "<html><head><title>one line</title></head><body>" + ("<div class=a>word sex drugs</div>" * 32000)[:1 << 20],
+    "word " * 210000, "<body>" + "\u4e2d\u6587 \u30c4\u30c4 \U0001f600 " * 3000,
+    "<div>" * 50000 + "deep" + "</div>" * 50000, "<body>" + "<h1>t <img alt='x y'> </h1><img alt='p'>" * 300,
+    "<body>\r\n\t<p>tabs\tand\r\nlines\u2028sep\u00a0nbsp</p>" * 500,
+    "<body>" + "w" * 3000 + ">" + "v" * 3000 + "<b>" + "u" * 3000,  # a word runs on across a stray ">"
+    "<body>" + ("text " * 200 + "x>y ") * 40, "<body>" + "<p>" + "\u00a0" * 5000 + "</p>words",
+]
+
+
+def _visible_texts() -> list[str]:
+    """Block-free markup of the real pages' body windows and of HOSTILE_HTML."""
+    from classifier import extract as E
+
+    docs = list(HOSTILE_HTML)
+    for path in sorted(REAL_PAGES.glob("*.html")):
+        view = E.read_body(path.read_bytes(), content_type="text/html")
+        docs.append(E.decode(b"".join(view.parts), "text/html")[0])
+    return [E._strip_blocks(d, limit=18000)[0] for d in docs]
+
+
+def test_tag_text_on_real_and_hostile_pages() -> None:
+    from classifier import extract as E
+
+    visible = _visible_texts()
+    assert len(visible) > 60
+    for v in visible:
+        plain = " ".join(E._OPEN_TAG.sub(" ", PLAIN_TAG.sub(" ", v)).split())
+        for need in (0, 1, 100, 1024, 3391, 20000):
+            assert E._tag_text(v, need) == plain[:need], (v[:80], need)
+
+
+def test_body_text_cleaned_as_any_text() -> None:
+    """``_clean_words`` of what ``_body_text`` makes is ``_clean`` of it."""
+    from classifier import extract as E
+
+    rng = random.Random(8)
+    visible = _visible_texts() + [E._strip_blocks(d)[0] for d in _docs(rng, TAG_ATOMS + ["&amp;", "&#32;"], 500, 400)]
+    checked = 0
+    for v in visible:
+        for need in (0, 5, 300, 3391):
+            body = E._body_text(v, v, len(v), need + need // 8 + 16, 18000, 36000)
+            for limit in (0, 1, need, 3000):
+                assert E._clean_words(body, limit) == E._clean(body, limit), (body[:80], limit)
+                checked += 1
+    assert checked > 1000
+
+
 def test_tag_patterns_match_their_plain_spelling() -> None:
     from classifier import extract as E
 
