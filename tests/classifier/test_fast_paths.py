@@ -363,6 +363,29 @@ HOSTILE_HTML = [
 ]
 
 
+def _page_texts() -> list[str]:
+    """Extracted text of the 60 real pages, HOSTILE_HTML as text and as extracted, and texts
+    with few or many distinct non-ASCII characters (marks, symbols, surrogates)."""
+    from classifier.extract import extract
+
+    texts = list(HOSTILE_HTML) + [extract(h, content_type="text/html").text for h in HOSTILE_HTML]
+    texts += [extract(p.read_bytes(), content_type="text/html").text for p in sorted(REAL_PAGES.glob("*.html"))]
+    wide = "".join(chr(c) for c in range(0x80, 0x3000, 7))  # hundreds of distinct characters
+    texts += ["Ş\u0327a\u0301\u20d0b \u2014\u2013\u00a0\u201c\u201d x" * k for k in (1, 30, 300)]
+    texts += [wide, wide[:40] + " ascii words", "\ud800\udfff a\ud800b", "é" * 2000, "—" * 600 + "a",
+              "x\u0301" * 33 + "".join(chr(0x2010 + i) for i in range(33))]
+    return texts
+
+
+def test_normalize_on_real_and_hostile_text() -> None:
+    texts = _page_texts()
+    assert len(texts) > 100
+    for t in texts:
+        norm = F.normalize(t)
+        assert norm == ref_normalize(t), t[:80]
+        assert F.tokens(norm) == F.TOKEN.findall(norm)
+
+
 def _visible_texts() -> list[str]:
     """Block-free markup of the real pages' body windows and of HOSTILE_HTML."""
     from classifier import extract as E
