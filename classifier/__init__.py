@@ -255,7 +255,10 @@ class Classifier:
                     _merge(scores, feats, srcs, cat, pj,
                            _Explain(mm, j, ia, va) if pj >= 0.2 else (), MEANING_DETAIL)
         if self.terms is not None:
-            for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True, toks=toks).items():
+            # A window cut inside a word (one longer than a window) splits a token in two.
+            own = all(b == len(norm) or norm[b] == " " for _a, b in spans)
+            for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True, toks=toks,
+                                                        own_tokens=own).items():
                 _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
 
     def classify(self, *, url: str | None = None, text: str | None = None,

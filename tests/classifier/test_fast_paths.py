@@ -174,6 +174,9 @@ def test_term_matcher_matches_ngram_definition(tiny_models: Path) -> None:
                       for ln in read_lines(EVALDATA / name)]
     # Repeated terms and phrases: counts matter (log-scaled weights).
     texts += ["porn porn porn free porn hot sex hot sex cams " * 3, "sex " * 50 + "sex education"]
+    # Real pages and odd text; stems in upper case, with "_" and diacritics (not plain words).
+    texts += _page_texts() + ["Casinos CASINO casino_bonus cazinouri cazinoul bonusuri Pariuri",
+                              "pariuri sportive, cazinou online şi păcănele " * 5, "porn_hub pornhub porno"]
     for clf in _models(tiny_models):
         scorer = clf.terms
         for t in texts:
@@ -196,15 +199,19 @@ def test_rule_presence_matches_substring_definition(tiny_models: Path) -> None:
         terms |= {"", "*", "a|", "|b", "x y|z*"}  # odd spellings take the plain path
         assert terms
         hits = 0
-        for text in SAMPLE + odd:
+        odd += ["o sa te omor", "voi o sa te bat", "o sa", "o  sa te omor", "i will kill you o",
+                "free porn o", "O sa te omor", "o_sa te omor"]
+        for text in SAMPLE + odd + _page_texts():
             for norm in (F.normalize(text), text):
-                present = scorer.presence(norm)
                 padded = " " + norm + " "
-                for term in sorted(terms):
-                    expected = _present(term, padded)
-                    assert present(term) == expected, (term, norm[:80])
-                    assert present(term) == expected  # answered again from its memo
-                    hits += expected
+                # Without the tokens, and with their set (used where the tokens are the
+                # text's words of two or more characters).
+                for present in (scorer.presence(norm), scorer.presence(norm, set(F.tokens(norm)))):
+                    for term in sorted(terms):
+                        expected = _present(term, padded)
+                        assert present(term) == expected, (term, norm[:80])
+                        assert present(term) == expected  # answered again from its memo
+                        hits += expected
         assert hits  # the texts do contain rule terms
 
 
@@ -306,7 +313,10 @@ def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
         terms_only = classifier.Classifier(None, None, clf.terms)
         for t in [x for x in SAMPLE if len(F.normalize(x)) > F.MODEL_CHARS] + [
                 "word " * 199 + "abcdefgh " * 10, "x" * 999 + " yy zz", "a_b " * 400,
-                "calm words " * 150 + "i want to end my life tonight " * 20]:
+                "calm words " * 150 + "i want to end my life tonight " * 20,
+                # A word longer than a window is cut in two tokens: the rules read the text.
+                "o sa te omor " + "xy" * 600 + " buy weed free porn", "xy" * 1250 + " o sa te omor",
+                "yz" * 503 + " buy weed o sa te omor " * 30, "buy " + "zy" * 500 + "weed"]:
             scores: dict[str, float] = {}
             text_only._add_text(t, scores, {}, {})
             wins = _ref_windows(F.normalize(t))
@@ -316,7 +326,15 @@ def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
             assert np.allclose([scores[c] for c in clf.text_model.categories], ref, atol=1e-5), t[:60]
             scores = {}
             terms_only._add_text(t, scores, {}, {})
-            assert scores == {c: p for c, (p, _r, _f) in clf.terms.score(t).items()}
+            # The terms read the windows' tokens and the rest's: the text's tokens, except that
+            # a word longer than a window is cut in two where the window ends.
+            norm = F.normalize(t)
+            spans = classifier._windows(norm)
+            toks = [x for a, b in spans for x in F.tokens(norm[a:b])] + F.tokens(norm[spans[-1][1]:])
+            if toks == F.tokens(norm):
+                assert scores == {c: p for c, (p, _r, _f) in clf.terms.score(t).items()}
+            assert scores == {c: p for c, (p, _r, _f) in
+                              clf.terms.score(norm, normalized=True, toks=toks).items()}, t[:60]
 
 
 # The plain spellings of patterns that extract.py spells for speed.
