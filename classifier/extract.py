@@ -316,6 +316,16 @@ def _clean(s: str, limit: int) -> str:
     return " ".join(s.split())[:limit]
 
 
+def _clean_words(s: str, limit: int) -> str:
+    """:func:`_clean` of words separated by spaces (" " only), such as :func:`_body_text`
+    makes: without entities and double spaces, splitting and joining again only drops the
+    trailing spaces."""
+    s = s[: limit * 2]
+    if "&" in s or "  " in s or s[:1] == " ":
+        return _clean(s, limit)
+    return s.rstrip(" ")[:limit]
+
+
 def _meta_tags(head: str, n: int) -> list[str]:
     """The first ``n`` _META matches in ``head``.
 
@@ -355,10 +365,15 @@ def _tag_text(v: str, need: int) -> str:
     text from a "<" left in it on, so while there is none the pieces are final. Whitespace is
     not counted: indentation must not use up the budget of words. (A piece's words are counted
     as if a word could run on into the next piece: a count that is never too high.)
+
+    Each piece's words are joined once, which also counts them; the joined pieces are the
+    joined whole when no word runs on from one piece into the next (a piece nearly always ends
+    with the space that replaced its last tag), else the pieces are split again as one.
     """
     end = len(v)
     step = max(need, 1024)
     pieces: list[str] = []
+    joined: list[str] = []
     have = 0
     pos = 0
     while have < need:
@@ -369,13 +384,25 @@ def _tag_text(v: str, need: int) -> str:
         if "<" in t:
             break
         pieces.append(t)
-        words = t.split()
-        have += sum(map(len, words)) + len(words) - 1 if words else 0
+        j = " ".join(t.split())
+        joined.append(j)
+        have += len(j)
         pos = cut
     else:
-        return " ".join("".join(pieces).split())[:need]
-    pieces.append(_OPEN_TAG.sub(" ", _strip_tags(v[pos:])))
-    return " ".join("".join(pieces).split())[:need]
+        return _join_pieces(pieces, joined, need)
+    t = _OPEN_TAG.sub(" ", _strip_tags(v[pos:]))
+    pieces.append(t)
+    joined.append(" ".join(t.split()))
+    return _join_pieces(pieces, joined, need)
+
+
+def _join_pieces(pieces: list[str], joined: list[str], need: int) -> str:
+    """``" ".join("".join(pieces).split())[:need]`` from the pieces' own joined words."""
+    pieces = [t for t in pieces if t]
+    for a, b in zip(pieces, pieces[1:]):
+        if not (a[-1].isspace() or b[0].isspace()):  # a word may run on from a into b
+            return " ".join("".join(pieces).split())[:need]
+    return " ".join([j for j in joined if j])[:need]
 
 
 def _body_text(rest: str, visible: str, resume: int, need: int, step: int, reach: int) -> str:
@@ -581,8 +608,8 @@ def _html_fields(head: str, rest: str, charset: str | None, truncated: bool,
     budget = max(0, max_chars - len(title) - len(description) - len(keywords)
                  - sum(len(h) for h in headings) - sum(len(a) for a in alts))
     # Entities ("&amp;") shrink when unescaped: a little more than the budget is read.
-    body_text = _clean(_body_text(rest, visible, resume, budget + budget // 8 + 16, step,
-                                  _READ_STEPS * step), budget)
+    body_text = _clean_words(_body_text(rest, visible, resume, budget + budget // 8 + 16, step,
+                                        _READ_STEPS * step), budget)
     if len(body_text) >= budget:
         truncated = True
     return Extracted(title=title, description=description, keywords=keywords, headings=headings,

@@ -61,6 +61,36 @@ def _collapse_runs(a: np.ndarray) -> np.ndarray | None:
     return a[keep]
 
 
+#: Every ASCII byte: deleting them from UTF-8 leaves the non-ASCII characters' bytes.
+_ASCII_BYTES = bytes(range(128))
+#: Above this many non-ASCII characters, or this many distinct ones, two regex passes cost
+#: less than a ``str.replace`` per distinct character.
+_FEW_WIDE, _FEW_DISTINCT = 256, 32
+
+
+def _drop_marks_blank_symbols(t: str) -> str:
+    """``_WIDE_NONWORD.sub(" ", _COMBINING.sub("", t))``, up to how many spaces a run of
+    blanked characters leaves (the squeeze step after it makes one space of any run).
+
+    A page's text has a few distinct non-ASCII characters (diacritics, quotes, dashes): one
+    ``str.replace`` per character to drop or blank is several times cheaper than two regex
+    passes, which test every character of the text. Each character is judged by the same
+    two patterns; a text with many non-ASCII characters takes the regex passes.
+    """
+    wide = t.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+    if len(wide) > 4 * _FEW_WIDE:
+        return _WIDE_NONWORD.sub(" ", _COMBINING.sub("", t))
+    chars = set(wide.decode("utf-8", "surrogatepass"))
+    if len(chars) > _FEW_DISTINCT:
+        return _WIDE_NONWORD.sub(" ", _COMBINING.sub("", t))
+    for c in chars:
+        if _COMBINING.match(c):
+            t = t.replace(c, "")
+        elif _WIDE_NONWORD.match(c):
+            t = t.replace(c, " ")
+    return t
+
+
 def normalize(text: str) -> str:
     """Lower-case, fold diacritics, collapse runs of a letter, squeeze non-word characters;
     an age gate such as "18+" becomes the word "18plus".
@@ -83,8 +113,7 @@ def normalize(text: str) -> str:
         a = _collapse_runs(np.frombuffer(b, dtype=np.uint8))
         return (b if a is None else a.tobytes()).decode("ascii")
     # NFKD can yield upper-case ASCII (e.g. U+210C): it stays upper-case, as before.
-    t = _COMBINING.sub("", unicodedata.normalize("NFKD", t))
-    t = _WIDE_NONWORD.sub(" ", t)
+    t = _drop_marks_blank_symbols(unicodedata.normalize("NFKD", t))
     b = b" ".join(t.encode("utf-8").translate(_SQUEEZE).split())
     t = b.decode("utf-8")
     if t.isascii():

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from operator import itemgetter
+from itertools import compress
 from pathlib import Path
 
 from classifier.features import normalize, plain_words, tokens
@@ -196,12 +196,9 @@ class TermScorer:
         self._firsts = frozenset(t.split(" ", 1)[0] for t in self._phrases) | frozenset(multi)
         self._word_stems = frozenset(s for s in stems if " " not in s)
         self._pre_len = min((len(s) for s in self._word_stems), default=0)
-        by_prefix: dict[str, list[str]] = {}
-        for stem in sorted(self._word_stems):
-            by_prefix.setdefault(stem[: self._pre_len], []).append(stem)
-        self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
-        self._prefixes = frozenset(by_prefix)
-        self._prefix_of = itemgetter(slice(0, self._pre_len))
+        # The first _pre_len characters of every word stem: a token that starts with none of
+        # them starts no stem.
+        self._prefixes = frozenset(stem[: self._pre_len] for stem in self._word_stems)
         # Phrases by first word: the second words they go on with (most occurrences of a
         # first word start no phrase, and testing the next token is cheaper than joining).
         seconds: dict[str, set[str]] = {}
@@ -210,11 +207,14 @@ class TermScorer:
             seconds.setdefault(first, set()).add(second)
         self._seconds = {k: frozenset(v) for k, v in seconds.items()}
         # Rule terms by alternative: (what to look for in the padded text, words it needs).
-        self._rule_alts: dict[str, tuple[tuple[str | None, tuple[str, ...]], ...]] = {}
+        # The third item says whether a word it needs is shorter than a token (see presence).
+        self._rule_alts: dict[str, tuple[tuple[str | None, tuple[str, ...], bool], ...]] = {}
         for tl in self.lists.values():
             for terms, _w in tl.rules:
                 for term in terms:
-                    self._rule_alts[term] = tuple(_rule_alternative(alt) for alt in term.split("|"))
+                    self._rule_alts[term] = tuple(
+                        (needle, whole, any(len(w) < 2 for w in whole))
+                        for needle, whole in map(_rule_alternative, term.split("|")))
         # Which lists a term or stem belongs to: lists without any hit score 0 at once.
         self._lists_of: dict[str, tuple[str, ...]] = {}
         for cat, tl in self.lists.items():
@@ -236,20 +236,33 @@ class TermScorer:
         Exact terms are word 1-3-grams of the tokens; a stem counts every token it starts.
         Only tokens that can start a term are looked at: no n-gram of the page is built.
         """
+        return self._hits(norm, toks, set(toks))
+
+    def _hits(self, norm: str, toks: list[str], uniq: set[str]) -> tuple[Counter[str], Counter[str]]:
+        """:meth:`hits` given ``uniq``, the set of ``toks``.
+
+        Counts come from one ``Counter`` of the tokens (made in C) instead of a scan of the
+        token list per word found, and a stem's count is the sum of the counts of the distinct
+        tokens it starts (those whose first ``_pre_len`` characters begin a stem, found in one
+        pass): a stem starts as many tokens as that.
+        """
         found: Counter[str] = Counter()
         stem_found: Counter[str] = Counter()
         if not toks:
             return found, stem_found
-        uniq = set(toks)
-        for t in self._unigrams.intersection(uniq):
-            found[t] = toks.count(t)
+        unigrams = self._unigrams.intersection(uniq)
+        k0, prefixes = self._pre_len, self._prefixes
+        stemmed = [t for t in uniq if t[:k0] in prefixes] if prefixes else []
+        counts = Counter(toks) if unigrams or stemmed else Counter()
+        for t in unigrams:
+            found[t] = counts[t]
         firsts = self._firsts.intersection(uniq)
         if firsts:
             phrases, lengths, multi = self._phrases, self._phrase_lengths, self._multi_stems
             seconds = self._seconds
             n = len(toks)
             # One pass for the positions of every first word (not one list scan per word).
-            for i in [i for i, t in enumerate(toks) if t in firsts]:
+            for i in compress(range(n), map(firsts.__contains__, toks)):
                 w = toks[i]
                 if i + 1 < n and toks[i + 1] in seconds.get(w, ()):
                     for k in lengths:
@@ -262,28 +275,15 @@ class TermScorer:
                     j = i + 1 + len(middle)
                     if j < n and tuple(toks[i + 1:j]) == middle and toks[j].startswith(last):
                         stem_found[stem] += 1
-        hit_prefixes = self._prefixes.intersection(map(self._prefix_of, uniq))
-        if hit_prefixes:
-            if self._pre_len >= 2 and plain_words(norm):
-                # The tokens are the space-separated words, each of 2+ characters: a stem starts
-                # as many tokens as " stem" occurs in " text" (occurrences cannot overlap).
-                padded = " " + norm
-                for p in hit_prefixes:
-                    for stem in self._by_prefix[p]:
-                        count = padded.count(" " + stem)
-                        if count:
-                            stem_found[stem] = count
-            else:
-                stems, lengths, k0 = self._word_stems, self._stem_lengths, self._pre_len
-                for tok in uniq:
-                    if tok[:k0] in hit_prefixes:
-                        count = 0
-                        for k in lengths:
-                            if k > len(tok):
-                                break
-                            if tok[:k] in stems:
-                                count = count or toks.count(tok)
-                                stem_found[tok[:k]] += count
+        if stemmed:
+            stems, lengths = self._word_stems, self._stem_lengths
+            for tok in stemmed:
+                count = counts[tok]
+                for k in lengths:
+                    if k > len(tok):
+                        break
+                    if tok[:k] in stems:
+                        stem_found[tok[:k]] += count
         return found, stem_found
 
     @classmethod
@@ -294,13 +294,20 @@ class TermScorer:
             lists[tl.category] = tl
         return cls(lists)
 
-    def score(self, text: str, *, normalized: bool = False, toks: list[str] | None = None
-              ) -> dict[str, tuple[float, float, tuple[str, ...]]]:
-        """category -> (probability, raw score, top positive terms)."""
+    def score(self, text: str, *, normalized: bool = False, toks: list[str] | None = None,
+              own_tokens: bool = False) -> dict[str, tuple[float, float, tuple[str, ...]]]:
+        """category -> (probability, raw score, top positive terms).
+
+        ``toks`` are the tokens to match (default: ``tokens`` of the normalised text);
+        ``own_tokens`` says they are exactly those, which lets the rules reuse their set.
+        """
         norm = text if normalized else normalize(text)
-        found, stem_found = self.hits(norm, toks if toks is not None else tokens(norm))
+        if toks is None:
+            toks, own_tokens = tokens(norm), True
+        uniq = set(toks)
+        found, stem_found = self._hits(norm, toks, uniq)
         hit = self._lists_hit(found, stem_found)
-        present = self.presence(norm) if hit else None
+        present = self.presence(norm, uniq if own_tokens else None) if hit else None
         out = {}
         for cat, tl in self.lists.items():
             if cat in hit:
@@ -311,20 +318,29 @@ class TermScorer:
             out[cat] = (tl.proba(raw), raw, feats)
         return out
 
-    def presence(self, norm: str) -> Callable[[str], bool]:
+    def presence(self, norm: str, token_set: set[str] | None = None) -> Callable[[str], bool]:
         """:func:`_present` for one normalised text, each rule term answered once for all lists.
 
         " word " occurs in " norm " exactly when "word" is one of ``norm.split(" ")`` (the
         pieces between spaces, whatever the spacing): a whole-word alternative is a set lookup
         instead of a substring search of the page per rule and list, and a phrase is searched
         for only when all its words are there.
+
+        ``token_set``, the set of ``tokens(norm)`` when the caller has it, saves splitting the
+        text again where :func:`plain_words` holds: the tokens are then the pieces of two or
+        more characters, so a word of two or more characters is one exactly when it is a piece.
+        Only words of one character need the pieces themselves.
         """
         padded = " " + norm + " "
-        words = set(norm.split(" "))
+        pieces: set[str] | None = None
+        if token_set is None or not plain_words(norm):
+            pieces = token_set = set(norm.split(" "))
+        long_words = token_set
         memo: dict[str, bool] = {}
         alts = self._rule_alts
 
         def present(term: str) -> bool:
+            nonlocal pieces
             known = memo.get(term)
             if known is not None:
                 return known
@@ -333,8 +349,17 @@ class TermScorer:
                 result = _present(term, padded)
             else:
                 # A phrase is searched for only when the text has each of its words.
-                result = any(words.issuperset(whole) and (needle is None or needle in padded)
-                             for needle, whole in spec)
+                result = False
+                for needle, whole, short in spec:
+                    if short:
+                        if pieces is None:
+                            pieces = set(norm.split(" "))
+                        have = pieces.issuperset(whole)
+                    else:
+                        have = long_words.issuperset(whole)
+                    if have and (needle is None or needle in padded):
+                        result = True
+                        break
             memo[term] = result
             return result
 

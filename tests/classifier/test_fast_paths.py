@@ -174,6 +174,9 @@ def test_term_matcher_matches_ngram_definition(tiny_models: Path) -> None:
                       for ln in read_lines(EVALDATA / name)]
     # Repeated terms and phrases: counts matter (log-scaled weights).
     texts += ["porn porn porn free porn hot sex hot sex cams " * 3, "sex " * 50 + "sex education"]
+    # Real pages and odd text; stems in upper case, with "_" and diacritics (not plain words).
+    texts += _page_texts() + ["Casinos CASINO casino_bonus cazinouri cazinoul bonusuri Pariuri",
+                              "pariuri sportive, cazinou online şi păcănele " * 5, "porn_hub pornhub porno"]
     for clf in _models(tiny_models):
         scorer = clf.terms
         for t in texts:
@@ -196,15 +199,19 @@ def test_rule_presence_matches_substring_definition(tiny_models: Path) -> None:
         terms |= {"", "*", "a|", "|b", "x y|z*"}  # odd spellings take the plain path
         assert terms
         hits = 0
-        for text in SAMPLE + odd:
+        odd += ["o sa te omor", "voi o sa te bat", "o sa", "o  sa te omor", "i will kill you o",
+                "free porn o", "O sa te omor", "o_sa te omor"]
+        for text in SAMPLE + odd + _page_texts():
             for norm in (F.normalize(text), text):
-                present = scorer.presence(norm)
                 padded = " " + norm + " "
-                for term in sorted(terms):
-                    expected = _present(term, padded)
-                    assert present(term) == expected, (term, norm[:80])
-                    assert present(term) == expected  # answered again from its memo
-                    hits += expected
+                # Without the tokens, and with their set (used where the tokens are the
+                # text's words of two or more characters).
+                for present in (scorer.presence(norm), scorer.presence(norm, set(F.tokens(norm)))):
+                    for term in sorted(terms):
+                        expected = _present(term, padded)
+                        assert present(term) == expected, (term, norm[:80])
+                        assert present(term) == expected  # answered again from its memo
+                        hits += expected
         assert hits  # the texts do contain rule terms
 
 
@@ -306,7 +313,10 @@ def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
         terms_only = classifier.Classifier(None, None, clf.terms)
         for t in [x for x in SAMPLE if len(F.normalize(x)) > F.MODEL_CHARS] + [
                 "word " * 199 + "abcdefgh " * 10, "x" * 999 + " yy zz", "a_b " * 400,
-                "calm words " * 150 + "i want to end my life tonight " * 20]:
+                "calm words " * 150 + "i want to end my life tonight " * 20,
+                # A word longer than a window is cut in two tokens: the rules read the text.
+                "o sa te omor " + "xy" * 600 + " buy weed free porn", "xy" * 1250 + " o sa te omor",
+                "yz" * 503 + " buy weed o sa te omor " * 30, "buy " + "zy" * 500 + "weed"]:
             scores: dict[str, float] = {}
             text_only._add_text(t, scores, {}, {})
             wins = _ref_windows(F.normalize(t))
@@ -316,7 +326,15 @@ def test_long_text_is_tokenised_once_for_both_models(tiny_models: Path) -> None:
             assert np.allclose([scores[c] for c in clf.text_model.categories], ref, atol=1e-5), t[:60]
             scores = {}
             terms_only._add_text(t, scores, {}, {})
-            assert scores == {c: p for c, (p, _r, _f) in clf.terms.score(t).items()}
+            # The terms read the windows' tokens and the rest's: the text's tokens, except that
+            # a word longer than a window is cut in two where the window ends.
+            norm = F.normalize(t)
+            spans = classifier._windows(norm)
+            toks = [x for a, b in spans for x in F.tokens(norm[a:b])] + F.tokens(norm[spans[-1][1]:])
+            if toks == F.tokens(norm):
+                assert scores == {c: p for c, (p, _r, _f) in clf.terms.score(t).items()}
+            assert scores == {c: p for c, (p, _r, _f) in
+                              clf.terms.score(norm, normalized=True, toks=toks).items()}, t[:60]
 
 
 # The plain spellings of patterns that extract.py spells for speed.
@@ -343,6 +361,85 @@ def test_tag_text_is_tag_removal_cut_short() -> None:
         need = rng.randrange(0, 4000)
         want = " ".join(E._OPEN_TAG.sub(" ", PLAIN_TAG.sub(" ", v)).split())[:need]
         assert E._tag_text(v, need) == want
+
+
+#: Odd and hostile markup (str): empty, no <body>, unclosed tags, comments and scripts, entities
+#: huge and bogus, NUL bytes, stray angle brackets, a 1 MB single-line page, wide characters.
+HOSTILE_HTML = [
+    "", " ", "<", ">", "<>", "<body>", "<html><head><title>Casino</title></head><p>free spins</p>",
+    "<html><body><p>hello</p><!-- " + "x" * 5000, "<body><p>hi</p><script>var a='<p>s</p>';" + "y" * 3000,
+    "<body><p>before <a href='" + "z" * 10000, "<body>" + "a < b > c " * 3000, "a>b" * 5000,
+    "<body><p>" + "&amp;&lt;&#x41;&nbsp;&eacute;&#128512;&bogus; " * 2000 + "</p>",
+    "<body><p>&" + "a" * 100000 + ";</p>", "<body>" + "&#0;&#x110000;&#55296;&#9;&#133;" * 500,
+    "<body>\x00\x00<p>nul\x00bytes\x00 here</p>" + "\x00" * 2000,
+    "<html><head><title>one line</title></head><body>" + ("<div class=a>word sex drugs</div>" * 32000)[:1 << 20],
+    "word " * 210000, "<body>" + "\u4e2d\u6587 \u30c4\u30c4 \U0001f600 " * 3000,
+    "<div>" * 50000 + "deep" + "</div>" * 50000, "<body>" + "<h1>t <img alt='x y'> </h1><img alt='p'>" * 300,
+    "<body>\r\n\t<p>tabs\tand\r\nlines\u2028sep\u00a0nbsp</p>" * 500,
+    "<body>" + "w" * 3000 + ">" + "v" * 3000 + "<b>" + "u" * 3000,  # a word runs on across a stray ">"
+    "<body>" + ("text " * 200 + "x>y ") * 40, "<body>" + "<p>" + "\u00a0" * 5000 + "</p>words",
+]
+
+
+def _page_texts() -> list[str]:
+    """Extracted text of the 60 real pages, HOSTILE_HTML as text and as extracted, and texts
+    with few or many distinct non-ASCII characters (marks, symbols, surrogates)."""
+    from classifier.extract import extract
+
+    texts = list(HOSTILE_HTML) + [extract(h, content_type="text/html").text for h in HOSTILE_HTML]
+    texts += [extract(p.read_bytes(), content_type="text/html").text for p in sorted(REAL_PAGES.glob("*.html"))]
+    wide = "".join(chr(c) for c in range(0x80, 0x3000, 7))  # hundreds of distinct characters
+    texts += ["Ş\u0327a\u0301\u20d0b \u2014\u2013\u00a0\u201c\u201d x" * k for k in (1, 30, 300)]
+    texts += [wide, wide[:40] + " ascii words", "\ud800\udfff a\ud800b", "é" * 2000, "—" * 600 + "a",
+              "x\u0301" * 33 + "".join(chr(0x2010 + i) for i in range(33))]
+    return texts
+
+
+def test_normalize_on_real_and_hostile_text() -> None:
+    texts = _page_texts()
+    assert len(texts) > 100
+    for t in texts:
+        norm = F.normalize(t)
+        assert norm == ref_normalize(t), t[:80]
+        assert F.tokens(norm) == F.TOKEN.findall(norm)
+
+
+def _visible_texts() -> list[str]:
+    """Block-free markup of the real pages' body windows and of HOSTILE_HTML."""
+    from classifier import extract as E
+
+    docs = list(HOSTILE_HTML)
+    for path in sorted(REAL_PAGES.glob("*.html")):
+        view = E.read_body(path.read_bytes(), content_type="text/html")
+        docs.append(E.decode(b"".join(view.parts), "text/html")[0])
+    return [E._strip_blocks(d, limit=18000)[0] for d in docs]
+
+
+def test_tag_text_on_real_and_hostile_pages() -> None:
+    from classifier import extract as E
+
+    visible = _visible_texts()
+    assert len(visible) > 60
+    for v in visible:
+        plain = " ".join(E._OPEN_TAG.sub(" ", PLAIN_TAG.sub(" ", v)).split())
+        for need in (0, 1, 100, 1024, 3391, 20000):
+            assert E._tag_text(v, need) == plain[:need], (v[:80], need)
+
+
+def test_body_text_cleaned_as_any_text() -> None:
+    """``_clean_words`` of what ``_body_text`` makes is ``_clean`` of it."""
+    from classifier import extract as E
+
+    rng = random.Random(8)
+    visible = _visible_texts() + [E._strip_blocks(d)[0] for d in _docs(rng, TAG_ATOMS + ["&amp;", "&#32;"], 500, 400)]
+    checked = 0
+    for v in visible:
+        for need in (0, 5, 300, 3391):
+            body = E._body_text(v, v, len(v), need + need // 8 + 16, 18000, 36000)
+            for limit in (0, 1, need, 3000):
+                assert E._clean_words(body, limit) == E._clean(body, limit), (body[:80], limit)
+                checked += 1
+    assert checked > 1000
 
 
 def test_tag_patterns_match_their_plain_spelling() -> None:
