@@ -65,10 +65,16 @@ class HostWords:
         self._stem_lengths = sorted({len(w) for w in self._stem_categories})
 
     def __getstate__(self) -> dict:
-        return {"costs": self.costs, "terms": self.terms, "stems": self.stems}
+        # Sorted lists, not sets: a set's order follows the process's string hash seed, and
+        # `kidgate train` must write the same bytes in every run.
+        return {"costs": self.costs,
+                "terms": {c: sorted(ws) for c, ws in sorted(self.terms.items())},
+                "stems": {c: list(ws) for c, ws in sorted(self.stems.items())}}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        self.costs = state["costs"]
+        self.terms = {c: frozenset(ws) for c, ws in state["terms"].items()}
+        self.stems = {c: tuple(ws) for c, ws in state["stems"].items()}
         self._init_cache()
 
     def __len__(self) -> int:

@@ -247,10 +247,13 @@ class LinearMultiLabel(BaseEstimator):
         state.pop("_text_index_", None)  # rebuilt on first use
         state.pop("_rows_", None)
         state["feature_names_"] = list(state["feature_names_"])
+        if state.get("hostwords", 0) is None:
+            del state["hostwords"]  # models without host words pickle as before they existed
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("hostwords", None)  # saved before host words existed
         self.feature_names_ = np.asarray(self.feature_names_, dtype=object)
         if self.analyzer in ("text", "text2", "text_plain"):
             self._text_index()  # page text needs no string vocabulary (~7 MB): built on demand

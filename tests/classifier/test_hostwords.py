@@ -179,3 +179,20 @@ def test_held_out_recipes_are_checked(tiny_data: Path) -> None:
     for bad in (["url3"], ["url2-words"]):
         with pytest.raises(ValueError, match="recipes must be among"):
             url_heldout_eval(rows, 0, lambda _m: None, 2000, recipes=bad)
+
+
+def test_saved_host_words_do_not_depend_on_the_hash_seed(small: HostWords) -> None:
+    """Sets iterate in an order that follows PYTHONHASHSEED: saved as sorted lists, the same
+    vocabulary gives the same bytes in every process (`kidgate train` reproduces the model)."""
+    import pickle
+
+    code = ("import pickle, sys; from classifier.hostwords import HostWords; "
+            "hw = HostWords({'a': 1}, {'sexual': {'porn', 'xxx', 'nude', 'milf', 'tube'}}, "
+            "{'gambling': {'casino', 'bet', 'slot'}}); sys.stdout.buffer.write(pickle.dumps(hw))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                           env={"PYTHONHASHSEED": seed, "PATH": ""}, cwd=Path(__file__).parents[2]
+                           ).stdout for seed in ("1", "2", "3")}
+    assert len(outs) == 1
+    back = pickle.loads(outs.pop())
+    assert back.categories_of("porns") == ["sexual"] and back.categories_of("slots") == ["gambling"]
+    assert pickle.loads(pickle.dumps(small)).split_label("bestcasinobonus") == ("best", "casino", "bonus")
