@@ -24,7 +24,7 @@ from typing import Any
 
 from classifier.extract import MAX_CHARS, BodyView, extract_view, read_body, str_body
 from classifier.extract import search_query as _search_query
-from classifier.features import MODEL_CHARS, normalize, tokens, url_features
+from classifier.features import MODEL_CHARS, normalize, tokens
 
 __all__ = ["Classification", "Classifier", "ModelIntegrityError", "load", "DEFAULT_MODELS_DIR"]
 
@@ -218,11 +218,17 @@ class Classifier:
         if self.url_model is None or not url:
             return
         um = self.url_model
-        p, ia, va = um.decision_list(url_features(url))
+        p, ia, va = um.decision_list(um.features(url))
         for j, cat in enumerate(um.categories):
             pj = p[j]
             _merge(scores, feats, srcs, cat, pj, _Explain(um, j, ia, va) if pj >= 0.2 else (),
                    URL_DETAIL)
+        host_terms = getattr(um, "host_terms_", None)
+        if host_terms is not None:
+            # The weighted terms on the host's words: part of the URL/host model (its
+            # threshold to block alone), for categories no list of the training data covers.
+            for cat, (pj, tf) in host_terms.score(url).items():
+                _merge(scores, feats, srcs, cat, pj, tf, URL_DETAIL)
 
     def _add_text(self, text: str, scores: dict, feats: dict, srcs: dict) -> None:
         norm = normalize(text)

@@ -110,9 +110,11 @@ def _summary(rep: dict[str, Any]) -> str:
             _cat_table(rep["url_within"]), "", _block_table(rep["url_blocking"]), "",
             f"hand-written: {json.dumps(rep.get('handwritten', {}), default=float)}",
             f"real pages: {json.dumps(rep.get('real_pages', {}), default=float)}"]
-    for key, v in rep.get("cross_source", {}).items():
-        if key.startswith("url:"):
-            out.append(f"cross-source {key}: recall@0.5 {json.dumps(v['recall_at_0.5'], default=float)}")
+    lists = rep.get("cross_source", {}).get("url_lists")
+    if lists:
+        from classifier.card import url_lists_text
+
+        out += ["", "URL/host model, lists held out (worst first):", url_lists_text(lists)]
     return "\n".join(out)
 
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
 from classifier import stance
+
+if TYPE_CHECKING:
+    from classifier.hostwords import HostWords
 
 _FOLD = str.maketrans({
     "ș": "s", "ş": "s", "ț": "t", "ţ": "t", "ă": "a", "â": "a", "î": "i",
@@ -357,6 +361,20 @@ def url_features(url: str) -> list[str]:
     return feats
 
 
+def url2_features(url: str, words: HostWords) -> list[str]:
+    """:func:`url_features` plus the words of the host's labels (``"hw casino"``, split by
+    ``words``) and, per word that a category's weighted-term list names, ``"tw <category>"``:
+    a word no training host spelt still counts through its category."""
+    feats = url_features(url)
+    host, _ = split_url(url)
+    if host.startswith("www."):
+        host = host[4:]
+    labels = host.split(".")[:-1] or [host]
+    for lab in labels:
+        feats += words.label_features(lab)
+    return feats
+
+
 def describe_feature(f: str) -> str:
     """Human-readable name of a feature, for parents reading a block reason."""
     if f.startswith("w ~"):
@@ -365,6 +383,10 @@ def describe_feature(f: str) -> str:
         return f"word '{f[2:]}'"
     if f.startswith("h "):
         return f"host word '{f[2:]}'"
+    if f.startswith("hw "):
+        return f"word '{f[3:]}' in the host name"
+    if f.startswith("tw "):
+        return f"a {f[3:]} word in the host name"
     if f.startswith("p "):
         return f"path word '{f[2:]}'"
     if f.startswith("tld "):

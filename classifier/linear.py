@@ -26,6 +26,7 @@ ANALYZERS: dict[str, Callable[[str], list[str]]] = {
     "text2": F.text2_features,
     "text_plain": F.plain_text_features,
     "url": F.url_features,
+    "url2": F.url2_features,  # needs the model's host words: see LinearMultiLabel.features
 }
 #: The stance markers each page-text analyzer adds to a text's words (a model keeps the
 #: markers it was trained with).
@@ -151,7 +152,8 @@ class LinearMultiLabel(BaseEstimator):
 
     def __init__(self, analyzer: str = "text", categories: Sequence[str] = (), *,
                  max_features: int = 150_000, min_df: int = 2, C: float = 4.0,
-                 class_weight: str | None = "balanced", random_state: int = 0) -> None:
+                 class_weight: str | None = "balanced", random_state: int = 0,
+                 hostwords: Any = None) -> None:
         self.analyzer = analyzer
         self.categories = categories
         self.max_features = max_features
@@ -159,6 +161,14 @@ class LinearMultiLabel(BaseEstimator):
         self.C = C
         self.class_weight = class_weight
         self.random_state = random_state
+        self.hostwords = hostwords
+
+    def features(self, doc: str) -> list[str]:
+        """The features this model reads from ``doc`` (its analyzer; ``url2`` with the host
+        words the model was trained with)."""
+        if self.analyzer == "url2":
+            return F.url2_features(doc, self.__dict__["hostwords"])
+        return ANALYZERS[self.analyzer](doc)
 
     # -- training ------------------------------------------------------------------------
 
@@ -175,7 +185,9 @@ class LinearMultiLabel(BaseEstimator):
         explicit: a missed harmful post costs less than hiding help from a struggling child.
         """
         say = progress or (lambda _m: None)
-        vec = CountVectorizer(analyzer=ANALYZERS[self.analyzer], min_df=self.min_df,
+        if self.analyzer == "url2" and self.hostwords is None:
+            raise ValueError("the url2 analyzer needs hostwords (classifier.hostwords.build())")
+        vec = CountVectorizer(analyzer=self.features, min_df=self.min_df,
                               max_features=self.max_features, dtype=np.float32)
         say(f"  vectorising {len(X)} {self.analyzer} documents")
         counts = vec.fit_transform(X)
@@ -235,10 +247,13 @@ class LinearMultiLabel(BaseEstimator):
         state.pop("_text_index_", None)  # rebuilt on first use
         state.pop("_rows_", None)
         state["feature_names_"] = list(state["feature_names_"])
+        if state.get("hostwords", 0) is None:
+            del state["hostwords"]  # models without host words pickle as before they existed
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("hostwords", None)  # saved before host words existed
         self.feature_names_ = np.asarray(self.feature_names_, dtype=object)
         if self.analyzer in ("text", "text2", "text_plain"):
             self._text_index()  # page text needs no string vocabulary (~7 MB): built on demand
@@ -409,13 +424,13 @@ class LinearMultiLabel(BaseEstimator):
         return self.decision_vector(ia, va), ia, va
 
     def predict_proba_one(self, doc: str) -> np.ndarray:
-        return self.decision(ANALYZERS[self.analyzer](doc))[0]
+        return self.decision(self.features(doc))[0]
 
     def predict_proba(self, docs: Sequence[str]) -> np.ndarray:
         """Batch scoring through scipy (evaluation); same numbers as ``predict_proba_one``."""
         rows, cols, data = [], [], []
         for r, d in enumerate(docs):
-            ia, va = self._vector(ANALYZERS[self.analyzer](d))
+            ia, va = self._vector(self.features(d))
             rows.extend([r] * len(ia))
             cols.extend(ia.tolist())
             data.extend(va.tolist())
@@ -441,8 +456,8 @@ class LinearMultiLabel(BaseEstimator):
             if contrib[t] <= 0:
                 break
             name = str(self.feature_names_[ia[t]])
-            if name[:2] in ("w ", "h ", "p ") and len(name) > 4 or name.startswith("tld "):
-                if name[2:] not in _STOP:
+            if name[:2] in ("w ", "h ", "p ") and len(name) > 4 or name.startswith(("tld ", "hw ", "tw ")):
+                if name.split(" ", 1)[1] not in _STOP:
                     words.append(name)
             else:
                 frag = name.strip(" ^$.")

@@ -87,13 +87,38 @@ def load_word_table(out: Path | None = None) -> WordTable | None:
     return None
 
 
+#: The URL/host model's features: ``url`` (host n-grams, labels, TLD, path words: the first
+#: recipe) or ``url2`` (the same plus the host's words and their term-list categories).
+URL_RECIPES = ("url", "url2")
+URL_RECIPE = "url2"
+#: In the held-out comparison: the ``url2`` model without its host-name terms (scored from
+#: the same fit), to tell the two levers apart.
+URL_WORDS_ONLY = "url2-words"
+
+
 def fit_url(rows: list[Row], cal: list[Row], seed: int, say: Say, max_features: int = 150_000,
-            categories: Sequence[str] = URL_CATEGORIES) -> LinearMultiLabel:
+            categories: Sequence[str] = URL_CATEGORIES, *, recipe: str = URL_RECIPE,
+            hostwords: Any = None) -> LinearMultiLabel:
+    """The URL/host model; ``url2`` splits host names into words with ``hostwords`` (built
+    from word frequencies and the shipped term lists when not given)."""
+    if recipe not in URL_RECIPES:
+        raise ValueError(f"unknown URL recipe {recipe!r} (expected one of {', '.join(URL_RECIPES)})")
+    if recipe == "url2" and hostwords is None:
+        from classifier.hostwords import build
+
+        hostwords = build()
     cats = [c for c in categories if any(c in r.labels for r in rows)]
-    m = LinearMultiLabel("url", tuple(cats), max_features=max_features, min_df=1, C=4.0,
-                         random_state=seed)
-    return m.fit([r.text for r in rows], _Y(rows, cats), [r.text for r in cal], _Y(cal, cats),
-                 progress=say)
+    m = LinearMultiLabel(recipe, tuple(cats), max_features=max_features, min_df=1, C=4.0,
+                         random_state=seed, hostwords=hostwords if recipe == "url2" else None)
+    m.fit([r.text for r in rows], _Y(rows, cats), [r.text for r in cal], _Y(cal, cats),
+          progress=say)
+    if recipe == "url2":
+        from classifier.hostwords import HostTerms
+
+        m.host_terms_ = HostTerms.fit(hostwords, [r.text for r in rows + cal if not r.labels],
+                                      _url_threshold())
+        say(f"  host-name terms: raw score to block alone {m.host_terms_.thresholds()}")
+    return m
 
 
 def calibrate_terms(scorer: TermScorer, safe_texts: list[str], say: Say) -> dict[str, dict]:
@@ -271,7 +296,6 @@ def evaluate(clf: Classifier, data: Path, *, seed: int = 0, say: Say = lambda m:
     return rep
 
 
-CROSS_URL = ("porn_top1m", "blocklistproject/drugs-nl.txt")
 #: Over-blocking budgets at which under-blocking is read off (the issue's operating points).
 BUDGETS = (0.03, 0.05)
 #: Categories of the leave-one-source-out table (sexual: terms only, see the hand-written rows).
@@ -431,26 +455,149 @@ def loso_report(data: Path, *, recipe: str = "current", seed: int = 0, say: Say 
 def cross_source_eval(text_rows: list[Row], url_rows: list[Row], seed: int, say: Say,
                       max_features: int, terms: Any, table: WordTable | None = None
                       ) -> dict[str, Any]:
-    """Leave-one-source-out for page text (see :func:`loso_eval`) and held-out URL lists."""
+    """Leave-one-source-out for page text (see :func:`loso_eval`) and leave-lists-out for the
+    URL/host model (see :func:`url_heldout_eval`)."""
     out: dict[str, Any] = {"loso": loso_eval(text_rows, seed, say, max_features, terms,
                                              table=table)}
-    for src in CROSS_URL:
-        tr = [r for r in url_rows if r.source != src and r.bucket >= 3]
-        cal = [r for r in url_rows if r.source != src and r.bucket == 2]
-        held = {r.group for r in url_rows if r.source == src}
-        tr = [r for r in tr if r.group not in held]
-        cal = [r for r in cal if r.group not in held]
-        te = [r for r in url_rows if r.source == src]
-        if not te:
-            continue
-        say(f"cross-source: URLs without {src} ({len(tr)} train, {len(te)} test)")
-        m = fit_url(tr, cal, seed, lambda _m: None, max_features)
-        clf = Classifier(None, m, None)
-        s = score_url_rows(clf, te)
-        cats = sorted({c for r in te for c in r.labels})
-        out[f"url:{src}"] = {"n": len(te), "recall_at_0.5": {
-            c: _rate([x.get(c, 0) >= 0.5 for x, r in zip(s, te) if c in r.labels]) for c in cats}}
+    say("URL/host model: leave lists out (every recipe on the same folds)")
+    out["url_lists"] = url_heldout_eval(url_rows, seed, say, max_features)
     return out
+
+
+def url_list(source: str) -> str:
+    """The list a URL row comes from: a UT1 category (its domains and urls files together) or
+    the file of another source."""
+    parts = source.split("/")
+    return "/".join(parts[:2]) if parts[0] == "ut1" else source
+
+
+def _url_threshold() -> float:
+    """The URL model's own threshold to block alone (policies.core.DEFAULT_URL_THRESHOLD)."""
+    from policies.core import DEFAULT_URL_THRESHOLD
+
+    return DEFAULT_URL_THRESHOLD
+
+
+#: Folds of the URL lists' leave-one-list-out: each holds out one list of every category
+#: (and a share of the harmless lists), so each list is still tested by a model that never saw
+#: it, in four fits per recipe instead of one per list.
+URL_FOLDS = 4
+
+
+def url_heldout_eval(url_rows: list[Row], seed: int, say: Say, max_features: int = 60_000, *,
+                     recipes: Sequence[str] = ("url", URL_WORDS_ONLY, "url2"),
+                     hostwords: Any = None,
+                     threshold: float | None = None, n_folds: int = URL_FOLDS,
+                     lists: Sequence[str] | None = None) -> dict[str, Any]:
+    """Leave lists out for the URL/host model, every registrable domain on them with them.
+
+    Each list with harmful hosts is held out in one of ``n_folds`` folds, never together with
+    another list of its category (a category's lists, largest first, go to folds 1, 2, ...):
+    a model trained without the fold's lists is tested on each whole list (recall of the
+    list's category at ``threshold`` and at 0.5, and the share blocked for any category). The
+    harmless lists are shared out over the folds the same way: over-blocking is the share of a
+    harmless list's hosts with any category at ``threshold``, by a model that never saw that
+    list. Every recipe is fitted on the same folds, so their figures compare directly.
+    ``lists`` restricts the harmful lists held out (tests, quick looks).
+    """
+    unknown = [r for r in recipes if r not in URL_RECIPES + (URL_WORDS_ONLY,)]
+    if unknown or (URL_WORDS_ONLY in recipes and "url2" not in recipes):
+        raise ValueError(f"recipes must be among {', '.join(URL_RECIPES + (URL_WORDS_ONLY,))}, "
+                         f"{URL_WORDS_ONLY} with url2 (it is scored from url2's fit): {list(recipes)}")
+    thr = _url_threshold() if threshold is None else threshold
+    by_list: dict[str, list[Row]] = {}
+    for r in url_rows:
+        by_list.setdefault(url_list(r.source), []).append(r)
+    # A list is harmful when most of its rows are (a harmless list's few rows that are also
+    # on a harmful list keep their label but do not make the list harmful).
+    category = {k: Counter(c for r in rs for c in r.labels).most_common(1)[0][0]
+                for k, rs in by_list.items() if sum(1 for r in rs if r.labels) * 2 > len(rs)}
+    harmful = sorted((k for k in category if lists is None or k in lists),
+                     key=lambda k: (category[k], -len(by_list[k]), k))
+    harmless = sorted((k for k in by_list if k not in category),
+                      key=lambda k: (-len(by_list[k]), k))
+    if not harmful:
+        raise ValueError("no list with harmful hosts to hold out")
+    folds: list[list[str]] = [[] for _ in range(n_folds)]
+    seen: Counter[str] = Counter()
+    for k in harmful:
+        folds[seen[category[k]] % n_folds].append(k)
+        seen[category[k]] += 1
+    folds = [f for f in folds if f]
+    for i, k in enumerate(harmless):
+        folds[i % len(folds)].append(k)
+    if "url2" in recipes and hostwords is None:
+        from classifier.hostwords import build
+
+        hostwords = build()
+    out: dict[str, Any] = {"threshold": thr, "recipes": list(recipes), "folds": folds,
+                           "lists": {}, "harmless": {}}
+    t0 = time.time()
+    for n, held in enumerate(folds, 1):
+        groups = {r.group for k in held for r in by_list[k]}
+        pool = [r for r in url_rows if url_list(r.source) not in held and r.group not in groups]
+        tr = [r for r in pool if r.bucket >= 3]
+        cal = [r for r in pool if r.bucket == 2]
+        say(f"  URL lists held out, fold {n}/{len(folds)}: {', '.join(held)} ({len(tr)} train "
+            f"rows, {time.time() - t0:.0f}s so far)")
+        scored: dict[str, dict[str, list[dict[str, float]]]] = {}
+        for recipe in recipes:
+            if recipe == URL_WORDS_ONLY:
+                continue
+            m = fit_url(tr, cal, seed, lambda _m: None, max_features, recipe=recipe,
+                        hostwords=hostwords)
+            clf = Classifier(None, m, None)
+            scored[recipe] = {k: score_url_rows(clf, by_list[k]) for k in held}
+            if "host_terms_" in m.__dict__ and URL_WORDS_ONLY in recipes:
+                ht = m.__dict__.pop("host_terms_")
+                scored[URL_WORDS_ONLY] = {k: score_url_rows(clf, by_list[k]) for k in held}
+                m.host_terms_ = ht
+        for k in held:
+            rows = by_list[k]
+            if k in category:
+                cat = category[k]
+                d: dict[str, Any] = {"category": cat, "n": len(rows), "fold": n}
+                for recipe in recipes:
+                    s = scored[recipe][k]
+                    pos = [x for x, r in zip(s, rows) if cat in r.labels]
+                    d[recipe] = {"recall": _rate([x.get(cat, 0.0) >= thr for x in pos]),
+                                 "recall_at_0.5": _rate([x.get(cat, 0.0) >= 0.5 for x in pos]),
+                                 "blocked": _rate([max(x.values(), default=0.0) >= thr for x in s])}
+                out["lists"][k] = d
+            else:
+                h: dict[str, Any] = {"n": sum(1 for r in rows if not r.labels), "fold": n}
+                for recipe in recipes:
+                    s = [x for x, r in zip(scored[recipe][k], rows) if not r.labels]
+                    h[recipe] = {
+                        "over_blocking": _rate([max(x.values(), default=0.0) >= thr for x in s]),
+                        "over_blocking_at_0.5": _rate([max(x.values(), default=0.0) >= 0.5
+                                                       for x in s])}
+                out["harmless"][k] = h
+    # Worst first: lowest recall of the last recipe (the one shipped); most over-blocked.
+    last = recipes[-1]
+    out["lists"] = dict(sorted(out["lists"].items(), key=lambda kv: (kv[1][last]["recall"], kv[0])))
+    out["harmless"] = dict(sorted(out["harmless"].items(),
+                                  key=lambda kv: (-_nan0(kv[1][last]["over_blocking"]), kv[0])))
+    out["summary"] = {}
+    for recipe in recipes:
+        big = [v for v in out["harmless"].values() if v["n"] >= 100]
+        n_all = sum(v["n"] for v in out["harmless"].values())
+        out["summary"][recipe] = {
+            "worst_recall": min(v[recipe]["recall"] for v in out["lists"].values()),
+            "mean_recall": float(np.mean([v[recipe]["recall"] for v in out["lists"].values()])),
+            "worst_over_blocking_100": max((v[recipe]["over_blocking"] for v in big),
+                                           default=float("nan")),
+            "over_blocking_all": (sum(_nan0(v[recipe]["over_blocking"]) * v["n"]
+                                      for v in out["harmless"].values()) / n_all
+                                  if n_all else float("nan")),
+        }
+    say(f"  URL lists held out: done in {time.time() - t0:.0f}s ({len(folds)} folds x "
+        f"{len(recipes)} recipes)")
+    return out
+
+
+def _nan0(x: float) -> float:
+    return 0.0 if x != x else x
 
 
 def _plot_pr(ts, t_test, text_cats, us, u_test, path: Path) -> None:
@@ -571,6 +718,8 @@ def train(data: Path, out: Path, *, seed: int = 0, say: Say = lambda m: None,
         "text_categories": list(text_model.categories), "url_categories": list(url_model.categories),
         "term_categories": list(scorer.lists), "text_features": int(text_model.coef_.shape[0]),
         "url_features": int(url_model.coef_.shape[0]),
+        "url_recipe": url_model.analyzer,
+        "host_words": len(url_model.hostwords) if url_model.hostwords is not None else 0,
         "meaning_words": len(meaning_model.words_) if meaning_model is not None else 0,
         "word_table": table.meta.get("encoder", "") if table is not None else "",
         "sources": {"text": dict(Counter(r.source for r in text_rows)),
