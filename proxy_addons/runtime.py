@@ -265,7 +265,8 @@ class KidgateRuntime:
                           "Longest wait for the classifier before the fail-safe applies.")
         loader.add_option("kidgate_lean", bool, True,
                           "Leave out mitmproxy's optional addons whose options are not set "
-                          "(replay, rewriting, saving flows, ...): each costs every request.")
+                          "(replay, rewriting, saving flows, ...): each costs every request; "
+                          "and ask each event only of the addons that answer it.")
 
     def configure(self, updated: set[str]) -> None:
         opts = ctx.options
@@ -347,8 +348,10 @@ class KidgateRuntime:
         # collector need not walk it again after every few thousand allocations of a flow.
         gc.freeze()
         if ctx.options.kidgate_lean:
+            from proxy_addons import dispatch
             from proxy_addons.lean import leave_out_idle
             await leave_out_idle(ctx.master.addons, ctx.options)
+            dispatch.install(ctx.master.addons)
 
     async def done(self) -> None:
         rt = self.current
