@@ -8,8 +8,8 @@ addons answer none of them. :class:`HookTable` finds each event's hooks once and
 those, with mitmproxy's own semantics:
 
 - top-level addons in chain order, each one's children after it (depth first);
-- one ``safecall`` per top-level addon: an error is logged, its later children are skipped,
-  and the next top-level addon still runs; ``AddonHalt`` stops the event;
+- per top-level addon, an error is logged by mitmproxy's ``safecall``, its later children
+  are skipped, and the next top-level addon still runs; ``AddonHalt`` stops the event;
 - a hook's awaitable result is awaited before the next hook runs.
 
 The table is rebuilt whenever the tree can have changed: the chain list replaced or grown
@@ -21,7 +21,9 @@ false; the sync ``trigger`` (options, configure) is mitmproxy's own, untouched.
 from __future__ import annotations
 
 import inspect
+import operator
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from mitmproxy import exceptions, hooks
@@ -56,24 +58,36 @@ class HookTable:
         self.manager = manager
         self._plans: dict[str, Plan] = {}
         self._trees: list[tuple[object, list[object]]] = []
+        self._chain: list[object] | None = None
+        self._chain_len = 0
         self._containers: list[object] = []
-        self._shape: tuple = ()
+        self._children: list[list[object]] = []
+        self._arg_names: dict[type, tuple[str, ...]] = {}
 
-    def _current_shape(self) -> tuple:
+    def _unchanged(self) -> bool:
+        """Whether the tree is the one the plans were made from: the same chain list, as long,
+        and every container with the same children (identity, in order)."""
         chain = self.manager.chain
-        return (id(chain), len(chain),
-                *(tuple(map(id, c.addons)) for c in self._containers))
+        if chain is not self._chain or len(chain) != self._chain_len:
+            return False
+        for container, before in zip(self._containers, self._children):
+            now = container.addons  # a script's is a new list each time: compare its items
+            if len(now) != len(before) or not all(map(operator.is_, now, before)):
+                return False
+        return True
 
     def _rebuild(self) -> None:
         containers: list[object] = []
-        self._trees = [(top, _walk(top, containers)) for top in self.manager.chain]
+        chain = self.manager.chain
+        self._trees = [(top, _walk(top, containers)) for top in chain]
+        self._chain, self._chain_len = chain, len(chain)
         self._containers = containers
+        self._children = [list(c.addons) for c in containers]
         self._plans = {}
-        self._shape = self._current_shape()
 
     def plan(self, name: str) -> Plan:
         """The hooks for event ``name``, rebuilt first if the tree changed."""
-        if self._current_shape() != self._shape:
+        if not self._unchanged():
             self._rebuild()
         plan = self._plans.get(name)
         if plan is None:
@@ -85,21 +99,34 @@ class HookTable:
             self._plans[name] = plan
         return plan
 
+    def _args(self, event: hooks.Hook) -> list[Any]:
+        """``event.args()`` without asking ``dataclasses.fields`` on every event."""
+        names = self._arg_names.get(type(event))
+        if names is None:
+            if type(event).args is not hooks.Hook.args:  # a hook that says its own arguments
+                return event.args()
+            names = self._arg_names[type(event)] = tuple(f.name for f in fields(event))
+        return [getattr(event, n) for n in names]
+
     async def trigger_event(self, event: hooks.Hook) -> None:
         """Stands in for ``AddonManager.trigger_event``."""
         plan = self.plan(event.name)
         if not plan:
             return
-        args = event.args()
+        args = self._args(event)
         for _top, funcs in plan:
             try:
-                with safecall():
-                    for func in funcs:
-                        result = func(*args)
-                        if result is not None and inspect.isawaitable(result):
-                            await result
+                for func in funcs:
+                    result = func(*args)
+                    if result is not None and inspect.isawaitable(result):
+                        await result
             except exceptions.AddonHalt:
                 return
+            except Exception:
+                # mitmproxy's own handler logs it (OptionsError goes on up, as there); entered
+                # only on an error, so that the usual path pays for no context manager.
+                with safecall():
+                    raise
 
 
 def install(manager: Any) -> HookTable:

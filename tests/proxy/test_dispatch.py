@@ -129,6 +129,17 @@ def test_halt_stops_the_event_but_not_the_next_one() -> None:
     assert ("never", "response") in journal
 
 
+class Refusing(Recorder):
+    def request(self, flow) -> None:
+        raise exceptions.OptionsError("refused")
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_an_options_error_goes_on_up_as_in_mitmproxy(fast: bool) -> None:
+    with pytest.raises(exceptions.OptionsError, match="refused"):
+        _journal_of(lambda j: [Refusing("refusing", j), Recorder("after", j)], fast=fast)
+
+
 def test_only_answering_addons_are_planned() -> None:
     with taddons.context(loadcore=False) as tctx:
         journal: list = []
