@@ -7,12 +7,14 @@ that loaded the models once (:mod:`kidgate._worker_preload`): the models' arrays
 copy-on-write, and a replacement worker starts in milliseconds.
 
 The event loop never waits on a worker: a job is a message on a socket pair (a page's body
-goes through shared memory), the answer wakes the loop through ``add_reader``. A free worker
-takes every job that queued while it was busy in one message (at most one page), so under
-load one round trip serves several requests. Jobs queue in a bounded queue; a job that is not
-answered in time, or whose worker dies, fails (:class:`WorkerError`) so that the profile's
-fail-safe decides; a hung worker is killed, and a dead one is replaced. Jobs waiting in the
-queue are never lost with a worker: the next free worker takes them.
+goes through shared memory), the answer wakes the loop through ``add_reader``. A worker
+takes the jobs that queued as one message (at most one page), so under load one round trip
+serves several requests, and it has the next message waiting while it works on one
+(:data:`PIPELINE`): it never idles until a busy event loop gets round to reading its answer.
+Jobs queue in a bounded queue; a job that is not answered in time, or whose worker dies, fails
+(:class:`WorkerError`) so that the profile's fail-safe decides; a hung worker is killed, and a
+dead one is replaced. Jobs waiting in the queue, or in a message the worker had not begun,
+are never lost with a worker: the next free worker takes them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ BODY_CAP = 256 * 1024
 RESTART_EVERY = 1.0
 #: Most jobs one message to a worker carries (jobs that waited while it was busy).
 MAX_BATCH = 16
+#: Messages a worker may have at once: the one it works on and the next, so that it starts
+#: the next page as soon as it has answered, without waiting for the proxy's loop to read the
+#: answer and send more. Each has its own page buffer in the shared memory.
+PIPELINE = 2
 #: Every message is a pickle behind its length.
 _HEADER = struct.Struct("<I")
 
@@ -132,18 +138,19 @@ def worker_main(sock: socket.socket) -> None:
         _msg, fds, _flags, _addr = socket.recv_fds(sock, 1, 1)
         if not fds:
             return
-        pages = mmap.mmap(fds[0], BODY_CAP)
+        pages = mmap.mmap(fds[0], BODY_CAP * PIPELINE)
         os.close(fds[0])
         stream = sock.makefile("rb")
         _send(sock, ("ready", os.getpid(), pre.ERROR))
         while True:
-            # A batch: the jobs that waited while this worker was busy, at most one page (the
-            # shared buffer holds one). Quick jobs first; one message answers them all.
+            # A batch: the jobs that waited while this worker was busy, at most one page (in
+            # its own part of the shared buffer). Quick jobs first; one message answers them all.
             batch = sorted(_recv(stream), key=lambda job: job[1] == "page")
             answers = []
             for job_id, kind, args, shared in batch:
-                if shared >= 0:  # the body waits in the shared buffer
-                    args = (*args, pages[:shared])
+                if shared is not None:  # the body waits in the shared buffer: (start, length)
+                    start, length = shared
+                    args = (*args, pages[start:start + length])
                 try:
                     if pre.CLASSIFIER is None and kind != "ping":
                         raise RuntimeError(f"classifier unavailable: {pre.ERROR}")
@@ -167,6 +174,13 @@ class _Job:
 
 
 @dataclass(eq=False)
+class _Batch:
+    """One message to a worker: its jobs, and which page buffer its page (if any) is in."""
+    jobs: list[_Job]
+    page_buffer: int | None
+
+
+@dataclass(eq=False)
 class _Worker:
     slot: int
     proc: Any
@@ -174,7 +188,7 @@ class _Worker:
     pages: mmap.mmap
     pid: int = 0
     ready: bool = False
-    jobs: list[_Job] = field(default_factory=list)  # the batch it is working on
+    batches: deque[_Batch] = field(default_factory=deque)  # sent, unanswered; oldest first
     connected: bool = False
     inbox: bytearray = field(default_factory=bytearray)
     outbox: bytearray = field(default_factory=bytearray)
@@ -227,8 +241,8 @@ class WorkerPool:
         # (a socket pair costs the proxy several system calls and kernel copies per page).
         fd = os.memfd_create(f"kidgate-pages-{slot}", os.MFD_CLOEXEC)
         try:
-            os.ftruncate(fd, BODY_CAP)
-            pages = mmap.mmap(fd, BODY_CAP)
+            os.ftruncate(fd, BODY_CAP * PIPELINE)
+            pages = mmap.mmap(fd, BODY_CAP * PIPELINE)
             socket.send_fds(ours, [b"m"], [fd])
         finally:
             os.close(fd)
@@ -331,8 +345,9 @@ class WorkerPool:
         self._workers.clear()
         for w in workers:
             self._detach(w)
-            for job in w.jobs:
-                _fail(job, WorkerError("the proxy is stopping"))
+            for batch in w.batches:
+                for job in batch.jobs:
+                    _fail(job, WorkerError("the proxy is stopping"))
         while self._queue:
             _fail(self._queue.popleft(), WorkerError("the proxy is stopping"))
         deadline = time.monotonic() + timeout
@@ -364,45 +379,55 @@ class WorkerPool:
                 job.timer.cancel()
 
     def _dispatch(self) -> None:
-        """Give every idle worker the jobs waiting, as one message: under load, one round trip
-        (one send, one wake-up each way) serves several requests."""
+        """Give the workers the jobs waiting, as one message each: idle workers first, then
+        each a next message to have ready (:data:`PIPELINE`). Under load one round trip (one
+        send, one wake-up each way) serves several requests."""
         queue = self._queue
-        for w in self._workers.values():
-            if not queue:
-                return
-            if not w.ready or w.jobs or not w.connected:
+        for depth in range(PIPELINE):
+            for w in list(self._workers.values()):
+                if not queue:
+                    return
+                if w.ready and w.connected and len(w.batches) == depth:
+                    self._send_batch(w)
+
+    def _send_batch(self, w: _Worker) -> None:
+        """Send ``w`` the jobs at the head of the queue (at most one page) as one message."""
+        queue = self._queue
+        used = {b.page_buffer for b in w.batches}
+        free = next((i for i in range(PIPELINE) if i not in used), None)
+        jobs: list[_Job] = []
+        header: list[tuple] = []
+        page_buffer: int | None = None
+        while queue and len(jobs) < MAX_BATCH:
+            job = queue[0]
+            if job.future.done():  # given up on (timed out, or its flow went away)
+                queue.popleft()
                 continue
-            batch, shared, header = [], -1, []
-            while queue and len(batch) < MAX_BATCH:
-                job = queue[0]
-                if job.future.done():  # given up on (timed out, or its flow went away)
-                    queue.popleft()
-                    continue
-                args = job.args
-                if job.kind == "page":  # (url, headers, body): the body goes to shared memory
-                    if shared >= 0:
-                        break  # one page per batch: the next one waits for this worker
-                    body = args[-1][:BODY_CAP]
-                    w.pages[:len(body)] = body
-                    args, shared = args[:-1], len(body)
-                    header.append((job.id, job.kind, args, shared))
-                else:
-                    header.append((job.id, job.kind, args, -1))
-                batch.append(queue.popleft())
-            if not batch:
-                return
-            data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
-            w.jobs = batch
-            try:
-                self._write(w, _HEADER.pack(len(data)) + data)
-            except OSError:
-                w.jobs = []
-                queue.extendleft(reversed(batch))  # not lost: the next worker takes them
-                self._died(w)
-                return
+            args, shared = job.args, None
+            if job.kind == "page":  # (url, headers, body): the body goes to shared memory
+                if page_buffer is not None or free is None:
+                    break  # one page per message, in a buffer no unanswered message uses
+                body = args[-1][:BODY_CAP]
+                start = free * BODY_CAP
+                w.pages[start:start + len(body)] = body
+                args, shared, page_buffer = args[:-1], (start, len(body)), free
+            header.append((job.id, job.kind, args, shared))
+            jobs.append(queue.popleft())
+        if not jobs:
+            return
+        data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
+        w.batches.append(_Batch(jobs, page_buffer))
+        try:
+            self._write(w, _HEADER.pack(len(data)) + data)
+        except OSError:
+            w.batches.pop()
+            queue.extendleft(reversed(jobs))  # not lost: the next worker takes them
+            self._died(w)
 
     def _answered(self, w: _Worker, answers: list[tuple]) -> None:
-        jobs, w.jobs = {job.id: job for job in w.jobs}, []
+        """The worker answered its oldest message (it works through them in order)."""
+        batch = w.batches.popleft() if w.batches else _Batch([], None)
+        jobs = {job.id: job for job in batch.jobs}
         for job_id, ok, value in answers:
             job = jobs.get(job_id)
             if job is not None and not job.future.done():
@@ -421,11 +446,13 @@ class WorkerPool:
         except ValueError:
             pass
         for w in list(self._workers.values()):
-            if job in w.jobs:
+            if w.batches and job in w.batches[0].jobs:  # the message it is working on
                 log.warning("kidgate: classifier worker %d did not answer in time; replacing it",
                             w.pid)
                 w.proc.kill()
                 self._died(w)
+            # A job in a later message has waited behind a slow one: it alone fails (above);
+            # its answer, when it comes, is dropped.
 
     def _detach(self, w: _Worker) -> None:
         if w.connected and self._loop is not None and not self._loop.is_closed():
@@ -445,13 +472,20 @@ class WorkerPool:
             pass
 
     def _died(self, w: _Worker) -> None:
-        """The worker is gone: fail its job (fail-safe), keep the queue, start a new one."""
+        """The worker is gone: fail the jobs it was working on (fail-safe), put those of a
+        message it had not begun back at the head of the queue, start a new one."""
         if self._workers.get(w.slot) is not w:
             return
         del self._workers[w.slot]
         self._detach(w)
-        for job in w.jobs:
-            _fail(job, WorkerError("classifier worker stopped"))
+        if w.batches:
+            for job in w.batches.popleft().jobs:
+                _fail(job, WorkerError("classifier worker stopped"))
+            waiting = [job for batch in w.batches for job in batch.jobs if not job.future.done()]
+            w.batches.clear()
+            self._queue.extendleft(reversed(waiting))
+            if waiting:
+                self._dispatch()  # another worker may be free for them now
         if not self._closed:
             log.warning("kidgate: classifier worker %d stopped; starting a new one", w.pid)
             self._replace(w.slot)

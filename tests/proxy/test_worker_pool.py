@@ -1,6 +1,6 @@
 """The worker pool's messages, with real worker processes and the shipped models: many jobs in
-flight at once (sent to a worker in batches, a page at most in each) each get their own answer
-(the same as classifying in this process), a message
+flight at once (sent to a worker in batches, a page at most in each, two messages at once per
+worker) each get their own answer (the same as classifying in this process), a message
 larger than the socket takes at once still arrives whole, and a job that waits too long fails
 with ``WorkerError`` instead of waiting for ever."""
 
@@ -35,9 +35,11 @@ def _run(coro):
     return asyncio.run(coro)
 
 
-def test_answers_reach_their_own_jobs_with_many_in_flight(local_classifier):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_answers_reach_their_own_jobs_with_many_in_flight(local_classifier, workers):
+    """One worker has two pages in its two page buffers at once; two workers, four."""
     async def main():
-        pool = WorkerPool(2).start()
+        pool = WorkerPool(workers).start()
         try:
             pages = [("http://www.garden-news.test/p%d" % i, {"content-type": "text/html"},
                       PAGE % (b"Page %d" % i, b"tomatoes " * i + b"poker casino bets " * (i % 3)))
@@ -80,9 +82,9 @@ def test_a_message_larger_than_the_socket_buffer_arrives_whole(local_classifier)
 
 
 def test_jobs_queued_behind_a_hung_worker_are_answered_by_its_replacement():
-    """A worker gets the jobs that queued while it was busy only once it is free: when it
-    hangs, its own job fails (fail-safe), and the queued ones go, as one batch, to the
-    worker that replaces it."""
+    """A busy worker already has the jobs that queued meanwhile, as its next message: when it
+    hangs, the job it was working on fails (fail-safe), and those of the message it had not
+    begun go back to the queue and, as one batch, to the worker that replaces it."""
     async def main():
         pool = WorkerPool(1).start()
         try:
@@ -92,6 +94,9 @@ def test_jobs_queued_behind_a_hung_worker_are_answered_by_its_replacement():
             first = asyncio.ensure_future(pool.run("url", (URLS[0],), 0.3))
             await asyncio.sleep(0.05)  # the first job is with the stopped worker
             batch = [asyncio.ensure_future(pool.run("url", (u,), 5)) for u in URLS[1:4]]
+            await asyncio.sleep(0.05)
+            [stopped] = pool._workers.values()
+            assert len(stopped.batches) == 2  # the next message is with the worker already
             results = await asyncio.gather(first, *batch, return_exceptions=True)
             later = await pool.run("url", (URLS[4],), 30)
             return pid, pool.pids(), results, later
@@ -122,4 +127,29 @@ def test_a_job_that_waits_too_long_fails_and_the_pool_recovers():
 
     old, now, answer = _run(main())
     assert now and old not in now
+    assert isinstance(answer, list)
+
+
+def test_a_job_waiting_behind_a_slow_message_fails_alone():
+    """A job in a worker's next message that runs out of time while the worker is still on the
+    message before it fails (fail-safe) without the worker being killed: it is slow, not hung
+    on that job. The job before it is answered."""
+    async def main():
+        pool = WorkerPool(1).start()
+        try:
+            pool.attach(asyncio.get_running_loop())
+            [pid] = pool.pids()
+            os.kill(pid, signal.SIGSTOP)
+            slow = asyncio.ensure_future(pool.run("url", (URLS[0],), 10))
+            await asyncio.sleep(0.05)
+            with pytest.raises(WorkerError, match="longer than 200 ms"):
+                await pool.run("url", (URLS[1],), 0.2)
+            os.kill(pid, signal.SIGCONT)
+            answer = await slow
+            return pid, pool.pids(), answer
+        finally:
+            pool.close()
+
+    old, now, answer = _run(main())
+    assert now == [old]
     assert isinstance(answer, list)
