@@ -30,6 +30,7 @@ import json
 import os
 import pwd
 import random
+import resource
 import shutil
 import socket
 import ssl
@@ -271,6 +272,7 @@ class Upstream:
     ca: Path
     http_port: int
     tls_port: int
+    nginx_pid: int = 0
 
 
 @contextmanager
@@ -286,7 +288,7 @@ def upstream_site(tmp: Path, nginx: str) -> Iterator[Upstream]:
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_port(site_http, ng, "nginx", nlog)
-        yield Upstream(pages, assets, ca, site_http, site_tls)
+        yield Upstream(pages, assets, ca, site_http, site_tls, ng.pid)
     finally:
         ng.terminate()
         try:
@@ -424,6 +426,20 @@ def cpu_seconds(pid: int) -> dict[str, float]:
     return out
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every processor, not idle or waiting)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU seconds used so far by the bench's own processes: these process trees and the
+    children it has waited for (wrk)."""
+    own = sum(v for pid in pids for k, v in cpu_seconds(pid).items() if not k.endswith("(system)"))
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own + kids.ru_utime + kids.ru_stime
+
+
 # -- load -------------------------------------------------------------------------------------
 @dataclass
 class Workload:
@@ -524,9 +540,17 @@ def main(argv: list[str] | None = None) -> int:
                             if p is target and args.profile == w.name and r == args.rounds - 1:
                                 spy = start_profile(p, args.json.with_suffix(f".{p.name}.{w.name}.folded"),
                                                     args.seconds * w.seconds_scale)
+                            ours = [p.proc.pid, up.nginx_pid]
+                            busy0, ours0 = busy_cpu_seconds(), bench_cpu_seconds(ours)
                             cpu0 = cpu_seconds(p.proc.pid)
                             res = run_wrk(wrk, p, w, script, args.seconds * w.seconds_scale)
                             cpu1 = cpu_seconds(p.proc.pid)
+                            busy1, ours1 = busy_cpu_seconds(), bench_cpu_seconds(ours)
+                            # What else ran on the machine meanwhile: kidgate needs more than
+                            # one core, so another job's load lowers its figure more than
+                            # mitmproxy alone's (which is bound by one core).
+                            res["other_cores"] = round(max(0.0, (busy1 - busy0) - (ours1 - ours0))
+                                                       / max(res["duration_us"] / 1e6, 0.1), 2)
                             res["cpu_ms_per_request"] = {
                                 k: round((cpu1[k] - cpu0.get(k, 0.0)) * 1000 / max(res["requests"], 1), 3)
                                 for k in cpu1 if cpu1[k] - cpu0.get(k, 0.0) > 0}
@@ -535,8 +559,9 @@ def main(argv: list[str] | None = None) -> int:
                             results[w.name][p.name].append(res)
                         b, k = results[w.name]["mitmproxy"][-1], results[w.name]["kidgate"][-1]
                         print(f"round {r + 1}/{args.rounds} {w.name:<10} mitmproxy {b['rps']:7.0f} req/s"
-                              f"  kidgate {k['rps']:7.0f} req/s  ratio {k['rps'] / b['rps']:.3f}",
-                              file=sys.stderr, flush=True)
+                              f"  kidgate {k['rps']:7.0f} req/s  ratio {k['rps'] / b['rps']:.3f}"
+                              f"  (other processes: {b['other_cores']:.2f} / {k['other_cores']:.2f}"
+                              " cores)", file=sys.stderr, flush=True)
                 mem_end = memory_mb(kg.proc.pid)
                 mem_bare = memory_mb(bare.proc.pid)
             finally:
@@ -583,6 +608,8 @@ def summarise(results: dict[str, dict[str, list[dict]]], chosen: list[Workload])
             "added_p99_ms": round((med(k, "p99_us") - med(b, "p99_us")) / 1000, 2),
             "errors": sum(x["socket_errors"] + x["non_200"] for x in b + k),
             "cpu_ms_per_request": {"mitmproxy": _median_cpu(b), "kidgate": _median_cpu(k)},
+            "other_cores": {"mitmproxy": round(med(b, "other_cores"), 2),
+                            "kidgate": round(med(k, "other_cores"), 2)},
         }
     return out
 
@@ -609,6 +636,10 @@ def print_report(report: dict) -> None:
         cpu = s["cpu_ms_per_request"]
         print(f"  {name:<10} mitmproxy: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu["mitmproxy"].items())
               + "   kidgate: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu["kidgate"].items()))
+    print("other processes on the machine during the runs (cores busy outside the bench, "
+          "medians; kidgate uses more than one core, so their load lowers its ratio):")
+    print("  " + ", ".join(f"{name} {s['other_cores']['mitmproxy']:.2f} / {s['other_cores']['kidgate']:.2f}"
+                           for name, s in report["workloads"].items()) + " (mitmproxy / kidgate)")
     m = report["memory"]
     for key, label in (("kidgate_after_start", "kidgate after start"),
                        ("kidgate_after_load", "kidgate after load"),
