@@ -7,19 +7,28 @@ text, never markup. The figures are those of ``kidgate stats`` (its summary is p
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import pages
 
 WIDTH = 640
 BAR_HEIGHT = 22
 GAP = 6
 LABEL_WIDTH = 170
+#: The widest label column: words such as a category's name get more room than a host name,
+#: but the bars keep at least half the chart.
+MAX_LABEL_WIDTH = 320
+#: About one character of a label at the charts' font size, in SVG units.
+CHAR_WIDTH = 8.5
 DAILY_HEIGHT = 180
 
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    label: str
+    label: str              # what the reader sees: a category's words, a profile's name
     value: int
     x: float
     y: float
@@ -28,6 +37,7 @@ class Bar:
     extra: int = 0          # daily chart: the blocked part of the bar
     extra_y: float = 0.0
     extra_height: float = 0.0
+    key: str = ""           # what the bar counts (a category key), for scripts and tests
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +48,27 @@ class Chart:
     bars: tuple[Bar, ...]
     label_width: int = LABEL_WIDTH
 
+    @property
+    def label_chars(self) -> int:
+        """How many characters of a label fit its column; longer ones are cut (the bar's
+        tooltip keeps the whole label)."""
+        return int((self.label_width - 16) / CHAR_WIDTH)
 
-def horizontal(name: str, items: list[tuple[str, int]]) -> Chart:
-    """One bar per item, longest for the largest value; items with 0 are left out."""
-    items = [(label, n) for label, n in items if n > 0]
-    top = max((n for _, n in items), default=1)
-    room = WIDTH - LABEL_WIDTH - 60
-    bars = tuple(Bar(label, n, LABEL_WIDTH, i * (BAR_HEIGHT + GAP), max(2.0, room * n / top),
-                     BAR_HEIGHT) for i, (label, n) in enumerate(items))
-    return Chart(name, WIDTH, max(BAR_HEIGHT, len(bars) * (BAR_HEIGHT + GAP)), bars)
+
+def horizontal(name: str, items: list[tuple[str, int]],
+               words: Callable[[str], str] | None = None) -> Chart:
+    """One bar per item, longest for the largest value; items with 0 are left out.
+    ``words`` turns an item's key into the label shown (a category key into its name); the
+    label column is as wide as the longest label needs, within ``MAX_LABEL_WIDTH``."""
+    shown = [(key, words(key) if words else key, n) for key, n in items if n > 0]
+    top = max((n for _, _, n in shown), default=1)
+    longest = max((len(label) for _, label, _ in shown), default=0)
+    label_width = min(MAX_LABEL_WIDTH, max(LABEL_WIDTH, math.ceil(longest * CHAR_WIDTH) + 16))
+    room = WIDTH - label_width - 60
+    bars = tuple(Bar(label, n, label_width, i * (BAR_HEIGHT + GAP), max(2.0, room * n / top),
+                     BAR_HEIGHT, key=key) for i, (key, label, n) in enumerate(shown))
+    return Chart(name, WIDTH, max(BAR_HEIGHT, len(bars) * (BAR_HEIGHT + GAP)), bars,
+                 label_width)
 
 
 def daily(summary: dict[str, Any], days: int = 31) -> Chart:
@@ -66,11 +88,14 @@ def daily(summary: dict[str, Any], days: int = 31) -> Chart:
     return Chart("daily", WIDTH, DAILY_HEIGHT, tuple(bars))
 
 
-def dashboard(summary: dict[str, Any]) -> dict[str, Chart]:
+def dashboard(summary: dict[str, Any], lang: str | None = None) -> dict[str, Chart]:
+    """The dashboard's charts; category bars are labelled with the categories' names in
+    ``lang``, the reader's language (profiles, devices and sources by their own names)."""
     return {
         "daily": daily(summary),
         "categories": horizontal("categories", sorted(
-            summary["blocks_by_category"].items(), key=lambda kv: -kv[1])),
+            summary["blocks_by_category"].items(), key=lambda kv: -kv[1]),
+            words=lambda key: pages.category_name(lang, key)),
         "sources": horizontal("sources", sorted(
             summary["blocks_by_source"].items(), key=lambda kv: -kv[1])),
         "profiles": horizontal("profiles", [(r["profile"], r["blocked"])

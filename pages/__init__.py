@@ -46,7 +46,9 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for a marker
 
 #: Each category of the one vocabulary (``policies.categories``, BRIEF.md) in plain words, as a
 #: child reads it on the block page; adults read the same words in e-mails and the admin app.
-#: ``None``: a block by the profile's own rules. ``tests/pages`` keeps the keys complete.
+#: ``None``: a block by the profile's own rules. The statistics' two extra keys (the admin's
+#: dashboard and event log) are here too: ``uncategorised``, a decision without a category, and
+#: ``other``, a logged key outside the vocabulary. ``tests/pages`` keeps the keys complete.
 CATEGORY_NAMES: dict[str | None, str] = {
     "csam": N_("illegal content that hurts children"),
     "sexual": N_("grown-up content about sex or nudity"),
@@ -61,6 +63,8 @@ CATEGORY_NAMES: dict[str | None, str] = {
     "social": N_("social networks and chat"),
     "bypass": N_("tools that get around the filter"),
     "malware": N_("a dangerous site that may harm your device"),
+    "uncategorised": N_("no category"),
+    "other": N_("another category"),
     None: N_("a page your family chose to block"),
 }
 

@@ -42,5 +42,5 @@ def index() -> Any:
     pending = [r for r in access.list_requests(g.ctx.reporting_store(), "pending")
                if account.role != "teacher" or r.profile in account.profiles]
     return render_template("dashboard.html", summary=summary, pending=len(pending),
-                           charts=charts.dashboard(summary), period=period, periods=PERIODS,
+                           charts=charts.dashboard(summary, g.lang), period=period, periods=PERIODS,
                            hotline_entry=stats.HOTLINE_ENTRY)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
+import pages
 from admin import audit, configedit, i18n
 from admin.app import require_role
 from admin.i18n import N_
@@ -77,7 +78,8 @@ def _page(profile: Profile, errors: dict[str, str] | None = None,
     now = _now()
     local = now.astimezone(ZoneInfo(profile.timezone))
     pause = profile.pause if profile.pause and profile.pause.active(now) else None
-    extra = [(", ".join(sorted(x.categories)) or i18n.translate(g.lang, "the whole internet"),
+    extra = [(", ".join(sorted(pages.category_name(g.lang, c) for c in x.categories))
+              or i18n.translate(g.lang, "the whole internet"),
               format_until(x.until, local)) for x in profile.extra_time if x.active(now)]
     blocked = {s.id for s in profile.services.services}
     return render_template(

@@ -36,6 +36,9 @@ MAX_URL = 2000
 MAX_TEXT = 20_000
 #: A test loads the lists and models afresh; on a Raspberry Pi that takes a few seconds.
 CHECK_TIMEOUT = 120.0
+#: A list's role when it is not a category (:func:`lists.store.list_role`), in words; a
+#: category is shown by its name (``pages.CATEGORY_NAMES``).
+LIST_ROLE_NAMES = {"allow": N_("sites always allowed"), "known": N_("known sites, not harmful")}
 
 
 # -- the lists ------------------------------------------------------------------------------------
@@ -108,7 +111,7 @@ def lists_page() -> Any:
         auto_update=parse_auto_update(g.ctx.config().lists.get("auto_update")),
         may_update=account.role == "owner",
         roles={d["name"]: list_role(d["category"], d["allow"])
-               for d in (info or {}).get("lists", [])})
+               for d in (info or {}).get("lists", [])}, role_names=LIST_ROLE_NAMES)
 
 
 @bp.route("/lists/update", methods=["POST"])

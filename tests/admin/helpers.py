@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 from flask import Flask
@@ -89,6 +90,50 @@ class Env:
         c = self.client()
         self.setup_owner(c)
         return c
+
+    def romanian_owner_client(self) -> FlaskClient:
+        """A second owner who reads the admin app in Romanian, signed in (the first owner,
+        who reads English, is set up on the way)."""
+        self.owner_client()
+        accounts.create_account(self.db, username="mama", password=PASSWORD, role="owner",
+                                language="ro")
+        mama = self.client()
+        self.sign_in(mama, "mama")
+        return mama
+
+    def reader(self, lang: str) -> FlaskClient:
+        """An owner signed in who reads the admin app in ``lang`` (``en`` or ``ro``)."""
+        return self.romanian_owner_client() if lang == "ro" else self.owner_client()
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader sees: text nodes, not tags or attribute values; ``<code>`` (where a
+    page shows a key on purpose), scripts and styles left out."""
+
+    HIDDEN = frozenset({"code", "script", "style"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hidden += tag in self.HIDDEN
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in self.HIDDEN and self.hidden > 0
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    """``page``'s visible text, entities decoded, on one line per text node."""
+    parser = _VisibleText()
+    parser.feed(page)
+    parser.close()
+    return "\n".join(p.strip() for p in parser.parts if p.strip())
 
 
 def assert_mistake_shown_and_file_unchanged(env: Env, send: Callable[[], TestResponse],

@@ -72,16 +72,6 @@ _TYPED = "<script>alert(1)</script>"
 _ALWAYS = i18n.translate("ro", "always")
 
 
-def _romanian_owner(env: Env):
-    """A second owner who reads the admin app in Romanian, signed in."""
-    env.owner_client()
-    accounts.create_account(env.db, username="mama", password=PASSWORD, role="owner",
-                            language="ro")
-    mama = env.client()
-    env.sign_in(mama, "mama")
-    return mama
-
-
 @pytest.mark.parametrize("page,field,data,romanian", [
     ("/accounts", "role", {"role": _TYPED},
      f"„{_TYPED}” nu este un rol: alegeți unul dintre proprietar, părinte, profesor, "
@@ -100,7 +90,7 @@ def _romanian_owner(env: Env):
 def test_a_form_error_that_quotes_what_was_typed_is_in_romanian_and_escaped(
         sqlite_env: Env, page: str, field: str, data: dict[str, str], romanian: str) -> None:
     env = sqlite_env
-    mama = _romanian_owner(env)
+    mama = env.romanian_owner_client()
     token = csrf(mama.get(page).text)
     if page == "/accounts":
         form = {"username": "tata", "password": PASSWORD, "role": "parent", "profiles": "",
@@ -120,7 +110,7 @@ def test_a_form_error_that_quotes_what_was_typed_is_in_romanian_and_escaped(
 
 def test_a_bad_event_log_filter_is_explained_in_romanian(sqlite_env: Env) -> None:
     env = sqlite_env
-    mama = _romanian_owner(env)
+    mama = env.romanian_owner_client()
     r = mama.get("/events?since=last+tuesday&category=sweets")
     assert r.status_code == 400
     assert '<p class="error" id="e-since">Scrieți un moment, de exemplu 24h' in r.text

@@ -102,7 +102,7 @@ def test_extra_time_for_a_category_and_for_everything(sqlite_env: Env) -> None:
     social = next(x for x in extra if x.categories)
     assert social.until > _now() + dt.timedelta(minutes=50)
     page = c.get("/profiles/anna/controls").text
-    assert "social until" in page and "the whole internet until" in page
+    assert "social networks and chat until" in page and "the whole internet until" in page
     assert audit.recent(env.db)[0]["detail"]["categories"] == ["social"]
     c.post("/profiles/anna/extra/end", data={"csrf": _token(c)})
     assert _anna(env).extra_time == ()

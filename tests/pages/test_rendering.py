@@ -124,8 +124,17 @@ def test_mails_name_the_category_in_words_in_the_readers_language(
 
 
 def test_every_category_has_words_and_an_unknown_key_is_shown_as_it_is() -> None:
+    from kidgate.stats import CATEGORY_KEYS, OTHER, UNCATEGORISED
     from policies.categories import CATEGORIES
-    assert set(pages.CATEGORY_NAMES) == {*CATEGORIES, None}
+    # The vocabulary, and the two keys statistics add (shown on the admin's dashboard and log).
+    assert set(CATEGORY_KEYS) == {*CATEGORIES, UNCATEGORISED, OTHER}
+    assert set(pages.CATEGORY_NAMES) == {*CATEGORY_KEYS, None}
+    for key in pages.CATEGORY_NAMES:  # every name in English and in Romanian words
+        english, romanian = pages.category_name("en", key), pages.category_name("ro", key)
+        assert english != key or key == "weapons"
+        assert romanian not in (english, key), key
+    assert pages.category_name("en", UNCATEGORISED) == "no category"
+    assert pages.category_name("ro", UNCATEGORISED) == "nicio categorie"
     assert pages.category_name("ro", "weapons") == "arme"
     assert pages.category_name("ro", "no_such_key") == "no_such_key"
     env = pages.environment()
