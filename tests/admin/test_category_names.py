@@ -174,3 +174,18 @@ def test_the_lists_page_names_what_each_list_holds(sqlite_env: Env, lang: str) -
         assert cells == {k: names[k] for k in cells}
         assert_in_words("".join(f"<td>{v}</td>" for v in cells.values()), lang,
                         [k for k in cells if k in CATEGORIES])
+
+
+def test_a_key_outside_the_vocabulary_is_shown_as_it_is_and_escaped(sqlite_env: Env) -> None:
+    env = sqlite_env
+    hostile = "<img src=x onerror=alert(1)>"
+    store = Store(env.db)
+    access.request_access(store, profile="anna", url="http://odd.test/", category=hostile,
+                          reason="list old", message="")
+    store.add_report(url="http://odd.test/", category=hostile, profile="anna", reason="list",
+                     hotline_country="RO", hotline_name="esc_ABUZ")
+    page = env.reader("ro").get("/requests").text
+    assert "<img src=x" not in page
+    assert visible_text(page).count(f"{hostile} (list old)") == 1  # as text, never markup
+    assert _cells(page.split('id="reports"')[1].split("</table>")[0]) == {
+        str(escape(hostile)): hostile}
