@@ -234,16 +234,7 @@ class Classifier:
         norm = normalize(text)
         if not norm:
             return
-        # The page-text model reads up to TEXT_WINDOWS windows of MODEL_CHARS characters (the
-        # first holds title, description and headings, then the body) and each category keeps
-        # its strongest window; the terms read everything. Windows end at a space, so no token
-        # crosses two windows and the windows' tokens are the text's tokens, tokenised once.
-        spans = _windows(norm)
-        win_toks = [tokens(norm[a:b]) for a, b in spans]
-        end = spans[-1][1]
-        toks = [t for w in win_toks for t in w]
-        if end < len(norm):
-            toks += tokens(norm[end:])
+        spans, win_toks, toks, own = _text_tokens(norm)
         if self.text_model is not None:
             tm = self.text_model
             for p, ia, va in tm.windows_decision(norm, spans, win_toks):
@@ -261,8 +252,6 @@ class Classifier:
                     _merge(scores, feats, srcs, cat, pj,
                            _Explain(mm, j, ia, va) if pj >= 0.2 else (), MEANING_DETAIL)
         if self.terms is not None:
-            # A window cut inside a word (one longer than a window) splits a token in two.
-            own = all(b == len(norm) or norm[b] == " " for _a, b in spans)
             for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True, toks=toks,
                                                         own_tokens=own).items():
                 _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
@@ -337,6 +326,26 @@ TEXT_WINDOWS = 3
 #: A window shorter than this after the first is not scored on its own: a page's last few
 #: words would otherwise be judged without context.
 MIN_WINDOW = 200
+
+
+def _text_tokens(norm: str) -> tuple[list[tuple[int, int]], list[list[str]], list[str], bool]:
+    """The windows of a normalised text, each window's tokens, all the text's tokens, and
+    whether those are exactly ``tokens(norm)``.
+
+    The page-text model reads up to TEXT_WINDOWS windows of MODEL_CHARS characters (the
+    first holds title, description and headings, then the body) and each category keeps
+    its strongest window; the terms read everything. Windows end at a space, so no token
+    crosses two windows and the windows' tokens are the text's tokens, tokenised once (only
+    a window cut inside a word longer than a window splits a token in two).
+    """
+    spans = _windows(norm)
+    win_toks = [tokens(norm[a:b]) for a, b in spans]
+    end = spans[-1][1]
+    toks = [t for w in win_toks for t in w]
+    if end < len(norm):
+        toks += tokens(norm[end:])
+    own = all(b == len(norm) or norm[b] == " " for _a, b in spans)
+    return spans, win_toks, toks, own
 
 
 def _windows(norm: str) -> list[tuple[int, int]]:
