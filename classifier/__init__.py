@@ -109,15 +109,20 @@ class Classification:
         threshold (cheaper than replacing each frozen Evidence afterwards)."""
         from policies.core import Evidence
 
+        return [Evidence(*fields) for fields in self.evidence_fields(kinds)]
+
+    def evidence_fields(self, kinds: Mapping[str, str] | None = None) -> list[tuple]:
+        """The fields of each Evidence :meth:`to_evidence` makes, in ``Evidence``'s order
+        (source, category, detail, min_age, score, allow, kind, features): what a worker
+        process sends, without building frozen objects (~2 µs each) only to take them apart."""
         feats = self.features
         sources = self.sources
         kinds = kinds or {}
         out = []
         for cat, score in sorted(self.scores.items(), key=lambda kv: -kv[1]):
             detail = sources.get(cat, TEXT_DETAIL)
-            out.append(Evidence(source="classifier", category=cat, detail=detail,
-                                score=float(score), kind=kinds.get(detail, ""),
-                                features=feats.get(cat, ())))
+            out.append(("classifier", cat, detail, None, float(score), False,
+                        kinds.get(detail, ""), feats.get(cat, ())))
         return out
 
     def to_dict(self) -> dict[str, Any]:

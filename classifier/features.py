@@ -37,6 +37,28 @@ MODEL_CHARS = 1000
 #: "2+2", "c++" or "+18" (a phone prefix).
 _AGE_PLUS = re.compile(r"(?<![\w+.])(1[0-8]|21)\s?\+(?![\w+])")
 
+#: Above this many "+" in a text, :func:`_age_plus_possible` leaves the answer to the regex.
+_FEW_PLUS = 16
+
+
+def _age_plus_possible(t: str) -> bool:
+    """Can ``_AGE_PLUS`` match in ``t``? Only where a "+" follows a digit, directly or after
+    one character (its optional space).
+
+    A page's "+" are few ("C++", "Google+", "+40" phone prefixes), and the pattern's
+    look-behind makes sre try every position of the text; looking at the characters before
+    each "+" answers most texts without it. A text with many "+" goes to the regex.
+    """
+    i = t.find("+")
+    for _ in range(_FEW_PLUS):
+        if i < 0:
+            return False
+        if t[i - 1:i].isdigit() or (i >= 2 and t[i - 2].isdigit()):
+            return True
+        i = t.find("+", i + 1)
+    return i >= 0
+
+
 #: Byte table for the last step: ASCII word characters and "'" stay, every other ASCII byte
 #: becomes a space; bytes >= 0x80 (UTF-8 sequences of word characters) stay.
 _SQUEEZE = bytes(c if c >= 128 or chr(c).isalnum() or c in b"_'" else 32 for c in range(256))
@@ -104,7 +126,7 @@ def normalize(text: str) -> str:
     regex substitutions with one match per word cost more than the models on a page.
     """
     t = text.lower()
-    if "+" in t:
+    if "+" in t and _age_plus_possible(t):
         t = _AGE_PLUS.sub(r" \1plus ", t)
     if not t.isascii():
         # The Romanian letters of _FOLD fold the same way through NFKD below; quotes do not.
