@@ -7,6 +7,7 @@ plain functions so the vocabulary learnt by scikit-learn maps one-to-one onto wh
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -352,8 +353,12 @@ def _stance(words: list[str], extended: bool) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=16)
 def split_url(url: str) -> tuple[str, str]:
-    """(host, path-and-query) of a URL or bare host name, lower-cased."""
+    """(host, path-and-query) of a URL or bare host name, lower-cased.
+
+    Remembers the last few: scoring one URL splits it three times (its features, its host
+    words, the host's weighted terms), and ``urlsplit`` costs more than a lookup."""
     u = url.strip()
     if "//" not in u:
         u = "http://" + u

@@ -9,8 +9,11 @@ calibration fitted on a calibration split the weights never saw.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import chain, repeat
+from operator import is_not
 from typing import Any
 
 import numpy as np
@@ -69,6 +72,9 @@ def _counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     starts = np.flatnonzero(first)
     return keys.take(starts), np.append(starts[1:], len(keys)) - starts
 
+
+#: Is a vocabulary lookup's answer an index (not None)? A C call, for ``filter``.
+_is_index = partial(is_not, None)
 
 #: Above this many 3-character prefixes (alphabet size cubed) the page-text index falls back
 #: from tables to a sorted array of 4-gram keys.
@@ -283,14 +289,12 @@ class LinearMultiLabel(BaseEstimator):
         """TF-IDF of a feature list: one C-level pass of dict lookups, counts by ``np.unique``."""
         get = self.vocabulary_.get
         if len(feats) <= 128:
-            # A host name's few dozen features: counting in a dict beats numpy's call overhead.
-            counts: dict[int, int] = {}
-            for f in feats:
-                i = get(f)
-                if i is not None:
-                    counts[i] = counts.get(i, 0) + 1
-            ia = np.array(sorted(counts), dtype=np.intp)
-            va = _TF.take([counts[i] for i in ia.tolist()]) if len(ia) else np.zeros(0, np.float32)
+            # A host name's few dozen features: counting in a dict beats numpy's call overhead
+            # (looked up, filtered and counted in C calls).
+            counts = Counter(filter(_is_index, map(get, feats)))
+            found = sorted(counts)
+            ia = np.array(found, dtype=np.intp)
+            va = _TF.take([counts[i] for i in found]) if found else np.zeros(0, np.float32)
             return ia, self._idf_norm(ia, va)
         idx = np.fromiter(map(get, feats, repeat(-1)), dtype=np.intp, count=len(feats))
         return self._weigh(idx[idx >= 0])

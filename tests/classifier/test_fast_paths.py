@@ -706,3 +706,20 @@ def test_evidence_fields_are_the_evidence_taken_apart(tiny_models: Path) -> None
                                         fields=True)
             assert [Evidence(*f) for f in flat.classifier] == plain.classifier
             assert flat.labels == plain.labels and flat.errors == plain.errors
+
+
+def test_short_feature_lists_count_every_index(tiny_models: Path) -> None:
+    """The URL path's counting keeps vocabulary index 0 (a falsy index) and drops unknown
+    features, as the Counter definition does; remembered URL splits are the splits."""
+    for clf in _models(tiny_models):
+        um = clf.url_model
+        names = [str(f) for f in um.feature_names_]
+        for feats in ([names[0], names[0], "not a feature", names[5]], [names[0]], ["nope"], [],
+                      names[:128], names[7:9] * 60):
+            ia, va = um._vector(feats)
+            ib, vb = _ref_vector(um, feats)
+            assert np.array_equal(ia, ib) and np.allclose(va, vb, atol=1e-6)
+        assert 0 in um._vector([names[0], "x"])[0]
+    for u in ["http://casino-best77.com/slots?x=1", "example.org", "HTTP://Ex.ORG./A%20b?q=1",
+              "https://[::1]/x", "http://bad[host/", ""] * 3:
+        assert F.split_url(u) == F.split_url.__wrapped__(u)
