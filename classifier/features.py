@@ -324,7 +324,7 @@ def _stance(words: list[str], extended: bool) -> list[str]:
                         "ma" in near and ("omor" in near or "sinucid" in near)):
                     if "intent1p" not in harms:
                         harms.append("intent1p")
-    if "te" in words and "threat2p" not in harms and violent:
+    if "te" in present and "threat2p" not in harms and violent:  # "te" is a trigger
         # Romanian puts "you" before the verb: "te omor", "te bat", "o sa te injunghii".
         for i, w in enumerate(words[:-1]):
             if w == "te" and (words[i + 1] in _VIOLENT or words[i + 1] in ("voi", "vom")

@@ -723,3 +723,25 @@ def test_short_feature_lists_count_every_index(tiny_models: Path) -> None:
     for u in ["http://casino-best77.com/slots?x=1", "example.org", "HTTP://Ex.ORG./A%20b?q=1",
               "https://[::1]/x", "http://bad[host/", ""] * 3:
         assert F.split_url(u) == F.split_url.__wrapped__(u)
+
+
+def test_intent_phrases_found_through_their_anchor_words() -> None:
+    """``extra_harms`` searches only the first-person intent phrases that can be there (their
+    anchor word is a token): it finds one exactly where searching every phrase does."""
+    from classifier import stance
+
+    rng = random.Random(5)
+    filler = ["the", "all", "you", "life", "we", "cu", "termin", "sa", "tot", "ma", "it", "end",
+              "my", "take", "next", "te", "omor", "rope", "viata", "own", "iau", "imi", "totul"]
+    found = 0
+    for _ in range(5000):
+        words = [rng.choice(filler) for _ in range(rng.randrange(0, 12))]
+        if rng.random() < 0.5:
+            k = rng.randrange(0, len(words) + 1)
+            words[k:k] = rng.choice(stance._INTENT).split()
+        present = F._TRIGGERS2.intersection(words)
+        joined = " " + " ".join(words) + " "
+        want = bool(present & stance._INTENT_WORDS) and any(p in joined for p in stance._INTENT)
+        assert ("intent1p" in stance.extra_harms(words, present)) == want, words
+        found += want
+    assert 500 < found < 4500
