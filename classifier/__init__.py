@@ -245,8 +245,9 @@ class Classifier:
             for p, ia, va in tm.windows_decision(norm, spans, win_toks):
                 for j, cat in enumerate(tm.categories):
                     pj = p[j]
-                    _merge(scores, feats, srcs, cat, pj,
-                           _Explain(tm, j, ia, va) if pj >= 0.2 else (), TEXT_DETAIL)
+                    if cat not in scores or pj > scores[cat]:  # else _merge keeps the score
+                        _merge(scores, feats, srcs, cat, pj,
+                               _Explain(tm, j, ia, va) if pj >= 0.2 else (), TEXT_DETAIL)
         if self.meaning is not None:
             # The same windows, each scored by the meaning of its words.
             mm = self.meaning
@@ -259,7 +260,8 @@ class Classifier:
         if self.terms is not None:
             for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True, toks=toks,
                                                         own_tokens=own).items():
-                _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
+                if cat not in scores or p > scores[cat]:
+                    _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
 
     def classify(self, *, url: str | None = None, text: str | None = None,
                  html: bytes | str | None = None,
