@@ -338,7 +338,8 @@ class TermScorer:
         ``token_set``, the set of ``tokens(norm)`` when the caller has it, saves splitting the
         text again where :func:`plain_words` holds: the tokens are then the pieces of two or
         more characters, so a word of two or more characters is one exactly when it is a piece.
-        Only words of one character need the pieces themselves.
+        Only words of one character need the pieces themselves, and " w " in the padded text
+        answers for them.
         """
         padded = " " + norm + " "
         pieces: set[str] | None = None
@@ -349,7 +350,6 @@ class TermScorer:
         alts = self._rule_alts
 
         def present(term: str) -> bool:
-            nonlocal pieces
             known = memo.get(term)
             if known is not None:
                 return known
@@ -361,9 +361,10 @@ class TermScorer:
                 result = False
                 for needle, whole, short in spec:
                     if short:
-                        if pieces is None:
-                            pieces = set(norm.split(" "))
-                        have = pieces.issuperset(whole)
+                        # A word of one character is a piece exactly when " w " is in the
+                        # padded text: one search instead of a set of every piece.
+                        have = pieces.issuperset(whole) if pieces is not None else all(
+                            w in long_words if len(w) > 1 else f" {w} " in padded for w in whole)
                     else:
                         have = long_words.issuperset(whole)
                     if have and (needle is None or needle in padded):
