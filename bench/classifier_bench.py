@@ -60,43 +60,66 @@ def naive_pipeline(pages: list[bytes]):
 
 
 def print_stages(clf, pages: list[bytes], rounds: int) -> None:
-    """Median CPU time per page of each stage of ``Classifier.classify`` (one call each)."""
+    """CPU time per page of each stage of ``Classifier.classify`` as it runs them (the page-text
+    windows scored together, the terms on the tokens the windows made), beside the whole call
+    on the same pages in the same rounds (each page's order alternating): the stages' means add
+    up to the whole call's mean, and what is left (merging the models' scores, the result
+    object, the cache's bookkeeping) is printed as "rest"."""
     import classifier
     from classifier.extract import extract_view, read_body
-    from classifier.features import normalize, tokens
 
-    def _read_and_key(page: bytes):
-        view = read_body(page, content_type="text/html")
+    headers = {"content-type": "text/html"}
+    names = ("read body + cache key", "extract", "normalize", "windows + tokens", "page-text model",
+             "word-meaning model", "weighted terms")
+    stages: dict[str, list[float]] = {k: [] for k in names}
+    whole: list[float] = []
+    clock = time.process_time
+
+    def run_stages(p: bytes) -> None:
+        c0 = clock()
+        view = read_body(p, content_type="text/html")
         h = classifier._KEY_HASH()
-        classifier._hash_parts(h, b"html", b"text/html", *view.parts)
+        classifier._hash_parts(h, b"html %d" % view.kind, b"text/html", *view.parts)
         h.digest()
-        return view
-
-    stages: dict[str, list[float]] = {k: [] for k in (
-        "read body + cache key", "extract", "normalize + tokens", "page-text model",
-        "word-meaning model", "weighted terms")}
-
-    def timed(name: str, fn):
-        c = time.process_time()
-        out = fn()
-        stages[name].append((time.process_time() - c) * 1000)
-        return out
-
-    for _ in range(rounds):
-        for p in pages:
-            view = timed("read body + cache key", lambda: _read_and_key(p))
-            text = timed("extract", lambda: extract_view(view, content_type="text/html").text)
-            norm, toks = timed("normalize + tokens", lambda: (n := normalize(text), tokens(n)))
+        c1 = clock()
+        text = extract_view(view, content_type="text/html").text
+        c2 = clock()
+        norm = classifier.normalize(text)
+        c3 = clock()
+        cs = [c0, c1, c2, c3]
+        if norm:
+            spans, win_toks, toks, own = classifier._text_tokens(norm)
+            cs.append(clock())
             if clf.text_model is not None:
-                timed("page-text model", lambda: [clf.text_model.text_decision(norm[a:b])
-                                                  for a, b in classifier._windows(norm)])
+                clf.text_model.windows_decision(norm, spans, win_toks)
+            cs.append(clock())
             if clf.meaning is not None:
-                timed("word-meaning model", lambda: [clf.meaning.decision(tokens(norm[a:b]))
-                                                     for a, b in classifier._windows(norm)])
+                for words in win_toks:
+                    clf.meaning.decision(words)
+            cs.append(clock())
             if clf.terms is not None:
-                timed("weighted terms", lambda: clf.terms.score(norm, normalized=True, toks=toks))
+                clf.terms.score(norm, normalized=True, toks=toks, own_tokens=own)
+            cs.append(clock())
+        else:
+            cs += [c3] * 4
+        for name, a, b in zip(names, cs, cs[1:]):
+            stages[name].append((b - a) * 1000)
+
+    def run_whole(p: bytes) -> None:
+        c = clock()
+        clf.classify(html=p, headers=headers)
+        whole.append((clock() - c) * 1000)
+
+    for r in range(rounds):
+        for i, p in enumerate(pages):
+            for fn in ((run_stages, run_whole) if (r + i) % 2 else (run_whole, run_stages)):
+                fn(p)
+    total = sum(statistics.mean(v) for v in stages.values())
     print("stages (CPU median / mean per page, ms): " + "; ".join(
-        f"{k} {statistics.median(v):.3f} / {statistics.mean(v):.3f}" for k, v in stages.items() if v))
+        f"{k} {statistics.median(v):.3f} / {statistics.mean(v):.3f}" for k, v in stages.items()))
+    print(f"  sum of the stages' means {total:.3f} ms; whole classify() median "
+          f"{statistics.median(whole):.3f} / mean {statistics.mean(whole):.3f} ms; rest (merging, "
+          f"result, cache) {statistics.mean(whole) - total:.3f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:

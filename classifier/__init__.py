@@ -109,15 +109,20 @@ class Classification:
         threshold (cheaper than replacing each frozen Evidence afterwards)."""
         from policies.core import Evidence
 
+        return [Evidence(*fields) for fields in self.evidence_fields(kinds)]
+
+    def evidence_fields(self, kinds: Mapping[str, str] | None = None) -> list[tuple]:
+        """The fields of each Evidence :meth:`to_evidence` makes, in ``Evidence``'s order
+        (source, category, detail, min_age, score, allow, kind, features): what a worker
+        process sends, without building frozen objects (~2 µs each) only to take them apart."""
         feats = self.features
         sources = self.sources
         kinds = kinds or {}
         out = []
         for cat, score in sorted(self.scores.items(), key=lambda kv: -kv[1]):
             detail = sources.get(cat, TEXT_DETAIL)
-            out.append(Evidence(source="classifier", category=cat, detail=detail,
-                                score=float(score), kind=kinds.get(detail, ""),
-                                features=feats.get(cat, ())))
+            out.append(("classifier", cat, detail, None, float(score), False,
+                        kinds.get(detail, ""), feats.get(cat, ())))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -234,23 +239,15 @@ class Classifier:
         norm = normalize(text)
         if not norm:
             return
-        # The page-text model reads up to TEXT_WINDOWS windows of MODEL_CHARS characters (the
-        # first holds title, description and headings, then the body) and each category keeps
-        # its strongest window; the terms read everything. Windows end at a space, so no token
-        # crosses two windows and the windows' tokens are the text's tokens, tokenised once.
-        spans = _windows(norm)
-        win_toks = [tokens(norm[a:b]) for a, b in spans]
-        end = spans[-1][1]
-        toks = [t for w in win_toks for t in w]
-        if end < len(norm):
-            toks += tokens(norm[end:])
+        spans, win_toks, toks, own = _text_tokens(norm)
         if self.text_model is not None:
             tm = self.text_model
             for p, ia, va in tm.windows_decision(norm, spans, win_toks):
                 for j, cat in enumerate(tm.categories):
                     pj = p[j]
-                    _merge(scores, feats, srcs, cat, pj,
-                           _Explain(tm, j, ia, va) if pj >= 0.2 else (), TEXT_DETAIL)
+                    if cat not in scores or pj > scores[cat]:  # else _merge keeps the score
+                        _merge(scores, feats, srcs, cat, pj,
+                               _Explain(tm, j, ia, va) if pj >= 0.2 else (), TEXT_DETAIL)
         if self.meaning is not None:
             # The same windows, each scored by the meaning of its words.
             mm = self.meaning
@@ -261,11 +258,10 @@ class Classifier:
                     _merge(scores, feats, srcs, cat, pj,
                            _Explain(mm, j, ia, va) if pj >= 0.2 else (), MEANING_DETAIL)
         if self.terms is not None:
-            # A window cut inside a word (one longer than a window) splits a token in two.
-            own = all(b == len(norm) or norm[b] == " " for _a, b in spans)
             for cat, (p, _raw, tf) in self.terms.score(norm, normalized=True, toks=toks,
                                                         own_tokens=own).items():
-                _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
+                if cat not in scores or p > scores[cat]:
+                    _merge(scores, feats, srcs, cat, p, tf, TERMS_DETAIL)
 
     def classify(self, *, url: str | None = None, text: str | None = None,
                  html: bytes | str | None = None,
@@ -337,6 +333,26 @@ TEXT_WINDOWS = 3
 #: A window shorter than this after the first is not scored on its own: a page's last few
 #: words would otherwise be judged without context.
 MIN_WINDOW = 200
+
+
+def _text_tokens(norm: str) -> tuple[list[tuple[int, int]], list[list[str]], list[str], bool]:
+    """The windows of a normalised text, each window's tokens, all the text's tokens, and
+    whether those are exactly ``tokens(norm)``.
+
+    The page-text model reads up to TEXT_WINDOWS windows of MODEL_CHARS characters (the
+    first holds title, description and headings, then the body) and each category keeps
+    its strongest window; the terms read everything. Windows end at a space, so no token
+    crosses two windows and the windows' tokens are the text's tokens, tokenised once (only
+    a window cut inside a word longer than a window splits a token in two).
+    """
+    spans = _windows(norm)
+    win_toks = [tokens(norm[a:b]) for a, b in spans]
+    end = spans[-1][1]
+    toks = [t for w in win_toks for t in w]
+    if end < len(norm):
+        toks += tokens(norm[end:])
+    own = all(b == len(norm) or norm[b] == " " for _a, b in spans)
+    return spans, win_toks, toks, own
 
 
 def _windows(norm: str) -> list[tuple[int, int]]:

@@ -7,6 +7,7 @@ plain functions so the vocabulary learnt by scikit-learn maps one-to-one onto wh
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -36,6 +37,28 @@ MODEL_CHARS = 1000
 #: "18+" and the like: an age gate says something, but "+" is not a word character. Not
 #: "2+2", "c++" or "+18" (a phone prefix).
 _AGE_PLUS = re.compile(r"(?<![\w+.])(1[0-8]|21)\s?\+(?![\w+])")
+
+#: Above this many "+" in a text, :func:`_age_plus_possible` leaves the answer to the regex.
+_FEW_PLUS = 16
+
+
+def _age_plus_possible(t: str) -> bool:
+    """Can ``_AGE_PLUS`` match in ``t``? Only where a "+" follows a digit, directly or after
+    one character (its optional space).
+
+    A page's "+" are few ("C++", "Google+", "+40" phone prefixes), and the pattern's
+    look-behind makes sre try every position of the text; looking at the characters before
+    each "+" answers most texts without it. A text with many "+" goes to the regex.
+    """
+    i = t.find("+")
+    for _ in range(_FEW_PLUS):
+        if i < 0:
+            return False
+        if t[i - 1:i].isdigit() or (i >= 2 and t[i - 2].isdigit()):
+            return True
+        i = t.find("+", i + 1)
+    return i >= 0
+
 
 #: Byte table for the last step: ASCII word characters and "'" stay, every other ASCII byte
 #: becomes a space; bytes >= 0x80 (UTF-8 sequences of word characters) stay.
@@ -104,7 +127,7 @@ def normalize(text: str) -> str:
     regex substitutions with one match per word cost more than the models on a page.
     """
     t = text.lower()
-    if "+" in t:
+    if "+" in t and _age_plus_possible(t):
         t = _AGE_PLUS.sub(r" \1plus ", t)
     if not t.isascii():
         # The Romanian letters of _FOLD fold the same way through NFKD below; quotes do not.
@@ -301,7 +324,7 @@ def _stance(words: list[str], extended: bool) -> list[str]:
                         "ma" in near and ("omor" in near or "sinucid" in near)):
                     if "intent1p" not in harms:
                         harms.append("intent1p")
-    if "te" in words and "threat2p" not in harms and violent:
+    if "te" in present and "threat2p" not in harms and violent:  # "te" is a trigger
         # Romanian puts "you" before the verb: "te omor", "te bat", "o sa te injunghii".
         for i, w in enumerate(words[:-1]):
             if w == "te" and (words[i + 1] in _VIOLENT or words[i + 1] in ("voi", "vom")
@@ -330,8 +353,12 @@ def _stance(words: list[str], extended: bool) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=16)
 def split_url(url: str) -> tuple[str, str]:
-    """(host, path-and-query) of a URL or bare host name, lower-cased."""
+    """(host, path-and-query) of a URL or bare host name, lower-cased.
+
+    Remembers the last few: scoring one URL splits it three times (its features, its host
+    words, the host's weighted terms), and ``urlsplit`` costs more than a lookup."""
     u = url.strip()
     if "//" not in u:
         u = "http://" + u

@@ -9,8 +9,11 @@ calibration fitted on a calibration split the weights never saw.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
-from itertools import repeat
+from functools import partial
+from itertools import chain, repeat
+from operator import is_not
 from typing import Any
 
 import numpy as np
@@ -70,6 +73,9 @@ def _counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keys.take(starts), np.append(starts[1:], len(keys)) - starts
 
 
+#: Is a vocabulary lookup's answer an index (not None)? A C call, for ``filter``.
+_is_index = partial(is_not, None)
+
 #: Above this many 3-character prefixes (alphabet size cubed) the page-text index falls back
 #: from tables to a sorted array of 4-gram keys.
 _MAX_PREFIXES = 1 << 21
@@ -88,9 +94,17 @@ class _TextIndex:
     and a 4-gram, as in the vectoriser: both lookups find its one index.
     """
 
-    def __init__(self, feature_names: Sequence[str]) -> None:
+    def __init__(self, feature_names: Sequence[str], idf: np.ndarray | None = None) -> None:
         names = [str(f) for f in feature_names]
-        self.words: dict[str, int] = {f[2:]: i for i, f in enumerate(names) if f.startswith("w ")}
+        word_idx = [i for i, f in enumerate(names) if f.startswith("w ")]
+        if idf is not None:
+            # Common words (low idf) first: a page's word lookups wait on memory one after
+            # another (dict slot, entry, key, value), and a cold cache makes each a miss. Built
+            # in this order, the entries, keys and values of the words most pages use lie
+            # together, in fewer cache lines (~10 % less time per word, the same dict).
+            word_idx = np.asarray(word_idx, dtype=np.intp)
+            word_idx = word_idx[np.argsort(idf[word_idx], kind="stable")].tolist()
+        self.words: dict[str, int] = {names[i][2:]: i for i in word_idx}
         gram_idx = np.array([i for i, f in enumerate(names) if len(f) == 4], dtype=np.int32)
         cps = np.frombuffer("".join(names[i] for i in gram_idx).encode("utf-32-le", "surrogatepass"),
                             dtype=np.uint32).reshape(-1, 4)
@@ -275,14 +289,12 @@ class LinearMultiLabel(BaseEstimator):
         """TF-IDF of a feature list: one C-level pass of dict lookups, counts by ``np.unique``."""
         get = self.vocabulary_.get
         if len(feats) <= 128:
-            # A host name's few dozen features: counting in a dict beats numpy's call overhead.
-            counts: dict[int, int] = {}
-            for f in feats:
-                i = get(f)
-                if i is not None:
-                    counts[i] = counts.get(i, 0) + 1
-            ia = np.array(sorted(counts), dtype=np.intp)
-            va = _TF.take([counts[i] for i in ia.tolist()]) if len(ia) else np.zeros(0, np.float32)
+            # A host name's few dozen features: counting in a dict beats numpy's call overhead
+            # (looked up, filtered and counted in C calls).
+            counts = Counter(filter(_is_index, map(get, feats)))
+            found = sorted(counts)
+            ia = np.array(found, dtype=np.intp)
+            va = _TF.take([counts[i] for i in found]) if found else np.zeros(0, np.float32)
             return ia, self._idf_norm(ia, va)
         idx = np.fromiter(map(get, feats, repeat(-1)), dtype=np.intp, count=len(feats))
         return self._weigh(idx[idx >= 0])
@@ -308,7 +320,7 @@ class LinearMultiLabel(BaseEstimator):
     def _text_index(self) -> _TextIndex:
         index = self.__dict__.get("_text_index_")
         if index is None:
-            index = self._text_index_ = _TextIndex(self.feature_names_)
+            index = self._text_index_ = _TextIndex(self.feature_names_, self.idf_)
         return index
 
     def _rows(self) -> np.ndarray:
@@ -371,39 +383,58 @@ class LinearMultiLabel(BaseEstimator):
         if stance is not None:
             words = [w + marks if (marks := stance(w)) else w for w in words]
         grams = index.gram_ids(" " + norm[:end] + " ")
-        wids = index.word_ids([w for ws in words for w in ws])
-        # Per window: its 4-grams and words, shifted by window number * vocabulary size so that
-        # one sort counts every window apart.
+        wids = index.word_ids(list(chain.from_iterable(words)))
+        # Every window's 4-grams and words in one array, shifted by window number * vocabulary
+        # size so that one sort counts every window apart; the rows of all windows are taken
+        # at once too, and only the sums stay per window.
         size = len(self.idf_)
-        dtype = np.int32 if len(spans) * size < 1 << 31 else np.int64
-        parts: list[np.ndarray] = []
+        n_win = len(spans)
+        dtype = np.int32 if n_win * size < 1 << 31 else np.int64
+        pieces: list[np.ndarray] = []
+        lengths: list[int] = []
         pos = 0
-        for k, ((a, b), ws) in enumerate(zip(spans, words)):
-            part = np.concatenate((grams[a:max(a, b - 1)], wids[pos:pos + len(ws)]))
+        for (a, b), ws in zip(spans, words):
+            g = grams[a:max(a, b - 1)]
+            pieces += (g, wids[pos:pos + len(ws)])
+            lengths.append(len(g) + len(ws))
             pos += len(ws)
-            part = part[part >= 0].astype(dtype, copy=False)
-            if k:
-                part += k * size
-            parts.append(part)
-        keys, cnt = _counts(np.concatenate(parts))
-        bounds = np.searchsorted(keys, np.arange(len(spans) + 1, dtype=dtype) * size).tolist()
-        rows = self._rows()
+        ids = np.concatenate(pieces).astype(dtype, copy=False)
+        found = ids >= 0
+        if n_win > 1:
+            ids = ids + np.repeat(np.arange(0, n_win * size, size, dtype=dtype), lengths)
+        keys, cnt = _counts(ids[found])
+        bounds = np.searchsorted(keys, np.arange(n_win + 1, dtype=dtype) * size).tolist()
+        if n_win > 1:
+            keys = keys - np.repeat(np.arange(0, n_win * size, size, dtype=dtype),
+                                    np.diff(bounds))
+        ia_all = keys.astype(np.int32, copy=False)
+        rows = self._rows().take(ia_all, axis=0)
+        # Sublinear tf from the table while no window has 4096 features or more (a count
+        # cannot exceed its window's number of features).
+        if len(ia_all) and int(cnt.sum()) >= len(_TF):
+            va_all = None
+        else:
+            va_all = _TF.take(cnt)
+            va_all *= rows[:, -1]
         out = []
-        for k, part in enumerate(parts):
+        for k in range(n_win):
             lo, hi = bounds[k], bounds[k + 1]
             if lo == hi:
                 out.append((_calibrated(self.intercept_, self.platt_), np.zeros(0, dtype=np.int32),
                             np.zeros(0, dtype=np.float32)))
                 continue
-            ia = (keys[lo:hi] - k * size).astype(np.int32)
-            r = rows.take(ia, axis=0)
-            va = _TF.take(cnt[lo:hi]) if len(part) < len(_TF) else 1.0 + np.log(
-                cnt[lo:hi].astype(np.float32))
-            va *= r[:, -1]
+            r = rows[lo:hi]
+            if va_all is not None:
+                va = va_all[lo:hi].copy()  # its own array: the same sums as text_decision's
+            else:
+                c = cnt[lo:hi]
+                va = _TF.take(c) if int(c.sum()) < len(_TF) else 1.0 + np.log(c.astype(np.float32))
+                va *= r[:, -1]
             norm2 = float(np.sqrt(va @ va))
             if norm2:
                 va /= norm2
-            out.append((_calibrated(va @ r[:, :-1] + self.intercept_, self.platt_), ia, va))
+            out.append((_calibrated(va @ r[:, :-1] + self.intercept_, self.platt_),
+                        ia_all[lo:hi].copy(), va))
         return out
 
     def decision_vector(self, ia: np.ndarray, va: np.ndarray) -> np.ndarray:

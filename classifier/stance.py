@@ -13,6 +13,8 @@ days are numbered"). Each function reads the token list once and returns frame o
 
 from __future__ import annotations
 
+from itertools import chain
+
 
 def _ws(words: str) -> frozenset[str]:
     return frozenset(words.split())
@@ -66,6 +68,13 @@ _INTENT = (" take my life ", " take my own life ", " end it all ", " ending it a
            " ma omor ", " ma arunc ", " ma spanzur ", " ma tai ", " termin cu totul ",
            " termin cu viata ", " sa termin cu tot ")
 _INTENT_WORDS = _ws("life viata omor arunc spanzur tai totul rope all")
+
+#: The _INTENT phrases by the words of _INTENT_WORDS they contain, and those with none
+#: (looked for whenever any of _INTENT_WORDS is present).
+_INTENT_BY_ANCHOR: dict[str, tuple[str, ...]] = {
+    w: tuple(p for p in _INTENT if w in p.split()) for w in _INTENT_WORDS}
+_INTENT_UNANCHORED = tuple(p for p in _INTENT if not _INTENT_WORDS.intersection(p.split()))
+_YOU_FORMS = frozenset({"you", "you'll", "youll", "ya"})
 
 #: Every token that can start one of the frames or harms below.
 TRIGGERS = SPEECH | DENOUNCE | _WISH | _IF | _GAME | _HELP_OFFER | _INTENT_WORDS | {"you'll", "youll", "coming", "numbered", "pay", "next", "urmatorul",
@@ -141,6 +150,8 @@ def extra_harms(words: list[str], present: frozenset[str] | set[str]) -> list[st
         threat = True
     if not threat and ("next" in present or "urmatorul" in present):
         for i, w in enumerate(words):
+            if w != "next" and w != "urmatorul":
+                continue
             after = words[i + 1] if i + 1 < n else ""
             if after in _NOT_THREAT_NEXT:
                 continue
@@ -154,7 +165,7 @@ def extra_harms(words: list[str], present: frozenset[str] | set[str]) -> list[st
     if not threat and present & {"you", "you'll", "youll", "ya"}:
         for i, w in enumerate(words[:-2]):
             # "you will be shot", "you'll be found dead", "you are gonna be killed"
-            if w in ("you", "you'll", "youll", "ya") and (
+            if w in _YOU_FORMS and (
                     _YOU_WILL.intersection(words[i + 1:i + 3]) or w in ("you'll", "youll")):
                 tail = words[i + 1:i + 5]
                 if "be" in tail and _HURT_PASSIVE.intersection(words[i + 2:i + 6]):
@@ -170,8 +181,12 @@ def extra_harms(words: list[str], present: frozenset[str] | set[str]) -> list[st
         threat = True
     if threat:
         out.append("threat2p")
-    if present & _INTENT_WORDS:
+    anchors = present & _INTENT_WORDS
+    if anchors:
+        # Only the phrases that can be there: a phrase is found only where each of its words
+        # is a token, so those with an anchor word (``_INTENT_WORDS``) need theirs present.
         joined = " " + " ".join(words) + " "
-        if any(p in joined for p in _INTENT):
+        phrases = chain(_INTENT_UNANCHORED, *(_INTENT_BY_ANCHOR[w] for w in anchors))
+        if any(p in joined for p in phrases):
             out.append("intent1p")
     return out

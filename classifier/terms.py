@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 
 from classifier.features import normalize, plain_words, tokens
@@ -199,6 +200,7 @@ class TermScorer:
         # The first _pre_len characters of every word stem: a token that starts with none of
         # them starts no stem.
         self._prefixes = frozenset(stem[: self._pre_len] for stem in self._word_stems)
+        self._prefix_of = itemgetter(slice(None, self._pre_len))
         # Phrases by first word: the second words they go on with (most occurrences of a
         # first word start no phrase, and testing the next token is cheaper than joining).
         seconds: dict[str, set[str]] = {}
@@ -251,9 +253,16 @@ class TermScorer:
         if not toks:
             return found, stem_found
         unigrams = self._unigrams.intersection(uniq)
-        k0, prefixes = self._pre_len, self._prefixes
-        stemmed = [t for t in uniq if t[:k0] in prefixes] if prefixes else []
-        counts = Counter(toks) if unigrams or stemmed else Counter()
+        prefixes = self._prefixes
+        # The tokens whose first _pre_len characters begin a stem, in C calls (no Python
+        # step per token); then counts of only the tokens that are looked up.
+        stemmed = list(compress(uniq, map(prefixes.__contains__, map(self._prefix_of, uniq)))
+                       ) if prefixes else []
+        if unigrams or stemmed:
+            wanted = unigrams.union(stemmed)
+            counts = Counter(filter(wanted.__contains__, toks))
+        else:
+            counts = Counter()
         for t in unigrams:
             found[t] = counts[t]
         firsts = self._firsts.intersection(uniq)
@@ -329,7 +338,8 @@ class TermScorer:
         ``token_set``, the set of ``tokens(norm)`` when the caller has it, saves splitting the
         text again where :func:`plain_words` holds: the tokens are then the pieces of two or
         more characters, so a word of two or more characters is one exactly when it is a piece.
-        Only words of one character need the pieces themselves.
+        Only words of one character need the pieces themselves, and " w " in the padded text
+        answers for them.
         """
         padded = " " + norm + " "
         pieces: set[str] | None = None
@@ -340,7 +350,6 @@ class TermScorer:
         alts = self._rule_alts
 
         def present(term: str) -> bool:
-            nonlocal pieces
             known = memo.get(term)
             if known is not None:
                 return known
@@ -352,9 +361,10 @@ class TermScorer:
                 result = False
                 for needle, whole, short in spec:
                     if short:
-                        if pieces is None:
-                            pieces = set(norm.split(" "))
-                        have = pieces.issuperset(whole)
+                        # A word of one character is a piece exactly when " w " is in the
+                        # padded text: one search instead of a set of every piece.
+                        have = pieces.issuperset(whole) if pieces is not None else all(
+                            w in long_words if len(w) > 1 else f" {w} " in padded for w in whole)
                     else:
                         have = long_words.issuperset(whole)
                     if have and (needle is None or needle in padded):

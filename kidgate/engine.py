@@ -296,22 +296,31 @@ def needs_url_model(known: Iterable[Evidence]) -> bool:
 
 def url_findings(clf: Classifier, url: str) -> list[Evidence]:
     """URL/host model and search-query evidence for one URL (CPU work, profile-independent)."""
-    ev = _mark_url_model(clf.classify_url(url))
+    return [Evidence(*fields) for fields in url_findings_fields(clf, url)]
+
+
+def url_findings_fields(clf: Classifier, url: str) -> list[tuple]:
+    """:func:`url_findings` as the fields of each Evidence (``Evidence(*fields)``): what a
+    worker process sends back."""
+    ev = clf.classify_url(url).evidence_fields(_url_model_kinds())
     query = _search_query(url)
     if query:
-        found = clf.classify(text=query).to_evidence()
+        found = clf.classify(text=query).evidence_fields()
         if phrase := help_seeking(query):
             # Looking for help with a harmful topic is not harmful.
-            found = [e for e in found if e.category not in HELP_PROTECTED]
+            found = [f for f in found if f[1] not in HELP_PROTECTED]
             log.debug("kidgate: help-seeking query (%r): %s", phrase, query)
-        ev += [dataclasses.replace(e, kind="search-query") for e in found]
+        ev += [(*f[:6], "search-query", f[7]) for f in found]  # kind="search-query"
     return ev
 
 
 def page_findings(clf: Classifier | None, url: str, headers: Mapping[str, str],
-                  body: bytes | str | None = None, text: str | None = None) -> PageFindings:
+                  body: bytes | str | None = None, text: str | None = None, *,
+                  fields: bool = False) -> PageFindings:
     """Age labels and classifier scores of one response (CPU work, profile-independent: the
-    proxy runs it in a worker process, ``kidgate check`` in its own)."""
+    proxy runs it in a worker process, ``kidgate check`` in its own). With ``fields``, the
+    classifier's evidence is given as the fields of each Evidence (as
+    :func:`url_findings_fields`), which is what a worker sends back."""
     from policies.labels import read_labels
     encoding = headers.get("content-encoding", "").strip().lower()
     if isinstance(body, bytes) and encoding and encoding != "identity":
@@ -324,12 +333,12 @@ def page_findings(clf: Classifier | None, url: str, headers: Mapping[str, str],
     except Exception as e:  # noqa: BLE001 - a detector bug becomes fail-safe evidence
         log.warning("kidgate: detector labels failed: %s", e, exc_info=True)
         labels, errors = [], [("labels", f"labels detector failed ({type(e).__name__})")]
-    scores: list[Evidence] = []
+    scores: list[Any] = []
     if clf is not None and (body or text):
         try:
             # The page alone: the URL model and the search query were judged on the request.
-            scores = list(clf.classify(text=text, html=body if text is None else None,
-                                       headers=headers).to_evidence())
+            found = clf.classify(text=text, html=body if text is None else None, headers=headers)
+            scores = found.evidence_fields() if fields else found.to_evidence()
         except Exception as e:  # noqa: BLE001
             log.warning("kidgate: detector classifier failed: %s", e, exc_info=True)
             errors.append(("classifier", f"classifier detector failed ({type(e).__name__})"))
@@ -346,11 +355,15 @@ def _target(url: str) -> str:
     return _host_and_target(url)[1]
 
 
-def _mark_url_model(found: Any) -> list[Evidence]:
-    """The evidence of a classification, where scores that come from the URL/host model get
-    its stricter threshold in the core."""
+def _url_model_kinds() -> dict[str, str]:
+    """Scores that come from the URL/host model get its stricter threshold in the core."""
     from classifier import URL_DETAIL
-    return found.to_evidence({URL_DETAIL: URL_MODEL})
+    return {URL_DETAIL: URL_MODEL}
+
+
+def _mark_url_model(found: Any) -> list[Evidence]:
+    """The evidence of a classification, the URL/host model's marked (:func:`_url_model_kinds`)."""
+    return found.to_evidence(_url_model_kinds())
 
 
 def _decompress(body: bytes, encoding: str) -> bytes:

@@ -95,10 +95,10 @@ def _yield_to_the_proxy() -> None:
 def _run_job(clf: Any, kind: str, args: tuple) -> Any:
     from kidgate import engine
     if kind == "url":
-        return _flat(engine.url_findings(clf, *args))
+        return engine.url_findings_fields(clf, *args)
     if kind == "page":
-        found = engine.page_findings(clf, *args)
-        return _flat(found.labels), _flat(found.classifier), found.errors
+        found = engine.page_findings(clf, *args, fields=True)
+        return _flat(found.labels), found.classifier, found.errors
     if kind == "ping":
         return os.getpid()
     raise ValueError(f"unknown job kind {kind!r}")

@@ -593,3 +593,155 @@ def test_url_model_kind_is_set_as_replacing_the_evidence(tiny_models: Path) -> N
                 assert found.to_evidence() == found.to_evidence({})
         mixed = clf.classify(url="http://casinobest77.com/", text="i am going to kill myself")
         assert {e.kind for e in _mark_url_model(mixed)} == {"", URL_MODEL}
+
+
+def test_word_lookups_built_in_idf_order_are_the_same_dict(tiny_models: Path) -> None:
+    """The page-text words are inserted common words first (for memory locality only): the
+    same words map to the same indices as in the plain dict of the vocabulary."""
+    from classifier import linear
+
+    for clf in _models(tiny_models):
+        tm = clf.text_model
+        plain = {f[2:]: i for i, f in enumerate(map(str, tm.feature_names_)) if f.startswith("w ")}
+        ordered = linear._TextIndex(tm.feature_names_, tm.idf_).words
+        assert ordered == plain and len(plain) > 50
+        idf = [float(tm.idf_[i]) for i in ordered.values()]
+        assert idf == sorted(idf) and idf[0] < idf[-1]
+        assert tm._text_index().words == plain
+
+
+def test_windows_beyond_the_tf_table_match_one_by_one(tiny_models: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window with more features than the sublinear-tf table holds takes the logarithm
+    (a page's windows never do with the shipped sizes): a short table sends some windows of
+    one page that way and leaves the others on the table, one by one as together."""
+    from classifier import linear
+
+    monkeypatch.setattr(linear, "_TF", linear._TF[:60])
+    texts = [" ".join(["ab"] * 25 + ["free porn xxx videos hot sex cams"] * 40),
+             "word " * 30 + "x " * 300 + "kill kill kill you " * 60 + "zz " * 20,
+             " ".join(t for t in SAMPLE if t.strip()), "i will kill you"]
+    for clf in _models(tiny_models):
+        tm = clf.text_model
+        windows = 0
+        for t in texts:
+            norm = F.normalize(t)
+            spans = classifier._windows(norm)
+            words = [F.tokens(norm[a:b]) for a, b in spans]
+            for (a, b), w, (p, ia, va) in zip(spans, words, tm.windows_decision(norm, spans, words)):
+                rp, ria, rva = tm.text_decision(norm[a:b], w)
+                assert np.array_equal(ia, ria) and np.array_equal(va, rva), t[:40]
+                assert p == pytest.approx(rp, abs=1e-12)
+                windows += 1
+        assert windows > len(texts)
+
+
+def test_age_plus_shortcut_never_skips_a_match() -> None:
+    """``_age_plus_possible`` may say yes in vain, never no where ``_AGE_PLUS`` matches."""
+    rng = random.Random(3)
+    pool = list("0123456789+ a.x_\t\n\u00a0\u2003\u0661") + ["18+", "21 +", "c++", "+40", "10\u00a0+"]
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randrange(0, 30))) for _ in range(20000)]
+    texts += [t.lower() for t in _page_texts()]
+    texts += ["+" * 40 + " 18+", "a+" * 20 + "21 +", "x18+", "18++", "only 18 + over", "+18"]
+    said_no = 0
+    for t in texts:
+        if F._AGE_PLUS.search(t):
+            assert F._age_plus_possible(t), repr(t[:80])
+        elif not F._age_plus_possible(t):
+            said_no += 1
+    assert said_no > 1000  # and it does skip the regex on most texts with a "+"
+
+
+def _ref_to_evidence(found: classifier.Classification, kinds: dict[str, str] | None = None) -> list:
+    """The plain definition: one Evidence per score, highest first."""
+    from policies.core import Evidence
+
+    out = []
+    for cat, score in sorted(found.scores.items(), key=lambda kv: -kv[1]):
+        detail = found.sources.get(cat, classifier.TEXT_DETAIL)
+        out.append(Evidence(source="classifier", category=cat, detail=detail, score=float(score),
+                            kind=(kinds or {}).get(detail, ""), features=found.features.get(cat, ())))
+    return out
+
+
+def test_evidence_fields_are_the_evidence_taken_apart(tiny_models: Path) -> None:
+    """What a worker sends (the fields of each Evidence, in the dataclass's order) is the
+    evidence the plain definitions make: for URLs, search queries (help-seeking ones too),
+    texts and the real pages."""
+    import dataclasses
+
+    from kidgate import engine
+    from policies.core import URL_MODEL, Evidence
+    from policies.helpseeking import PROTECTED
+
+    names = [f.name for f in dataclasses.fields(Evidence)]
+    pages = [p.read_bytes() for p in sorted(REAL_PAGES.glob("*.html"))[:20]]
+    urls = ["http://casino-best77.com/slots?x=1", "example.org", "https://www.google.com/search?q=free+porn",
+            "https://www.google.com/search?q=suicide+hotline+number",
+            "https://www.bing.com/search?q=how+to+stop+self+harm", "https://duckduckgo.com/?q=buy+weed"]
+    for clf in _models(tiny_models):
+        kinds = {classifier.URL_DETAIL: URL_MODEL}
+        found = [clf.classify_url(u) for u in urls] + [clf.classify(text=t) for t in SAMPLE[:40]]
+        found += [clf.classify(html=p, headers={"content-type": "text/html"}) for p in pages]
+        for c in found:
+            for k in (None, kinds):
+                fields = c.evidence_fields(k)
+                want = _ref_to_evidence(c, k)
+                assert [Evidence(*f) for f in fields] == want == c.to_evidence(k)
+                assert fields == [tuple(getattr(e, n) for n in names) for e in want]
+        for u in urls:
+            want = _ref_to_evidence(clf.classify_url(u), kinds)
+            q = engine._search_query(u)
+            if q:
+                qs = _ref_to_evidence(clf.classify(text=q))
+                if engine.help_seeking(q):
+                    qs = [e for e in qs if e.category not in PROTECTED]
+                want += [dataclasses.replace(e, kind="search-query") for e in qs]
+            assert engine.url_findings(clf, u) == want, u
+            assert engine.url_findings_fields(clf, u) == [
+                tuple(getattr(e, n) for n in names) for e in want]
+        for p in pages[:5]:
+            plain = engine.page_findings(clf, "http://example.org/", {"content-type": "text/html"}, p)
+            flat = engine.page_findings(clf, "http://example.org/", {"content-type": "text/html"}, p,
+                                        fields=True)
+            assert [Evidence(*f) for f in flat.classifier] == plain.classifier
+            assert flat.labels == plain.labels and flat.errors == plain.errors
+
+
+def test_short_feature_lists_count_every_index(tiny_models: Path) -> None:
+    """The URL path's counting keeps vocabulary index 0 (a falsy index) and drops unknown
+    features, as the Counter definition does; remembered URL splits are the splits."""
+    for clf in _models(tiny_models):
+        um = clf.url_model
+        names = [str(f) for f in um.feature_names_]
+        for feats in ([names[0], names[0], "not a feature", names[5]], [names[0]], ["nope"], [],
+                      names[:128], names[7:9] * 60):
+            ia, va = um._vector(feats)
+            ib, vb = _ref_vector(um, feats)
+            assert np.array_equal(ia, ib) and np.allclose(va, vb, atol=1e-6)
+        assert 0 in um._vector([names[0], "x"])[0]
+    for u in ["http://casino-best77.com/slots?x=1", "example.org", "HTTP://Ex.ORG./A%20b?q=1",
+              "https://[::1]/x", "http://bad[host/", ""] * 3:
+        assert F.split_url(u) == F.split_url.__wrapped__(u)
+
+
+def test_intent_phrases_found_through_their_anchor_words() -> None:
+    """``extra_harms`` searches only the first-person intent phrases that can be there (their
+    anchor word is a token): it finds one exactly where searching every phrase does."""
+    from classifier import stance
+
+    rng = random.Random(5)
+    filler = ["the", "all", "you", "life", "we", "cu", "termin", "sa", "tot", "ma", "it", "end",
+              "my", "take", "next", "te", "omor", "rope", "viata", "own", "iau", "imi", "totul"]
+    found = 0
+    for _ in range(5000):
+        words = [rng.choice(filler) for _ in range(rng.randrange(0, 12))]
+        if rng.random() < 0.5:
+            k = rng.randrange(0, len(words) + 1)
+            words[k:k] = rng.choice(stance._INTENT).split()
+        present = F._TRIGGERS2.intersection(words)
+        joined = " " + " ".join(words) + " "
+        want = bool(present & stance._INTENT_WORDS) and any(p in joined for p in stance._INTENT)
+        assert ("intent1p" in stance.extra_harms(words, present)) == want, words
+        found += want
+    assert 500 < found < 4500
