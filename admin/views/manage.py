@@ -17,7 +17,8 @@ bp = Blueprint("manage", __name__)
 @bp.route("/audit")
 def audit_log() -> Any:
     require_role("owner")
-    return render_template("audit.html", rows=audit.recent(g.ctx.db))
+    return render_template("audit.html", rows=audit.recent(g.ctx.db),
+                           action_name=lambda action: audit.action_name(g.lang, action))
 
 
 @bp.route("/accounts", methods=["GET", "POST"])
