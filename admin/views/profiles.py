@@ -15,7 +15,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit
 from admin.app import require_role
-from admin.i18n import N_
+from admin.i18n import FormErrors, N_
 from policies.config import LANGUAGES, SAFE_LEVELS
 
 bp = Blueprint("profiles", __name__)
@@ -80,7 +80,7 @@ def edit(name: str) -> Any:
     except (configedit.EditError, OSError):
         abort(404)
     form = _form_from_file(raw)
-    errors: dict[str, str] = {}
+    errors: FormErrors = {}
     if request.method == "POST":
         submitted = {k: request.form.get(k, "")[:20_000] for k in FIELDS}
         changes: dict[str, Any] = {}
@@ -96,7 +96,7 @@ def edit(name: str) -> Any:
                 configedit.update_profile(g.ctx.config_path, name, changes)
             except configedit.EditError as e:
                 errors[_field_of(e, name)] = e.detail if _field_of(e, name) != "_form" \
-                    else str(e)
+                    else e.shown
             else:
                 audit.record(g.ctx.db, account=account, address=g.address,
                              action="edit profile", target=name,
