@@ -10,7 +10,7 @@ import re
 import pytest
 
 import pages
-from admin import audit
+from admin import accounts, audit
 from kidgate import stats
 from reporting import access
 from reporting.store import Store
@@ -170,3 +170,73 @@ def test_the_test_page_names_what_found_the_block(sqlite_env: Env, lang: str) ->
     for key in found:
         assert found[key] != key
         _in_reader_words(lang, found[key], pages.source_name("en", key))
+
+
+def _notice(page: str) -> str:
+    return visible_text(page.split("<main", 1)[1].split("</main>", 1)[0])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_error_page_speaks_the_readers_language(sqlite_env: Env, lang: str) -> None:
+    reader = sqlite_env.reader(lang)
+    r = reader.get("/no-such-page")
+    assert r.status_code == 404
+    text = visible_text(r.text)
+    assert pages.translate(lang, "There is no such page here.") in text
+    assert "The requested URL was not found" not in text  # the web framework's English
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_refusals_of_the_log_requests_and_accounts_speak_the_readers_language(
+        sqlite_env: Env, lang: str) -> None:
+    env = sqlite_env
+    reader = env.reader(lang)
+    nothing = pages.translate(lang, "Nothing was changed: {error}", error="")
+    # The event log: a decision that cannot be turned into an entry.
+    token = csrf(reader.get("/events").text)
+    r = reader.post("/events/wrong", data={"csrf": token, "profile": "anna", "host": "x.test",
+                                           "action": "maybe", "scope": "profile"})
+    assert r.status_code == 400
+    words = {"en": "this decision cannot be changed from the log",
+             "ro": "această decizie nu poate fi schimbată din jurnal"}[lang]
+    assert nothing + words in _notice(r.text)
+    # A request answered twice (another adult, a link or the CLI was first).
+    store = Store(env.db)
+    req = access.request_access(store, profile="anna", url="http://site.test/",
+                                category="gambling", reason="list ut1")
+    access.approve(store, req.id, "1h", "dad")
+    token = csrf(reader.get("/requests").text)
+    r = reader.post(f"/requests/{req.id}/approve", data={"csrf": token, "duration": "1h",
+                                                        "scope": "url"})
+    assert r.status_code == 400
+    words = {"en": f"request #{req.id} is already approved",
+             "ro": f"cererea #{req.id} este deja aprobată"}[lang]
+    assert nothing + words in _notice(r.text)
+    # The last owner.
+    name = {"en": "owner", "ro": "mama"}[lang]  # the reader's account
+    owners = [a for a in accounts.list_accounts(env.db) if a.role == "owner"]
+    me = next(a for a in owners if a.username == name)
+    for other in owners:
+        if other is not me:
+            accounts.remove_account(env.db, other.id)
+    token = csrf(reader.get("/accounts").text)
+    r = reader.post(f"/accounts/{me.id}/remove", data={"csrf": token})
+    assert r.status_code == 400
+    words = {"en": "the last owner cannot be removed",
+             "ro": "ultimul proprietar nu poate fi șters"}[lang]
+    assert nothing + words in _notice(r.text)
+    if lang == "ro":
+        assert "cannot" not in _notice(r.text)
+
+
+def test_refusals_of_access_requests_marked_for_translation_are_the_ones_it_raises() -> None:
+    import ast
+    from pathlib import Path
+
+    from admin.views import requests as requests_view
+    tree = ast.parse(Path(access.__file__).read_text())
+    literals = {n.value for n in ast.walk(tree)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    assert set(requests_view.ACCESS_TEXTS) <= literals
+    for text in requests_view.ACCESS_TEXTS:
+        assert pages.translate("ro", text) != text
