@@ -29,6 +29,26 @@ def _visible(profile: str) -> bool:
     return account.role != "teacher" or profile in account.profiles
 
 
+#: What the admin app and ``reporting.access`` add to the name of who answered a request; the
+#: answer is stored in English (the CLI prints it) and shown in the reader's words.
+VIA_ADMIN_APP, REVOKED = " (admin app)", " (revoked)"
+
+
+def answer_words(lang: str | None, status: str, decided_by: str | None) -> str:
+    """An answered request's status and who gave it, in ``lang``: "approved by mama in the
+    admin app"; a revoked approval (stored as denied, marked on its author) says revoked."""
+    who = decided_by or ""
+    if who.endswith(REVOKED):
+        status, who = "revoked", who.removesuffix(REVOKED)
+    words = i18n.Message({"approved": N_("approved"), "denied": N_("denied"),
+                          "revoked": N_("revoked")}.get(status, status))
+    if not who:
+        return i18n.show(lang, words)
+    if who.endswith(VIA_ADMIN_APP):
+        who = i18n.Message(N_("{name} in the admin app"), name=who.removesuffix(VIA_ADMIN_APP))
+    return i18n.show(lang, N_("{status} by {who}"), status=words, who=who)
+
+
 @bp.route("/requests")
 def index() -> Any:
     require_role(*DECIDERS, "safeguarding")
@@ -47,6 +67,7 @@ def _page(errors: i18n.FormErrors, form: dict[str, str]) -> Any:
     profiles = [p for p in sorted(g.ctx.config().profiles) if _visible(p)]
     return render_template("requests.html", pending=pending, answered=answered,
                            reports=reports, durations=tuple(access.DURATIONS),
+                           answer=lambda r: answer_words(g.lang, r.status, r.decided_by),
                            done=_done_notice(), profiles=profiles, errors=errors,
                            form={"profile": "", "site": "", "duration": "1h", "scope": "host",
                                  **form}), 400 if errors else 200
@@ -86,7 +107,7 @@ def unblock() -> Any:
     if errors:
         return _page(errors, form)
     store = g.ctx.reporting_store()
-    by = f"{account.username} (admin app)"
+    by = account.username + VIA_ADMIN_APP
     try:
         req = access.request_access(store, profile=form["profile"], url=url, category=None,
                                     reason="unblocked in the admin app", message=by)
@@ -126,7 +147,7 @@ def decide(request_id: int, decision: str) -> Any:
         abort(404)
     if not _visible(req.profile):
         abort(403, i18n.translate(g.lang, "You may not do this."))
-    by = f"{account.username} (admin app)"
+    by = account.username + VIA_ADMIN_APP
     duration = request.form.get("duration", "1h")
     scope = request.form.get("scope", "url")
     try:

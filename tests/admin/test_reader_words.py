@@ -240,3 +240,37 @@ def test_refusals_of_access_requests_marked_for_translation_are_the_ones_it_rais
     assert set(requests_view.ACCESS_TEXTS) <= literals
     for text in requests_view.ACCESS_TEXTS:
         assert pages.translate("ro", text) != text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_answered_requests_say_who_answered_and_how_in_words(sqlite_env: Env,
+                                                             lang: str) -> None:
+    env = sqlite_env
+    store = Store(env.db)
+    asked = [access.request_access(store, profile="anna", url=f"http://{n}.test/",
+                                   category="gambling", reason="list ut1")
+             for n in ("kept", "refused", "taken")]
+    reader = env.reader(lang)
+    token = csrf(reader.get("/requests").text)
+    for req, decision in zip(asked, ("approve", "deny", "approve")):
+        assert reader.post(f"/requests/{req.id}/{decision}", data={
+            "csrf": token, "duration": "1h", "scope": "url"}).status_code == 302
+    assert reader.post(f"/requests/{asked[2].id}/revoke",
+                       data={"csrf": token}).status_code == 302
+    cli = access.request_access(store, profile="anna", url="http://cli.test/",
+                                category="gambling", reason="list ut1")
+    access.deny(store, cli.id, "dad")  # answered elsewhere: the name as it was given
+    page = reader.get("/requests").text
+    shown = {m.group(1): visible_text(m.group(2)) for m in re.finditer(
+        r'<tr data-request="(\d+)">.*?<span class="answer">(.*?)</span>',
+        page.split('id="answered"')[1], re.S)}
+    name = {"en": "owner", "ro": "mama"}[lang]
+    expected = {"en": (f"approved by {name} in the admin app",
+                       f"denied by {name} in the admin app",
+                       f"revoked by {name} in the admin app", "denied by dad"),
+                "ro": (f"aprobată de {name} în aplicația de administrare",
+                       f"refuzată de {name} în aplicația de administrare",
+                       f"retrasă de {name} în aplicația de administrare", "refuzată de dad")}
+    assert shown == dict(zip((str(r.id) for r in (*asked, cli)), expected[lang]))
+    text = visible_text(page.split('id="answered"')[1].split("</table>")[0])
+    assert "(admin app)" not in text and "(revoked)" not in text
