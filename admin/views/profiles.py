@@ -25,6 +25,13 @@ CHOICES: dict[str, tuple[str, ...]] = {"language": LANGUAGES, "safe_search": SAF
                                        "youtube": SAFE_LEVELS, "fail_safe": ("block", "allow")}
 LABELS = {"language": "Language", "safe_search": "Safe search",
           "youtube": N_("YouTube restricted mode"), "fail_safe": N_("When a detector fails")}
+#: Each choice's words (the file keeps the key): a language by its own name, as on the
+#: accounts page; the others translated where they are shown.
+CHOICE_WORDS: dict[str, str] = {
+    "en": "English", "ro": "Română",
+    "strict": N_("strict"), "moderate": N_("moderate"), "off": N_("off"),
+    "block": N_("block the page"), "allow": N_("let the page through"),
+}
 LISTS = ("allow", "deny")
 FIELDS = ("age", *CHOICES, *LISTS)
 
@@ -37,6 +44,7 @@ def index() -> Any:
     shown = [p for p in cfg.profiles.values()
              if account.role != "teacher" or p.name in account.profiles]
     return render_template("profiles.html", profiles=shown, can_edit=account.role in EDITORS,
+                           words=CHOICE_WORDS,
                            editable=g.ctx.config_path is not None, done=request.args.get("saved"))
 
 
@@ -105,6 +113,7 @@ def edit(name: str) -> Any:
         else:
             return redirect(url_for("profiles.index"))
     return render_template("profile_edit.html", name=name, form=form, errors=errors,
-                           choices=CHOICES, labels=LABELS), 400 if errors else 200
+                           choices=CHOICES, labels=LABELS, words=CHOICE_WORDS), \
+        400 if errors else 200
 
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 import pages
-from admin import accounts, audit
+from admin import accounts, audit, configedit
 from kidgate import stats
 from reporting import access
 from reporting.store import Store
@@ -274,3 +274,25 @@ def test_answered_requests_say_who_answered_and_how_in_words(sqlite_env: Env,
     assert shown == dict(zip((str(r.id) for r in (*asked, cli)), expected[lang]))
     text = visible_text(page.split('id="answered"')[1].split("</table>")[0])
     assert "(admin app)" not in text and "(revoked)" not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_profiles_choices_are_offered_and_listed_in_words(sqlite_env: Env, lang: str) -> None:
+    env = sqlite_env
+    configedit.update_profile(env.config_path, "anna", {"safe_search": "moderate"})
+    reader = env.reader(lang)
+    cells = _tagged(reader.get("/profiles").text, "data-value", "td")
+    assert cells == {"moderate": pages.translate(lang, "moderate"),
+                     "strict": pages.translate(lang, "strict")}  # ben's default
+    page = reader.get("/profiles/anna").text
+    options = {}
+    for key in ("language", "safe_search", "youtube", "fail_safe"):
+        select = page.split(f'id="f-{key}"')[1].split("</select>")[0]
+        options[key] = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select))
+    words = {"en": {"off": "off", "block": "block the page", "allow": "let the page through"},
+             "ro": {"off": "oprit", "block": "blochează pagina",
+                    "allow": "lasă pagina să treacă"}}[lang]
+    assert options["language"] == {"en": "English", "ro": "Română"}
+    assert options["safe_search"]["off"] == options["youtube"]["off"] == words["off"]
+    assert options["fail_safe"] == {"block": words["block"], "allow": words["allow"]}
+    assert options["safe_search"]["moderate"] == {"en": "moderate", "ro": "moderat"}[lang]
