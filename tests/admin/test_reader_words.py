@@ -296,3 +296,18 @@ def test_a_profiles_choices_are_offered_and_listed_in_words(sqlite_env: Env, lan
     assert options["safe_search"]["off"] == options["youtube"]["off"] == words["off"]
     assert options["fail_safe"] == {"block": words["block"], "allow": words["allow"]}
     assert options["safe_search"]["moderate"] == {"en": "moderate", "ro": "moderat"}[lang]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_check_that_cannot_answer_says_so_in_words(sqlite_env: Env, lang: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from admin.views import tools
+    monkeypatch.setattr(tools, "CHECK_TIMEOUT", 0.01)  # the real check cannot start that fast
+    reader = sqlite_env.reader(lang)
+    token = csrf(reader.get("/test").text)
+    page = reader.post("/test", data={"csrf": token, "who": "profile", "profile": "anna",
+                                      "url": "https://www.tiktok.com/@someone"}).text
+    error = visible_text(page.split('id="result"', 1)[1].split("</p>", 1)[0].split(">", 1)[1])
+    words = {"en": "no answer within 0 s", "ro": "niciun răspuns în 0 s"}[lang]
+    assert error.endswith(words), error
+    assert pages.translate(lang, "The test could not run:") in error
