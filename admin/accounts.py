@@ -194,7 +194,7 @@ def remove_account(db: Database, account_id: int) -> None:
             owners = conn.execute(sa.select(sa.func.count()).select_from(t.accounts)
                                   .where(t.accounts.c.role == "owner")).scalar()
             if owners <= 1:
-                raise ValueError("the last owner cannot be removed")
+                raise ValueError(N_("the last owner cannot be removed"))
         conn.execute(t.sessions.delete().where(t.sessions.c.account_id == account_id))
         conn.execute(t.accounts.delete().where(t.accounts.c.id == account_id))
 

@@ -123,6 +123,16 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+#: The error pages' words when a view gave none (Werkzeug's descriptions are English only).
+ERROR_TEXTS = {
+    401: i18n.N_("Sign in to see this page."),
+    403: i18n.N_("You may not do this."),
+    404: i18n.N_("There is no such page here."),
+    405: i18n.N_("This page cannot be used this way."),
+    413: i18n.N_("What was sent is too large."),
+}
+
+
 def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(TESTING=testing, MAX_CONTENT_LENGTH=64 * 1024,
@@ -208,7 +218,11 @@ def create_app(ctx: AdminContext, *, testing: bool = False) -> Flask:
     @app.errorhandler(405)
     @app.errorhandler(413)
     def error(e: Any) -> tuple[str, int]:
-        return render_template("error.html", code=e.code, message=e.description), e.code
+        # Werkzeug's own descriptions are English: a description of ours is already translated.
+        message = e.description
+        if message == type(e).description and e.code in ERROR_TEXTS:
+            message = i18n.translate(g.get("lang", "en"), ERROR_TEXTS[e.code])
+        return render_template("error.html", code=e.code, message=message), e.code
 
     @app.context_processor
     def common() -> dict[str, Any]:

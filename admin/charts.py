@@ -89,15 +89,16 @@ def daily(summary: dict[str, Any], days: int = 31) -> Chart:
 
 
 def dashboard(summary: dict[str, Any], lang: str | None = None) -> dict[str, Chart]:
-    """The dashboard's charts; category bars are labelled with the categories' names in
-    ``lang``, the reader's language (profiles, devices and sources by their own names)."""
+    """The dashboard's charts; category and source bars are labelled with their names in
+    ``lang``, the reader's language (profiles and devices by their own names)."""
     return {
         "daily": daily(summary),
         "categories": horizontal("categories", sorted(
             summary["blocks_by_category"].items(), key=lambda kv: -kv[1]),
             words=lambda key: pages.category_name(lang, key)),
         "sources": horizontal("sources", sorted(
-            summary["blocks_by_source"].items(), key=lambda kv: -kv[1])),
+            summary["blocks_by_source"].items(), key=lambda kv: -kv[1]),
+            words=lambda key: pages.source_name(lang, key)),
         "profiles": horizontal("profiles", [(r["profile"], r["blocked"])
                                             for r in summary["by_profile"]][:15]),
         "clients": horizontal("clients", [(r["client"], r["blocked"])

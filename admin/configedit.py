@@ -23,18 +23,83 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+import pages
+from admin.i18n import N_, Message
 from policies import config as config_mod
 from policies.config import ConfigError
+
+#: The loader's messages (``policies.config``) a form of the admin app can bring about, as the
+#: templates it fills: out-of-range numbers, a wrong choice, site, network, MAC address, time,
+#: day or category, a profile or group that does not exist. Marked here for the catalogue, as
+#: the core imports nothing above it; ``tests/admin`` checks each is still one of the loader's.
+#: Any other message of the loader is shown in English, as it is written.
+CHECKER_TEXTS = (
+    N_("expected a whole number from {lo} to {hi}, got {value!r}"),
+    N_("expected one of {choices}, got {value!r}"),
+    N_("expected a text value, got {kind}"),
+    N_("expected a list, got {kind}"),
+    N_("expected a mapping of keys to values, got {kind}"),
+    N_("missing key 'age' (the child's age in years, e.g. age: 10)"),
+    N_("not a valid domain name: {value!r}"),
+    N_("not a valid domain name: {value!r} (write example.org, without http:// or a path)"),
+    N_("unknown category {value!r}"),
+    N_("unknown category; categories are: {categories}"),
+    N_("unknown category {value!r}; categories are: {categories}"),
+    N_("{category} is blocked for everyone and cannot be allowed"),
+    N_("{category} stays blocked: no extra time can open it"),
+    N_("expected a time of day such as \"21:30\", got {value!r}"),
+    N_("expected a date such as 2026-12-20, got {value!r}"),
+    N_("expected a weekday such as mon or sat, got {value!r}"),
+    N_("expected weekdays such as mon-fri, got {value!r}"),
+    N_("give start and end (times such as \"21:00\"), or periods, or the name of a timetable"),
+    N_("unknown time zone {value!r} (use a name such as Europe/Bucharest)"),
+    N_("not an IP network such as 10.20.5.0/24: {value!r}"),
+    N_("not an IP address or network: {value!r}"),
+    N_("use cidr: for a network; ip: is one address"),
+    N_("expected a MAC address such as aa:bb:cc:dd:ee:ff, got {value!r}"),
+    N_("no profile named {value!r}; profiles are: {profiles}"),
+    N_("no group named {value!r}; groups are: {groups}"),
+    N_("no group named {value!r}; groups are: none"),
+    N_("profile names use letters, digits, '_', '-' and '.' only"),
+    N_("group names use letters, digits, '_', '-' and '.' only"),
+)
+#: The loader's words for a value's type (``{kind}``), translated with its message.
+CHECKER_KINDS = (N_("a mapping"), N_("a list"), N_("text"), N_("true/false"), N_("a number"),
+                 N_("nothing"))
+
+
+def checker_message(error: ConfigError) -> Message:
+    """The loader's message without its place in the file, to show in the reader's language:
+    its template and values, a category key in words. A template not in
+    :data:`CHECKER_TEXTS` has no translation and shows in English, as the loader wrote it."""
+    values: dict[str, object] = {}
+    for name, value in error.values.items():
+        if name == "kind" and value in CHECKER_KINDS:
+            value = Message(str(value))
+        elif name == "category" and isinstance(value, str) and value in pages.CATEGORY_NAMES:
+            value = Message(pages.CATEGORY_NAMES[value])
+        values[name] = value
+    return Message(error.template, **values)
 
 
 class EditError(ValueError):
     """An edit that cannot be made; the file is unchanged. ``key`` is the configuration key
-    the loader objected to (``profiles.anna.age``), when it named one."""
+    the loader objected to (``profiles.anna.age``), when it named one; ``detail`` the mistake
+    alone, for the form field it concerns, and ``where`` its place in the file. ``str()`` is
+    English (logs); :attr:`shown` is for a page, translated where it is shown."""
 
-    def __init__(self, message: str, key: str = "", detail: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Message, key: str = "", detail: str | Message = "", *,
+                 where: str = "") -> None:
+        super().__init__(str(message))
         self.key = key
-        self.detail = detail or message
+        self.detail: str | Message = detail or message
+        self.where = where
+
+    @property
+    def shown(self) -> str | Message:
+        """The whole message for a page: its place in the file (as it is), then the mistake."""
+        return Message("{where}{detail}", where=self.where, detail=self.detail) if self.where \
+            else self.detail
 
 
 def _yaml() -> YAML:
@@ -104,7 +169,9 @@ def edit(path: Path, change: Callable[[Any], None]) -> config_mod.Config:
         try:
             cfg = config_mod.parse(new, str(path))
         except ConfigError as e:
-            raise EditError(str(e), e.key, e.message) from None
+            text = str(e)
+            raise EditError(text, e.key, checker_message(e),
+                            where=text[:len(text) - len(e.message)]) from None
         if new == old:
             return cfg
         backup = path.with_name(path.name + ".bak")
@@ -153,7 +220,7 @@ def add_site_entry(path: Path, profiles: str | Sequence[str], host: str, *,
     the fix for a wrong decision. The opposite list loses the host, so the entry counts."""
     host = host.strip().lower().rstrip(".")
     if not host:
-        raise EditError("no site given")
+        raise EditError(Message(N_("no site given")))
     names = [profiles] if isinstance(profiles, str) else list(profiles)
 
     def change(doc: Any) -> None:
@@ -368,8 +435,8 @@ def remove_device(path: Path, index: int, kind: str, value: str) -> config_mod.C
     def change(doc: Any) -> None:
         devices = _device_list(doc)
         if not 0 <= index < len(devices) or device_key(devices[index]) != (kind, value):
-            raise EditError("that device entry has changed since the page was shown; "
-                            "reload the page")
+            raise EditError(Message(N_("that device entry has changed since the page was "
+                                       "shown; reload the page")))
         del devices[index]
     return edit(path, change)
 
@@ -425,8 +492,8 @@ def remove_schedule(path: Path, profile: str, index: int, name: str) -> config_m
         if not isinstance(schedules, list) or not 0 <= index < len(schedules) \
                 or not isinstance(schedules[index], dict) \
                 or str(schedules[index].get("name", "")) != name:
-            raise EditError("that schedule has changed since the page was shown; "
-                            "reload the page")
+            raise EditError(Message(N_("that schedule has changed since the page was shown; "
+                                       "reload the page")))
         del schedules[index]
         if not schedules:
             del p["schedules"]
@@ -455,7 +522,8 @@ def update_group(path: Path, name: str, values: dict[str, list[str] | None], *,
         groups = _groups(doc)
         if create:
             if name in groups:
-                raise EditError(f"there is a group named {name!r} already", f"groups.{name}")
+                raise EditError(Message(N_("there is a group named {name!r} already"),
+                                        name=name), f"groups.{name}")
             groups[name] = CommentedMap()
         elif name not in groups:
             raise EditError(f"there is no group named {name!r} in {path}")

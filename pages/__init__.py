@@ -68,6 +68,19 @@ CATEGORY_NAMES: dict[str | None, str] = {
     None: N_("a page your family chose to block"),
 }
 
+#: What found a block (a decision's ``sources``, the statistics' ``blocks_by_source``), in words
+#: an adult reads on the admin's dashboard and event log; ``other`` is a logged source outside
+#: these. ``tests/pages`` keeps the keys complete.
+SOURCE_NAMES: dict[str, str] = {
+    "list": N_("a list of sites"),
+    "label": N_("the site's own age label"),
+    "classifier": N_("an automatic check of the content"),
+    "policy": N_("the profile's rules"),
+    "schedule": N_("a schedule"),
+    "error": N_("a check that failed"),
+    "other": N_("another source"),
+}
+
 
 def language(code: str | None) -> str:
     """A supported language for a profile's setting or a browser's ``ro-RO``; else English."""
@@ -119,6 +132,13 @@ def category_name(lang: str | None, category: str | None) -> str:
     return str(category) if name is None else translate(lang, name)
 
 
+def source_name(lang: str | None, source: str) -> str:
+    """A block's source (``list``, ``classifier``...) in words in ``lang``; a key outside
+    :data:`SOURCE_NAMES` is shown as it is."""
+    name = SOURCE_NAMES.get(source)
+    return str(source) if name is None else translate(lang, name)
+
+
 # -- gettext for templates: the language comes from the template's ``lang`` variable ---------
 
 def _lang(context: jinja2.runtime.Context) -> str:
@@ -149,6 +169,11 @@ def _npgettext(context: jinja2.runtime.Context, ctx: str, singular: str, plural:
 @jinja2.pass_context
 def _category_name(context: jinja2.runtime.Context, category: str | None) -> str:
     return category_name(_lang(context), category)
+
+
+@jinja2.pass_context
+def _source_name(context: jinja2.runtime.Context, source: str) -> str:
+    return source_name(_lang(context), source)
 
 
 @functools.cache
@@ -208,6 +233,7 @@ def configure(env: jinja2.Environment, *, autoescape: bool = True,
     env.add_extension("jinja2.ext.i18n")
     # ``{{ key | category_name }}``: a category in words, in the template's ``lang``.
     env.filters["category_name"] = _category_name
+    env.filters["source_name"] = _source_name  # a block's source in words
     env.install_gettext_callables(  # type: ignore[attr-defined]
         _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext)
     own = loader if loader is not None else env.loader
@@ -252,6 +278,7 @@ def render_text(name: str, lang: str | None, /, **values: object) -> str:
         lang=lang, **gettext_callables(lang, autoescape=False), **values)
 
 
-__all__ = ["CATEGORY_NAMES", "DEFAULT_LANGUAGE", "LANGUAGES", "N_", "category_name", "configure",
-           "environment", "gettext_callables", "language", "preload", "ptranslate", "render",
-           "render_text", "text_environment", "translate", "translations"]
+__all__ = ["CATEGORY_NAMES", "DEFAULT_LANGUAGE", "LANGUAGES", "N_", "SOURCE_NAMES", "category_name",
+           "configure", "environment", "gettext_callables", "language", "preload", "ptranslate",
+           "render", "render_text", "source_name", "text_environment", "translate",
+           "translations"]

@@ -35,10 +35,17 @@ _MAC_RE = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
 
 
 class ConfigError(ValueError):
-    """A configuration mistake, located in the file: ``path:line: key: message``."""
+    """A configuration mistake, located in the file: ``path:line: key: message``.
 
-    def __init__(self, file: str, line: int | None, key: str, message: str) -> None:
+    ``message`` is English (logs, the CLI); ``template`` and ``values`` are the same message
+    before its values were filled in (``message == template.format(**values)``), so that a
+    page can show it in its reader's language and quote the values after translating."""
+
+    def __init__(self, file: str, line: int | None, key: str, message: str, *,
+                 template: str | None = None, values: Mapping[str, object] | None = None) -> None:
         self.file, self.line, self.key, self.message = file, line, key, message
+        self.template = template if template is not None else message
+        self.values: Mapping[str, object] = dict(values or {})
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
@@ -221,7 +228,9 @@ class YamlDocument:
             return out
         return [self._convert(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
 
-    def error(self, key: str, message: str) -> ConfigError:
+    def error(self, key: str, message: str, /, **values: object) -> ConfigError:
+        """The mistake at ``key``; with ``values``, ``message`` is a template filled with them
+        (``{value!r}``), kept with them for a translation."""
         line = self.lines.get(key)
         probe = key
         while line is None and probe:
@@ -229,7 +238,8 @@ class YamlDocument:
             line = self.lines.get(probe)
             if probe == key.split(".")[0]:
                 break
-        return ConfigError(self.file, line, key, message)
+        text = message.format(**values) if values else message
+        return ConfigError(self.file, line, key, text, template=message, values=values)
 
 
 #: Checks for sections that packages above the core understand (``alerts``: the reporting
@@ -266,31 +276,34 @@ class _Validator:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise self.doc.error(path, f"expected a mapping of keys to values, got {_kind(value)}")
+            raise self.doc.error(path, "expected a mapping of keys to values, got {kind}",
+                                 kind=_kind(value))
         return value
 
     def _list(self, value: Any, path: str) -> list[Any]:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise self.doc.error(path, f"expected a list, got {_kind(value)}")
+            raise self.doc.error(path, "expected a list, got {kind}", kind=_kind(value))
         return value
 
     def _int(self, value: Any, path: str, lo: int, hi: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise self.doc.error(path, f"expected a whole number from {lo} to {hi}, got {value!r}")
+            raise self.doc.error(path, "expected a whole number from {lo} to {hi}, got {value!r}",
+                                 lo=lo, hi=hi, value=value)
         return value
 
     def _str(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.doc.error(path, f"expected a text value, got {_kind(value)}")
+            raise self.doc.error(path, "expected a text value, got {kind}", kind=_kind(value))
         return value.strip()
 
     def _choice(self, value: Any, path: str, choices: tuple[str, ...]) -> str:
         if isinstance(value, bool):  # YAML reads a bare off/on as a boolean
             value = "on" if value else "off"
         if value not in choices:
-            raise self.doc.error(path, f"expected one of {', '.join(choices)}, got {value!r}")
+            raise self.doc.error(path, "expected one of {choices}, got {value!r}",
+                                 choices=", ".join(choices), value=value)
         return value
 
     def _domains(self, value: Any, path: str) -> tuple[str, ...]:
@@ -301,10 +314,11 @@ class _Validator:
             try:
                 d = d.encode("idna").decode("ascii") if not d.isascii() else d
             except UnicodeError:
-                raise self.doc.error(sub, f"not a valid domain name: {item!r}") from None
+                raise self.doc.error(sub, "not a valid domain name: {value!r}",
+                                     value=item) from None
             if not _DOMAIN_RE.match(d):
-                raise self.doc.error(sub, f"not a valid domain name: {item!r} "
-                                          "(write example.org, without http:// or a path)")
+                raise self.doc.error(sub, "not a valid domain name: {value!r} (write example.org, "
+                                          "without http:// or a path)", value=item)
             out.append(d.removeprefix("*."))
         return tuple(out)
 
@@ -488,7 +502,8 @@ class _Validator:
         for cat, v in self._map(value, path).items():
             sub = f"{path}.{cat}"
             if cat not in DEFAULT_MIN_AGES:
-                raise self.doc.error(sub, f"unknown category; categories are: {', '.join(DEFAULT_MIN_AGES)}")
+                raise self.doc.error(sub, "unknown category; categories are: {categories}",
+                                     categories=", ".join(DEFAULT_MIN_AGES))
             if isinstance(v, str) and v in ("block", "never"):
                 out[cat] = NEVER
             elif isinstance(v, str) and v == "allow":
@@ -496,7 +511,8 @@ class _Validator:
             else:
                 out[cat] = self._int(v, sub, 0, 99)
             if cat in ALWAYS_BLOCKED and out[cat] < NEVER:
-                raise self.doc.error(sub, f"{cat} is blocked for everyone and cannot be allowed")
+                raise self.doc.error(sub, "{category} is blocked for everyone and cannot be allowed",
+                                     category=cat)
         return out
 
     def _thresholds(self, value: Any, path: str) -> dict[str, float]:
@@ -540,7 +556,8 @@ class _Validator:
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise self.doc.error(f"{path}.timezone", f"unknown time zone {tz!r} (use a name such as Europe/Bucharest)") from None
+            raise self.doc.error(f"{path}.timezone", "unknown time zone {value!r} (use a name "
+                                 "such as Europe/Bucharest)", value=tz) from None
         schedules = tuple(self._schedule(s, f"{path}.schedules[{i}]")
                           for i, s in enumerate(self._list(p.get("schedules"), f"{path}.schedules")))
         report_button = p.get("report_button", False)
@@ -605,10 +622,11 @@ class _Validator:
         for i, c in enumerate(self._list(s.get("categories"), f"{path}.categories")):
             sub = f"{path}.categories[{i}]"
             if c not in DEFAULT_MIN_AGES:
-                raise self.doc.error(sub, f"unknown category {c!r}; categories are: "
-                                          f"{', '.join(DEFAULT_MIN_AGES)}")
+                raise self.doc.error(sub, "unknown category {value!r}; categories are: {categories}",
+                                     value=c, categories=", ".join(DEFAULT_MIN_AGES))
             if c in ALWAYS_BLOCKED or c in CHILD_ALWAYS_BLOCKED:
-                raise self.doc.error(sub, f"{c} stays blocked: no extra time can open it")
+                raise self.doc.error(sub, "{category} stays blocked: no extra time can open it",
+                                     category=c)
             cats.append(c)
         return ExtraTime(self._until(s["until"], f"{path}.until", zone), frozenset(cats),
                          str(s.get("by", "")))
@@ -684,17 +702,19 @@ class _Validator:
             if re.fullmatch(r"[a-z]{3}[a-z]*-[a-z]{3}[a-z]*", text):  # a range: mon-fri
                 a, b = (DAYS.get(x[:3]) for x in text.split("-"))
                 if a is None or b is None:
-                    raise self.doc.error(f"{path}.days[{i}]", f"expected weekdays such as mon-fri, got {d!r}")
+                    raise self.doc.error(f"{path}.days[{i}]",
+                                         "expected weekdays such as mon-fri, got {value!r}", value=d)
                 days.update((a + k) % 7 for k in range((b - a) % 7 + 1))
                 continue
             key = text[:3]
             if key not in DAYS:
-                raise self.doc.error(f"{path}.days[{i}]", f"expected a weekday such as mon or sat, got {d!r}")
+                raise self.doc.error(f"{path}.days[{i}]",
+                                     "expected a weekday such as mon or sat, got {value!r}", value=d)
             days.add(DAYS[key])
         cats = []
         for i, c in enumerate(self._list(s.get("categories"), f"{path}.categories")):
             if c not in DEFAULT_MIN_AGES:
-                raise self.doc.error(f"{path}.categories[{i}]", f"unknown category {c!r}")
+                raise self.doc.error(f"{path}.categories[{i}]", "unknown category {value!r}", value=c)
             cats.append(c)
         if periods:
             start, end = periods[0][0], periods[-1][1]
@@ -755,14 +775,16 @@ class _Validator:
         try:
             return dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            raise self.doc.error(path, f"expected a date such as 2026-12-20, got {value!r}") from None
+            raise self.doc.error(path, "expected a date such as 2026-12-20, got {value!r}",
+                                 value=value) from None
 
     def _time(self, value: Any, path: str) -> dt.time:
         if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads 21:00 as 1260
             value = f"{value // 60:02d}:{value % 60:02d}"
         m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
         if not m or int(m[1]) > 24 or int(m[2]) > 59 or (int(m[1]) == 24 and int(m[2])):
-            raise self.doc.error(path, f"expected a time of day such as \"21:30\", got {value!r}")
+            raise self.doc.error(path, "expected a time of day such as \"21:30\", got {value!r}",
+                                 value=value)
         h, mnt = int(m[1]), int(m[2])
         return dt.time(23, 59, 59, 999999) if h == 24 else dt.time(h, mnt)
 
@@ -777,7 +799,8 @@ class _Validator:
                 networks.append(ipaddress.ip_network(str(raw).strip(), strict=False))
             except ValueError:
                 raise self.doc.error(f"{path}.networks[{i}]",
-                                     f"not an IP network such as 10.20.5.0/24: {raw!r}") from None
+                                     "not an IP network such as 10.20.5.0/24: {value!r}",
+                                     value=raw) from None
         schedules = tuple(self._schedule(s, f"{path}.schedules[{i}]")
                           for i, s in enumerate(self._list(g.get("schedules"), f"{path}.schedules")))
         return Group(name, tuple(networks), self._domains(g.get("allow"), f"{path}.allow"),
@@ -792,12 +815,16 @@ class _Validator:
                                    "name", "groups"})
         prof = d.get("profile")
         if prof not in profiles:
-            raise self.doc.error(f"{path}.profile", f"no profile named {prof!r}; profiles are: {', '.join(profiles)}")
+            raise self.doc.error(f"{path}.profile", "no profile named {value!r}; profiles are: "
+                                 "{profiles}", value=prof, profiles=", ".join(profiles))
         member_of = []
         for i, g in enumerate(self._list(d.get("groups"), f"{path}.groups")):
             if g not in groups:
-                raise self.doc.error(f"{path}.groups[{i}]", f"no group named {g!r}; groups are: "
-                                     f"{', '.join(groups) or 'none'}")
+                raise (self.doc.error(f"{path}.groups[{i}]", "no group named {value!r}; groups are: "
+                                      "{groups}", value=g, groups=", ".join(groups))
+                       if groups else
+                       self.doc.error(f"{path}.groups[{i}]", "no group named {value!r}; groups "
+                                      "are: none", value=g))
             member_of.append(str(g))
         d = {k: v for k, v in d.items() if k != "groups"}
         device = self._device_entry(d, path, prof)
@@ -825,14 +852,16 @@ class _Validator:
             try:
                 net = ipaddress.ip_network(raw, strict=False)
             except ValueError:
-                raise self.doc.error(f"{path}.{k}", f"not an IP address or network: {raw!r}") from None
+                raise self.doc.error(f"{path}.{k}", "not an IP address or network: {value!r}",
+                                     value=raw) from None
             if k == "ip" and net.num_addresses != 1:
                 raise self.doc.error(f"{path}.ip", "use cidr: for a network; ip: is one address")
             return Device(profile=prof, network=net, name=name)
         if k == "mac":
             mac = raw.lower().replace("-", ":")
             if not _MAC_RE.match(mac):
-                raise self.doc.error(f"{path}.mac", f"expected a MAC address such as aa:bb:cc:dd:ee:ff, got {raw!r}")
+                raise self.doc.error(f"{path}.mac", "expected a MAC address such as "
+                                     "aa:bb:cc:dd:ee:ff, got {value!r}", value=raw)
             return Device(profile=prof, mac=mac, name=name)
         return Device(profile=prof, user=raw, name=name)
 

@@ -16,7 +16,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit
 from admin.app import require_role
-from admin.i18n import N_
+from admin.i18n import FormErrors, N_
 from kidgate import stats
 from kidgate.devices import ArpTable
 from policies.devices import client_address, device_for
@@ -52,7 +52,7 @@ def unknown_clients(now: float | None = None) -> list[dict[str, Any]]:
     return out[:50]
 
 
-def _page(form: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
+def _page(form: dict[str, str], errors: FormErrors, status: int = 200) -> Any:
     cfg = g.ctx.config()
     return render_template("devices.html", entries=configedit.read_devices(g.ctx.config_path), unknown=unknown_clients(),
                            profiles=sorted(cfg.profiles), groups=sorted(cfg.groups),
@@ -90,7 +90,7 @@ def add() -> Any:
     _editable()
     account = g.account
     form = {k: request.form.get(k, "").strip()[:200] for k in FIELDS}
-    errors: dict[str, str] = {}
+    errors: FormErrors = {}
     if form["kind"] not in configedit.DEVICE_KINDS:
         errors["kind"] = N_("Choose how the device is recognised.")
     if not form["value"]:
@@ -110,7 +110,7 @@ def add() -> Any:
                               profile=form["profile"], name=form["name"], groups=groups)
     except configedit.EditError as e:
         field = _field_of(e)
-        return _page(form, {field: e.detail if field != "_form" else str(e)}, 400)
+        return _page(form, {field: e.detail if field != "_form" else e.shown}, 400)
     audit.record(g.ctx.db, account=account, address=g.address, action="device",
                  target=f"{form['kind']} {form['value']}",
                  detail={"profile": form["profile"], "name": form["name"], "groups": groups})
@@ -128,7 +128,7 @@ def remove() -> Any:
         configedit.remove_device(g.ctx.config_path, int(index), kind, value)
     except configedit.EditError as e:
         return _page({"kind": "ip", "value": "", "profile": "", "name": "", "groups": ""},
-                     {"_form": str(e)}, 409)
+                     {"_form": e.shown}, 409)
     audit.record(g.ctx.db, account=g.account, address=g.address, action="remove device",
                  target=f"{kind} {value}", detail={})
     return redirect(url_for("devices.index", done="removed"))

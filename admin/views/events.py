@@ -73,20 +73,21 @@ def wrong() -> Any:
     everyone = request.form.get("scope") == "everyone"
     back = {k: v for k, v in request.form.items() if k.startswith("f_") and v}
     back = {k[2:]: v for k, v in back.items()}
+    error: i18n.Message | str | None
     if was not in events.ACTIONS or host == stats.HOTLINE_ENTRY or not host:
-        error = "this decision cannot be changed from the log"
+        error = i18n.Message(N_("this decision cannot be changed from the log"))
     elif g.ctx.config_path is None:
-        error = ("kidgate runs on its shipped default configuration; start it with "
-                 "--config FILE to change profiles")
+        error = i18n.Message(N_("kidgate runs on its shipped default configuration; start it "
+                                "with --config FILE to change profiles"))
     else:
         error = None
         try:
             names = sorted(g.ctx.config().profiles) if everyone else profile
             configedit.add_site_entry(g.ctx.config_path, names, host, allow=was == "block")
         except configedit.EditError as e:
-            error = str(e)
+            error = e.shown
     if error:
-        notice = i18n.translate(g.lang, "Nothing was changed: {error}", error=error)
+        notice = i18n.show(g.lang, N_("Nothing was changed: {error}"), error=error)
         return render_template("notice.html", message=notice,
                                back=url_for("events.index", **back)), 400
     audit.record(g.ctx.db, account=account, address=g.address,

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit
 from admin.app import require_role
-from admin.i18n import N_
+from admin.i18n import FormErrors, Message, N_
 
 bp = Blueprint("groups", __name__)
 
@@ -36,7 +36,7 @@ def index() -> Any:
     return _index()
 
 
-def _index(error: str | None = None, status: int = 200) -> Any:
+def _index(error: str | Message | None = None, status: int = 200) -> Any:
     cfg = g.ctx.config()
     members = {name: sum(name in d.groups for d in cfg.devices) for name in cfg.groups}
     return render_template("groups.html", groups=configedit.read_groups(g.ctx.config_path),
@@ -64,7 +64,7 @@ def edit(name: str) -> Any:
     raw = {} if create else groups[name]
     form = {"name": "" if create else name,
             **{k: "\n".join(str(x) for x in raw.get(k) or []) for k in LISTS}}
-    errors: dict[str, str] = {}
+    errors: FormErrors = {}
     if request.method == "POST":
         form = {k: request.form.get(k, "")[:20_000] for k in ("name", *LISTS)}
         target = form["name"].strip() if create else name
@@ -76,7 +76,7 @@ def edit(name: str) -> Any:
                 configedit.update_group(g.ctx.config_path, target, values, create=create)
             except configedit.EditError as e:
                 field = "name" if create and e.key == f"groups.{target}" else _field_of(e, target)
-                errors[field] = e.detail if field != "_form" else str(e)
+                errors[field] = e.detail if field != "_form" else e.shown
             else:
                 audit.record(g.ctx.db, account=g.account, address=g.address,
                              action="new group" if create else "edit group", target=target,
@@ -92,7 +92,7 @@ def remove(name: str) -> Any:
     try:
         configedit.remove_group(g.ctx.config_path, name)
     except configedit.EditError as e:
-        return _index(str(e), 409)
+        return _index(e.shown, 409)
     audit.record(g.ctx.db, account=g.account, address=g.address, action="remove group",
                  target=name, detail={})
     return redirect(url_for("groups.index"))

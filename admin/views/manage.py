@@ -17,7 +17,8 @@ bp = Blueprint("manage", __name__)
 @bp.route("/audit")
 def audit_log() -> Any:
     require_role("owner")
-    return render_template("audit.html", rows=audit.recent(g.ctx.db))
+    return render_template("audit.html", rows=audit.recent(g.ctx.db),
+                           action_name=lambda action: audit.action_name(g.lang, action))
 
 
 @bp.route("/accounts", methods=["GET", "POST"])
@@ -63,7 +64,8 @@ def remove(account_id: int) -> Any:
     try:
         accounts.remove_account(g.ctx.db, account_id)
     except ValueError as e:
-        message = i18n.translate(g.lang, "Nothing was changed: {error}", error=str(e))
+        message = i18n.show(g.lang, N_("Nothing was changed: {error}"),
+                            error=i18n.Message(str(e)))  # translated when it is a marked text
         return render_template("notice.html", message=message,
                                back=url_for("manage.account_list")), 400
     audit.record(g.ctx.db, account=owner, address=g.address, action="remove account",

@@ -19,7 +19,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 import pages
 from admin import audit, configedit, i18n
 from admin.app import require_role
-from admin.i18n import N_
+from admin.i18n import FormErrors, N_
 from policies.categories import ALWAYS_BLOCKED, CATEGORIES, CHILD_ALWAYS_BLOCKED
 from policies.core import Profile, format_until
 from policies.services import catalogue
@@ -73,7 +73,7 @@ def _message(e: ValueError) -> str:
     return i18n.translate(g.lang, str(e), lengths=", ".join(LENGTHS))
 
 
-def _page(profile: Profile, errors: dict[str, str] | None = None,
+def _page(profile: Profile, errors: FormErrors | None = None,
           form: dict[str, str] | None = None, status: int = 200) -> Any:
     now = _now()
     local = now.astimezone(ZoneInfo(profile.timezone))
@@ -98,7 +98,7 @@ def _write(profile: Profile, action: str, detail: dict[str, Any], change: Any,
     try:
         change()
     except configedit.EditError as e:
-        return _page(profile, {field: str(e)}, form, 400)
+        return _page(profile, {field: e.shown}, form, 400)
     audit.record(g.ctx.db, account=account, address=g.address, action=action,
                  target=profile.name, detail=detail)
     return redirect(url_for("parental.controls", name=profile.name, done=action))

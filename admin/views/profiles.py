@@ -15,7 +15,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit
 from admin.app import require_role
-from admin.i18n import N_
+from admin.i18n import FormErrors, N_
 from policies.config import LANGUAGES, SAFE_LEVELS
 
 bp = Blueprint("profiles", __name__)
@@ -25,6 +25,13 @@ CHOICES: dict[str, tuple[str, ...]] = {"language": LANGUAGES, "safe_search": SAF
                                        "youtube": SAFE_LEVELS, "fail_safe": ("block", "allow")}
 LABELS = {"language": "Language", "safe_search": "Safe search",
           "youtube": N_("YouTube restricted mode"), "fail_safe": N_("When a detector fails")}
+#: Each choice's words (the file keeps the key): a language by its own name, as on the
+#: accounts page; the others translated where they are shown.
+CHOICE_WORDS: dict[str, str] = {
+    "en": "English", "ro": "Română",
+    "strict": N_("strict"), "moderate": N_("moderate"), "off": N_("off"),
+    "block": N_("block the page"), "allow": N_("let the page through"),
+}
 LISTS = ("allow", "deny")
 FIELDS = ("age", *CHOICES, *LISTS)
 
@@ -37,6 +44,7 @@ def index() -> Any:
     shown = [p for p in cfg.profiles.values()
              if account.role != "teacher" or p.name in account.profiles]
     return render_template("profiles.html", profiles=shown, can_edit=account.role in EDITORS,
+                           words=CHOICE_WORDS,
                            editable=g.ctx.config_path is not None, done=request.args.get("saved"))
 
 
@@ -80,7 +88,7 @@ def edit(name: str) -> Any:
     except (configedit.EditError, OSError):
         abort(404)
     form = _form_from_file(raw)
-    errors: dict[str, str] = {}
+    errors: FormErrors = {}
     if request.method == "POST":
         submitted = {k: request.form.get(k, "")[:20_000] for k in FIELDS}
         changes: dict[str, Any] = {}
@@ -96,7 +104,7 @@ def edit(name: str) -> Any:
                 configedit.update_profile(g.ctx.config_path, name, changes)
             except configedit.EditError as e:
                 errors[_field_of(e, name)] = e.detail if _field_of(e, name) != "_form" \
-                    else str(e)
+                    else e.shown
             else:
                 audit.record(g.ctx.db, account=account, address=g.address,
                              action="edit profile", target=name,
@@ -105,6 +113,7 @@ def edit(name: str) -> Any:
         else:
             return redirect(url_for("profiles.index"))
     return render_template("profile_edit.html", name=name, form=form, errors=errors,
-                           choices=CHOICES, labels=LABELS), 400 if errors else 200
+                           choices=CHOICES, labels=LABELS, words=CHOICE_WORDS), \
+        400 if errors else 200
 
 

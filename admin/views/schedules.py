@@ -16,7 +16,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from admin import audit, configedit
 from admin.app import require_role
-from admin.i18n import N_
+from admin.i18n import FormErrors, N_
 from policies.categories import CATEGORIES
 from policies.config import DAYS
 
@@ -34,7 +34,7 @@ def _editable(name: str) -> None:
         abort(404)
 
 
-def _page(name: str, form: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+def _page(name: str, form: dict[str, Any], errors: FormErrors, status: int = 200) -> Any:
     return render_template("schedules.html", name=name, form=form, errors=errors,
                            schedules=configedit.read_schedules(g.ctx.config_path, name),
                            days=tuple(DAYS), categories=SCHEDULABLE,
@@ -64,7 +64,7 @@ def add(name: str) -> Any:
     form: dict[str, Any] = {k: request.form.get(k, "").strip()[:100] for k in FIELDS}
     form["days"] = [d for d in request.form.getlist("days") if d in DAYS]
     form["categories"] = [c for c in request.form.getlist("categories") if c in SCHEDULABLE]
-    errors: dict[str, str] = {}
+    errors: FormErrors = {}
     if not form["name"]:
         errors["name"] = N_("Give the schedule a name, such as bedtime.")
     if not form["days"]:
@@ -80,7 +80,7 @@ def add(name: str) -> Any:
                                 categories=form["categories"])
     except configedit.EditError as e:
         field = _field_of(e, name)
-        return _page(name, form, {field: e.detail if field != "_form" else str(e)}, 400)
+        return _page(name, form, {field: e.detail if field != "_form" else e.shown}, 400)
     audit.record(g.ctx.db, account=g.account, address=g.address, action="add schedule",
                  target=f"{name}: {form['name']}", detail=form)
     return redirect(url_for("schedules.index", name=name, done="saved"))
@@ -95,7 +95,7 @@ def remove(name: str) -> Any:
     try:
         configedit.remove_schedule(g.ctx.config_path, name, int(index), title)
     except configedit.EditError as e:
-        return _page(name, _blank(), {"_form": str(e)}, 409)
+        return _page(name, _blank(), {"_form": e.shown}, 409)
     audit.record(g.ctx.db, account=g.account, address=g.address, action="remove schedule",
                  target=f"{name}: {title}", detail={})
     return redirect(url_for("schedules.index", name=name, done="removed"))

@@ -25,7 +25,7 @@ import lists as list_engine
 from lists.store import list_role
 from admin import audit
 from admin.app import AdminContext, require_role
-from admin.i18n import N_
+from admin.i18n import N_, Message
 from lists.autoupdate import ALREADY_RUNNING, AutoUpdater, parse_auto_update, read_state
 
 bp = Blueprint("tools", __name__)
@@ -158,7 +158,8 @@ def validate(form: dict[str, str], profiles: list[str], may_use_device: bool) ->
 
 def run_check(ctx: AdminContext, *, url: str, text: str, profile: str | None = None,
               client: str | None = None) -> dict[str, Any]:
-    """What the proxy would decide, from ``kidgate check --jsonl``; ``error`` says why not."""
+    """What the proxy would decide, from ``kidgate check --jsonl``; ``error`` says why not
+    (in the reader's language, but for the check's own last line of error output)."""
     cmd = [sys.executable, "-m", "kidgate", "check", "--jsonl", "--data-dir", str(ctx.data_dir)]
     if ctx.config_path is not None:
         cmd += ["--config", str(ctx.config_path)]
@@ -168,16 +169,19 @@ def run_check(ctx: AdminContext, *, url: str, text: str, profile: str | None = N
         done = subprocess.run(cmd, input=json.dumps(record) + "\n", capture_output=True,
                               text=True, timeout=CHECK_TIMEOUT)
     except subprocess.TimeoutExpired:
-        return {"error": f"no answer within {CHECK_TIMEOUT:.0f} s"}
+        return {"error": Message(N_("no answer within {seconds} s"),
+                                 seconds=f"{CHECK_TIMEOUT:.0f}")}
     lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
     if done.returncode != 0 or not lines:
-        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-        return {"error": last[:300]}
+        last = done.stderr.strip().splitlines()
+        return {"error": last[-1][:300] if last else
+                Message(N_("the check stopped with exit code {code}"), code=done.returncode)}
     try:
         result = json.loads(lines[-1])
     except ValueError:
-        return {"error": "the check's answer could not be read"}
-    return result if isinstance(result, dict) else {"error": "the check's answer was not an object"}
+        return {"error": Message(N_("the check's answer could not be read"))}
+    return result if isinstance(result, dict) else \
+        {"error": Message(N_("the check's answer could not be read"))}
 
 
 @bp.route("/test", methods=["GET", "POST"])

@@ -151,3 +151,19 @@ def test_plain_text_mail_has_no_stray_blank_lines() -> None:
         "Time: 2026-12-07T18:00:00+00:00\n\n"
         "Or on the kidgate computer: kidgate requests approve 7 --for 1h   /   "
         "kidgate requests deny 7\n")
+
+
+def test_every_source_of_a_block_has_words_and_an_unknown_one_is_shown_as_it_is() -> None:
+    from kidgate.stats import SOURCES
+    from policies.core import SOURCES as DECISION_SOURCES
+    # What a decision names, and the statistics' key for a source outside these.
+    assert set(pages.SOURCE_NAMES) == set(SOURCES) >= set(DECISION_SOURCES)
+    for key in pages.SOURCE_NAMES:  # every name in English and in Romanian words
+        english, romanian = pages.source_name("en", key), pages.source_name("ro", key)
+        assert english != key and romanian not in (english, key), key
+    assert pages.source_name("ro", "classifier") == "o verificare automată a conținutului"
+    assert pages.source_name("ro", "no_such_source") == "no_such_source"
+    env = pages.environment()
+    assert env.from_string("{{ s | source_name }}").render(s="list", lang="ro") == \
+        "o listă de site-uri"
+    assert env.from_string("{{ s | source_name }}").render(s="<b>", lang="en") == "&lt;b&gt;"
