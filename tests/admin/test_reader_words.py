@@ -252,8 +252,8 @@ def test_answered_requests_say_who_answered_and_how_in_words(sqlite_env: Env,
              for n in ("kept", "refused", "taken")]
     reader = env.reader(lang)
     token = csrf(reader.get("/requests").text)
-    for req, decision in zip(asked, ("approve", "deny", "approve")):
-        assert reader.post(f"/requests/{req.id}/{decision}", data={
+    for req, answer in zip(asked, ("approve", "deny", "approve")):
+        assert reader.post(f"/requests/{req.id}/{answer}", data={
             "csrf": token, "duration": "1h", "scope": "url"}).status_code == 302
     assert reader.post(f"/requests/{asked[2].id}/revoke",
                        data={"csrf": token}).status_code == 302
