@@ -7,9 +7,11 @@ with ``WorkerError`` instead of waiting for ever."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -33,6 +35,20 @@ def local_classifier():
 
 def _run(coro):
     return asyncio.run(coro)
+
+
+@contextlib.asynccontextmanager
+async def _one_stopped_worker() -> AsyncIterator[tuple[WorkerPool, int]]:
+    """A pool of one worker, stopped (SIGSTOP): it takes jobs and answers none until resumed
+    or replaced; the pool and the worker's pid."""
+    pool = WorkerPool(1).start()
+    try:
+        pool.attach(asyncio.get_running_loop())
+        [pid] = pool.pids()
+        os.kill(pid, signal.SIGSTOP)
+        yield pool, pid
+    finally:
+        pool.close()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -86,11 +102,7 @@ def test_jobs_queued_behind_a_hung_worker_are_answered_by_its_replacement():
     hangs, the job it was working on fails (fail-safe), and those of the message it had not
     begun go back to the queue and, as one batch, to the worker that replaces it."""
     async def main():
-        pool = WorkerPool(1).start()
-        try:
-            pool.attach(asyncio.get_running_loop())
-            [pid] = pool.pids()
-            os.kill(pid, signal.SIGSTOP)
+        async with _one_stopped_worker() as (pool, pid):
             first = asyncio.ensure_future(pool.run("url", (URLS[0],), 0.3))
             await asyncio.sleep(0.05)  # the first job is with the stopped worker
             batch = [asyncio.ensure_future(pool.run("url", (u,), 5)) for u in URLS[1:4]]
@@ -100,8 +112,6 @@ def test_jobs_queued_behind_a_hung_worker_are_answered_by_its_replacement():
             results = await asyncio.gather(first, *batch, return_exceptions=True)
             later = await pool.run("url", (URLS[4],), 30)
             return pid, pool.pids(), results, later
-        finally:
-            pool.close()
 
     old, now, results, later = _run(main())
     assert isinstance(results[0], WorkerError)
@@ -112,18 +122,12 @@ def test_jobs_queued_behind_a_hung_worker_are_answered_by_its_replacement():
 
 def test_a_job_that_waits_too_long_fails_and_the_pool_recovers():
     async def main():
-        pool = WorkerPool(1).start()
-        try:
-            pool.attach(asyncio.get_running_loop())
-            [pid] = pool.pids()
-            os.kill(pid, signal.SIGSTOP)  # takes the job, never answers
+        async with _one_stopped_worker() as (pool, pid):  # takes the job, never answers
             with pytest.raises(WorkerError, match="longer than 200 ms"):
                 await pool.run("url", (URLS[0],), 0.2)
             # The stuck worker is killed and replaced; the next job is answered.
             answer = await pool.run("url", (URLS[0],), 30)
             return pid, pool.pids(), answer
-        finally:
-            pool.close()
 
     old, now, answer = _run(main())
     assert now and old not in now
@@ -135,11 +139,7 @@ def test_a_job_waiting_behind_a_slow_message_fails_alone():
     message before it fails (fail-safe) without the worker being killed: it is slow, not hung
     on that job. The job before it is answered."""
     async def main():
-        pool = WorkerPool(1).start()
-        try:
-            pool.attach(asyncio.get_running_loop())
-            [pid] = pool.pids()
-            os.kill(pid, signal.SIGSTOP)
+        async with _one_stopped_worker() as (pool, pid):
             slow = asyncio.ensure_future(pool.run("url", (URLS[0],), 10))
             await asyncio.sleep(0.05)
             with pytest.raises(WorkerError, match="longer than 200 ms"):
@@ -147,8 +147,6 @@ def test_a_job_waiting_behind_a_slow_message_fails_alone():
             os.kill(pid, signal.SIGCONT)
             answer = await slow
             return pid, pool.pids(), answer
-        finally:
-            pool.close()
 
     old, now, answer = _run(main())
     assert now == [old]
